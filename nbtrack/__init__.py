@@ -1,0 +1,72 @@
+"""nbtrack: MLflow's tracking API, notebook-first, on an embedded DuckDB store.
+
+``import nbtrack as mlflow`` runs code written for MLflow. In IPython, ``%load_ext nbtrack``
+adds the ``%%track`` cell magic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbtrack.entities import Run, RunStatus, ViewType
+from nbtrack.errors import MlflowException, NbtrackError
+from nbtrack.tracking.client import Client, MlflowClient
+from nbtrack.tracking.fluent import (
+    ActiveRun, active_run, create_experiment, delete_experiment, delete_experiment_tag, delete_run,
+    delete_tag, end_run, flush, get_artifact_uri, get_experiment, get_experiment_by_name,
+    get_parent_run, get_run, get_tracking_uri, is_tracking_uri_set, last_active_run, log_artifact,
+    log_artifacts, log_dict, log_figure, log_image, log_input, log_metric, log_metrics, log_param,
+    log_params, log_table, log_text, metric_history, restore_experiment, restore_run,
+    search_experiments, search_runs, set_experiment, set_experiment_tag, set_experiment_tags,
+    set_tag, set_tags, set_tracking_uri, sql, start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun", "Client", "MlflowClient", "MlflowException", "NbtrackError", "Run", "RunStatus",
+    "ViewType", "active_run", "create_experiment", "delete_experiment", "delete_experiment_tag",
+    "delete_run", "delete_tag", "end_run", "flush", "get_artifact_uri", "get_experiment",
+    "get_experiment_by_name", "get_parent_run", "get_run", "get_tracking_uri", "is_tracking_uri_set",
+    "last_active_run", "load_ipython_extension", "log_artifact", "log_artifacts", "log_dict",
+    "log_figure", "log_image", "log_input", "log_metric", "log_metrics", "log_param", "log_params",
+    "log_table", "log_text", "metric_history", "restore_experiment", "restore_run",
+    "search_experiments", "search_runs", "set_experiment", "set_experiment_tag",
+    "set_experiment_tags", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
+]
+
+# Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use
+# so ``import nbtrack`` stays light.
+_LAZY_MODULES = {
+    "artifacts", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "pytorch",
+    "sklearn", "tracking", "xgboost", "ui", "notebook",
+}
+# Names from the notebook and widget layers, imported on first use.
+_LAZY_ATTRS = {
+    "runs_table": "nbtrack.ui", "metric_chart": "nbtrack.ui", "parallel_coordinates": "nbtrack.ui",
+    "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
+    "autolog": "nbtrack.autolog", "register_model": "nbtrack.tracking.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"nbtrack.{name}")
+    if name in _LAZY_ATTRS:
+        return getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+    raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbtrack``: register the ``%%track`` and ``%nbtrack`` magics."""
+    from nbtrack.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from nbtrack.notebook import unload_ipython_extension as unload
+
+    unload(ipython)

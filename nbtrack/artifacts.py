@@ -1,0 +1,5 @@
+"""``nbtrack.artifacts`` (MLflow's ``mlflow.artifacts``)."""
+
+from nbtrack.tracking.artifacts import download_artifacts
+
+__all__ = ["download_artifacts"]

@@ -1,0 +1,208 @@
+"""Plain-data records: what the store returns. No I/O here.
+
+Names and fields follow MLflow's entities so code written for MLflow reads them the
+same way (``run.info.run_id``, ``run.data.metrics["acc"]``, ``exp.experiment_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Dataset",
+    "DatasetInput",
+    "Experiment",
+    "ExperimentTag",
+    "FileInfo",
+    "InputTag",
+    "LifecycleStage",
+    "Metric",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInputs",
+    "RunStatus",
+    "RunTag",
+    "SourceType",
+    "ViewType",
+]
+
+
+class RunStatus:
+    """Run statuses, as strings (MLflow's names), with MLflow's helper methods."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    _ALL = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+    _TERMINATED = frozenset({"FINISHED", "FAILED", "KILLED"})
+
+    @classmethod
+    def all_status(cls) -> list[str]:
+        return list(cls._ALL)
+
+    @classmethod
+    def is_terminated(cls, status: str) -> bool:
+        return status in cls._TERMINATED
+
+    @classmethod
+    def to_string(cls, status: str | int) -> str:
+        if isinstance(status, int):
+            return cls._ALL[status - 1]
+        return status
+
+    @classmethod
+    def from_string(cls, status: str) -> str:
+        if status not in cls._ALL:
+            from nbtrack.errors import InvalidParameter
+
+            raise InvalidParameter(
+                f"Could not get run status corresponding to string {status}. "
+                f"Valid run status strings: {list(cls._ALL)}"
+            )
+        return status
+
+
+class LifecycleStage:
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType:
+    """Which runs or experiments a search returns (MLflow's integer values)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    @classmethod
+    def from_string(cls, name: str) -> int:
+        return {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}[name.upper()]
+
+    @classmethod
+    def stages(cls, view_type: int) -> tuple[str, ...]:
+        return {
+            cls.ACTIVE_ONLY: ("active",),
+            cls.DELETED_ONLY: ("deleted",),
+            cls.ALL: ("active", "deleted"),
+        }[view_type]
+
+
+class SourceType:
+    NOTEBOOK = "NOTEBOOK"
+    JOB = "JOB"
+    PROJECT = "PROJECT"
+    LOCAL = "LOCAL"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInput:
+    dataset: Dataset
+    tags: list[InputTag] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInputs:
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+    @property
+    def run_uuid(self) -> str:
+        return self.run_id
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    info: RunInfo
+    data: RunData = field(default_factory=RunData)
+    inputs: RunInputs = field(default_factory=RunInputs)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"info": asdict(self.info), "data": asdict(self.data)}
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None

@@ -1,0 +1,148 @@
+"""Errors raised by nbtrack.
+
+Every error is an :class:`NbtrackError`; where a built-in exception applies the class
+also inherits it (``InvalidFilter`` is a ``ValueError``) so generic handlers keep
+working. ``MlflowException`` is an alias of :class:`NbtrackError` for code written for
+MLflow. Each class keeps the fields it was built from and carries MLflow's
+``error_code`` so the REST layer can map it to an HTTP status.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactPathError",
+    "InvalidFilter",
+    "InvalidParameter",
+    "InvalidStore",
+    "MlflowException",
+    "NbtrackError",
+    "NoActiveRun",
+    "NotFound",
+    "ParamConflict",
+    "ResourceExists",
+    "RunNotActive",
+    "StoreBusy",
+    "StoreReadOnly",
+]
+
+
+class NbtrackError(Exception):
+    """Base class of every error nbtrack raises (MLflow's ``MlflowException``)."""
+
+    error_code = "INTERNAL_ERROR"
+    http_status = 500
+
+    def __init__(self, message: str, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_code is not None:
+            self.error_code = error_code
+
+    def serialize_as_json(self) -> str:
+        import json
+
+        return json.dumps({"error_code": self.error_code, "message": self.message})
+
+    def get_http_status_code(self) -> int:
+        return _HTTP_STATUS.get(self.error_code, 500)
+
+    @classmethod
+    def invalid_parameter_value(cls, message: str) -> NbtrackError:
+        return InvalidParameter(message)
+
+
+_HTTP_STATUS = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "BAD_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "INVALID_STATE": 400,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "PERMISSION_DENIED": 403,
+    "NOT_IMPLEMENTED": 501,
+    "INTERNAL_ERROR": 500,
+    "TEMPORARILY_UNAVAILABLE": 503,
+}
+
+MlflowException = NbtrackError
+
+
+class InvalidParameter(NbtrackError, ValueError):
+    """A value given to the API is malformed (bad key, too long, wrong type)."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class ParamConflict(InvalidParameter):
+    """A param was logged again with a different value; params are immutable."""
+
+    def __init__(self, run_id: str, key: str, old_value: str, new_value: str) -> None:
+        self.run_id, self.key, self.old_value, self.new_value = run_id, key, old_value, new_value
+        super().__init__(
+            f"Changing param values is not allowed. Param with key='{key}' was already logged "
+            f"with value='{old_value}' for run ID='{run_id}'. Attempted logging new value "
+            f"'{new_value}'. Log it under a new key, or start a new run for the new value."
+        )
+
+
+class InvalidFilter(NbtrackError, ValueError):
+    """A ``filter_string`` or ``order_by`` clause could not be parsed or is not allowed.
+
+    ``position`` is the 1-based column in ``text`` where the problem starts (or None).
+    """
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+    def __init__(self, problem: str, text: str = "", position: int | None = None) -> None:
+        self.problem, self.text, self.position = problem, text, position
+        message = problem
+        if text:
+            message = f"{problem}\n  {text}"
+            if position is not None:
+                message += "\n  " + " " * (position - 1) + "^"
+        super().__init__(message)
+
+
+class NotFound(NbtrackError, LookupError):
+    """A run, experiment, model or artifact does not exist."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ResourceExists(NbtrackError):
+    """Something with that name or id already exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class RunNotActive(NbtrackError):
+    """The run is deleted (or its experiment is) and cannot be written to."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class NoActiveRun(NbtrackError):
+    """An operation needs an active run and there is none."""
+
+    error_code = "BAD_REQUEST"
+
+
+class ArtifactPathError(InvalidParameter):
+    """An artifact path would leave the run's artifact folder."""
+
+
+class InvalidStore(NbtrackError):
+    """The tracking URI points at something that is not an nbtrack store."""
+
+    error_code = "INVALID_STATE"
+
+
+class StoreReadOnly(NbtrackError, PermissionError):
+    """The store directory cannot be written."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class StoreBusy(NbtrackError):
+    """The store could not be reached in time (another process held it too long)."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"

@@ -1,0 +1,52 @@
+"""Stores: where runs live. ``open_store(uri)`` returns the one store per location per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from nbtrack.errors import InvalidStore
+
+if TYPE_CHECKING:
+    from nbtrack.store.base import Store
+
+__all__ = ["open_store", "resolve_root"]
+
+_stores: dict[str, Store] = {}
+_lock = threading.Lock()
+
+
+def resolve_root(uri: str) -> str:
+    """The absolute store folder of a tracking URI (plain path, ``duckdb:///``, ``file:``)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file", "duckdb") or (len(parsed.scheme) == 1 and os.name == "nt"):
+        path = unquote(parsed.path) if parsed.scheme in ("file", "duckdb") else uri
+        if parsed.scheme == "duckdb" and parsed.netloc:
+            path = parsed.netloc + path  # duckdb://relative/path
+        path = os.path.expanduser(path)
+        return os.path.abspath(path)
+    raise InvalidStore(
+        f"Unsupported tracking URI {uri!r}. Use a folder path, duckdb:///abs/folder or file:///abs/folder."
+    )
+
+
+def open_store(uri: str) -> Store:
+    root = resolve_root(uri)
+    with _lock:
+        store = _stores.get(root)
+        if store is None or getattr(store, "_closed", False):
+            from nbtrack.store.duckdb_store import DuckDBStore
+
+            store = DuckDBStore(root)
+            _stores[root] = store
+        return store
+
+
+def close_all(timeout: float | None = None) -> None:
+    with _lock:
+        stores = list(_stores.values())
+        _stores.clear()
+    for store in stores:
+        store.close(timeout)

@@ -1,0 +1,300 @@
+"""The DuckDB archive: attach under the side-file lock, migrate, compact segments, sweep.
+
+A process keeps one in-memory DuckDB connection and ATTACHes the archive file only for
+the length of one read (READ_ONLY, shared lock) or one write (read-write, exclusive
+lock), then DETACHes it, so no connection ever pins the file (an idle DuckDB
+connection locks every other process out, readers included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+
+from nbtrack.errors import InvalidStore, NbtrackError, StoreBusy, StoreReadOnly
+from nbtrack.store import liveness
+from nbtrack.store.locking import StoreLock
+from nbtrack.store.schema import MIGRATIONS
+from nbtrack.store.segments import SEGMENT_SUFFIX
+
+__all__ = ["Archive"]
+
+log = logging.getLogger("nbtrack.store")
+
+DB_NAME = "nbtrack.duckdb"
+_RUN_FIELDS = (
+    "run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
+    "lifecycle_stage", "artifact_uri", "deleted_time", "owner",
+)
+_DONE_RETENTION_MS = 24 * 3600 * 1000
+
+
+class Archive:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.db_path = os.path.join(root, DB_NAME)
+        self.segments_dir = os.path.join(root, "segments")
+        self.lock = StoreLock(os.path.join(root, "nbtrack.lock"))
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.tracer = None  # callable(sql, params) to echo every statement, like sqlite-utils
+
+    # -- connection -------------------------------------------------------------------
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            con = duckdb.connect(":memory:")
+            con.execute("SET VARIABLE nbtrack_root = ?", [self.root])
+            self._con = con
+        return self._con
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        if self.tracer is not None:
+            self.tracer(sql, params)
+        return self._connection().execute(sql, params or [])
+
+    @contextlib.contextmanager
+    def _attached(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connection()
+        mode = " (READ_ONLY)" if read_only else ""
+        try:
+            con.execute(f"ATTACH ? AS arc{mode}", [self.db_path])
+        except duckdb.IOException as e:
+            raise _translate_open_error(self.db_path, e) from None
+        except duckdb.Error as e:
+            raise _translate_open_error(self.db_path, e) from None
+        try:
+            yield con
+        finally:
+            con.execute("DETACH arc")
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Attach the archive read-only under the shared lock, with the query views."""
+        with self.lock.shared(), self._attached(read_only=True) as con:
+            yield con
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One exclusive read-write transaction, after folding every pending segment in."""
+        with self.lock.exclusive(), self._attached(read_only=False) as con:
+            self._compact_attached(con)
+            con.execute("BEGIN")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- creation and migrations ------------------------------------------------------
+    def initialise(self) -> None:
+        """Create or upgrade the archive. Safe when many processes do it at once."""
+        with self.lock.exclusive(), self._attached(read_only=False) as con:
+            tables = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'arc'").fetchall()}
+            if tables and "schema_migrations" not in tables:
+                raise InvalidStore(
+                    f"{self.db_path} is a DuckDB database but not an nbtrack store (it has tables "
+                    f"{sorted(tables)[:5]}). Point the tracking URI at an empty or nbtrack folder."
+                )
+            if not tables:
+                con.execute("CREATE TABLE arc.schema_migrations (name VARCHAR PRIMARY KEY, applied_at BIGINT)")
+            applied = {r[0] for r in con.execute("SELECT name FROM arc.schema_migrations").fetchall()}
+            known = {name for name, _ in MIGRATIONS}
+            if applied - known:
+                raise InvalidStore(
+                    f"The store {self.root} was written by a newer nbtrack (migrations "
+                    f"{sorted(applied - known)}). Upgrade nbtrack to open it."
+                )
+            for name, sql in MIGRATIONS:
+                if name in applied:
+                    continue
+                con.execute("BEGIN")
+                con.execute("USE arc")
+                try:
+                    for statement in filter(str.strip, sql.split(";")):
+                        con.execute(statement)
+                    con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [name, _now()])
+                    con.execute("COMMIT")
+                finally:
+                    con.execute("USE memory")
+            con.execute(
+                "INSERT INTO arc.experiments SELECT 0, 'Default', NULL, 'active', ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM arc.experiments WHERE experiment_id = 0)",
+                [_now(), _now()],
+            )
+            self._create_views(con)
+
+    def schema_version(self) -> list[str]:
+        with self.reading() as con:
+            return [r[0] for r in con.execute("SELECT name FROM arc.schema_migrations ORDER BY name").fetchall()]
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Query views (what ``nbtrack.sql`` and the search compiler see), bound lazily to ``arc``."""
+        con.execute("""
+            CREATE OR REPLACE VIEW experiments AS
+            SELECT CAST(experiment_id AS VARCHAR) AS experiment_id, name,
+                   COALESCE(artifact_location,
+                            getvariable('nbtrack_root') || '/artifacts/' || experiment_id) AS artifact_location,
+                   lifecycle_stage, creation_time, last_update_time
+            FROM arc.experiments""")
+        con.execute("""
+            CREATE OR REPLACE VIEW runs AS
+            SELECT r.run_id, CAST(r.experiment_id AS VARCHAR) AS experiment_id, r.run_name, r.user_id,
+                   r.status, r.start_time, r.end_time, r.lifecycle_stage,
+                   COALESCE(r.artifact_uri, e.artifact_location || '/' || r.run_id || '/artifacts') AS artifact_uri
+            FROM arc.runs r JOIN experiments e ON e.experiment_id = CAST(r.experiment_id AS VARCHAR)""")
+        for name in ("params", "tags", "metrics", "latest_metrics"):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM arc.{name}")
+        con.execute("""
+            CREATE OR REPLACE VIEW inputs AS
+            SELECT run_id, dataset_name, dataset_digest, context, source_type, source,
+                   dataset_schema, profile, tags FROM arc.inputs""")
+        con.execute("""
+            CREATE OR REPLACE VIEW experiment_tags AS
+            SELECT CAST(experiment_id AS VARCHAR) AS experiment_id, key, value FROM arc.experiment_tags""")
+
+    # -- compaction -------------------------------------------------------------------
+    def pending_segments(self) -> list[str]:
+        try:
+            names = os.listdir(self.segments_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.endswith(SEGMENT_SUFFIX))
+
+    def compact(self, blocking: bool = True) -> bool:
+        """Fold pending segments into the archive. Returns False if another process holds the lock."""
+        with self.lock.exclusive(blocking=blocking) as got:
+            if not got:
+                return False
+            with self._attached(read_only=False) as con:
+                self._compact_attached(con)
+            return True
+
+    def _compact_attached(self, con: duckdb.DuckDBPyConnection) -> None:
+        names = self.pending_segments()
+        if names:
+            done = {r[0] for r in con.execute(
+                "SELECT name FROM arc.segments_done WHERE name IN (SELECT unnest(?))", [names]).fetchall()}
+            todo = [n for n in names if n not in done]
+            if todo:
+                self._fold(con, todo)
+            for name in names:  # every listed name is now recorded: remove the files
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.segments_dir, name))
+        self._sweep_dead_runs(con)
+
+    def _fold(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+        paths = [os.path.join(self.segments_dir, n) for n in names]
+        con.execute("BEGIN")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE pend AS SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, "
+                "key, text, num, ts, step, seq, parse_filename(filename) AS file "
+                "FROM read_parquet(?, filename = true)", [paths])
+            self._fold_runs(con)
+            con.execute("""
+                INSERT INTO arc.params
+                SELECT run_id, key, arg_min(text, (ts, file, seq)) FROM pend WHERE kind = 'p'
+                GROUP BY run_id, key ON CONFLICT DO NOTHING""")
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE tag_last AS
+                SELECT run_id, key, kind, text FROM pend WHERE kind IN ('t', 'd')
+                QUALIFY row_number() OVER (PARTITION BY run_id, key ORDER BY ts DESC, file DESC, seq DESC) = 1""")
+            con.execute("INSERT OR REPLACE INTO arc.tags SELECT run_id, key, text FROM tag_last WHERE kind = 't'")
+            con.execute("""DELETE FROM arc.tags t USING tag_last l
+                           WHERE l.kind = 'd' AND t.run_id = l.run_id AND t.key = l.key""")
+            con.execute("INSERT INTO arc.metrics SELECT run_id, key, num, ts, step FROM pend WHERE kind = 'm'")
+            con.execute("""
+                INSERT OR REPLACE INTO arc.latest_metrics
+                SELECT run_id, key, value, timestamp, step FROM (
+                    SELECT run_id, key, num AS value, ts AS timestamp, step FROM pend WHERE kind = 'm'
+                    UNION ALL
+                    SELECT l.run_id, l.key, l.value, l.timestamp, l.step FROM arc.latest_metrics l
+                    SEMI JOIN (SELECT DISTINCT run_id, key FROM pend WHERE kind = 'm') k
+                    ON l.run_id = k.run_id AND l.key = k.key)
+                QUALIFY row_number() OVER (
+                    PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, value DESC) = 1""")
+            con.execute("""
+                INSERT INTO arc.inputs
+                SELECT DISTINCT run_id, text->>'name', text->>'digest', text->>'source_type', text->>'source',
+                       text->>'schema', text->>'profile', text->>'context', text->>'tags'
+                FROM pend p WHERE kind = 'i' AND NOT EXISTS (
+                    SELECT 1 FROM arc.inputs x WHERE x.run_id = p.run_id AND x.dataset_name = p.text->>'name'
+                    AND x.dataset_digest = p.text->>'digest'
+                    AND x.context IS NOT DISTINCT FROM p.text->>'context')""")
+            now = _now()
+            con.execute("INSERT INTO arc.segments_done SELECT unnest(?), ?", [names, now])
+            con.execute("DELETE FROM arc.segments_done WHERE compacted_at < ?", [now - _DONE_RETENTION_MS])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.execute("DROP TABLE IF EXISTS pend")
+            con.execute("DROP TABLE IF EXISTS tag_last")
+
+    def _fold_runs(self, con: duckdb.DuckDBPyConnection) -> None:
+        events = con.execute(
+            "SELECT run_id, text FROM pend WHERE kind = 'r' ORDER BY ts, file, seq").fetchall()
+        if not events:
+            return
+        ids = list(dict.fromkeys(run_id for run_id, _ in events))
+        cols = ", ".join(_RUN_FIELDS)
+        rows = con.execute(
+            f"SELECT {cols} FROM arc.runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
+        state: dict[str, dict[str, Any]] = {r[0]: dict(zip(_RUN_FIELDS, r, strict=True)) for r in rows}
+        for run_id, text in events:
+            state.setdefault(run_id, {"run_id": run_id}).update(json.loads(text))
+        complete = [s for s in state.values() if "experiment_id" in s and "status" in s]
+        if len(complete) < len(state):
+            orphans = sorted(set(state) - {s["run_id"] for s in complete})
+            log.warning("updates for runs never created were dropped: %s", orphans[:5])
+        import pyarrow as pa
+
+        table = pa.table({f: [s.get(f) for s in complete] for f in _RUN_FIELDS})
+        con.register("folded_runs", table)
+        try:
+            con.execute(f"INSERT OR REPLACE INTO arc.runs SELECT {cols} FROM folded_runs")
+        finally:
+            con.unregister("folded_runs")
+
+    def _sweep_dead_runs(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Mark RUNNING runs whose writer process is gone as KILLED."""
+        rows = con.execute(
+            "SELECT run_id, owner FROM arc.runs WHERE status = 'RUNNING' AND owner IS NOT NULL").fetchall()
+        dead = [run_id for run_id, owner in rows if liveness.is_dead(owner)]
+        if dead:
+            con.execute(
+                "UPDATE arc.runs SET status = 'KILLED', end_time = ? WHERE run_id IN (SELECT unnest(?))",
+                [_now(), dead])
+            log.info("marked %d runs of dead processes KILLED", len(dead))
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _translate_open_error(path: str, error: Exception) -> NbtrackError:
+    text = str(error)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return StoreBusy(
+            f"Another program has {path} open directly (not through nbtrack), so nbtrack cannot "
+            f"read or write it. Close that program (a duckdb shell or a notebook holding a "
+            f"connection) and try again. ({text.splitlines()[0]})"
+        )
+    if "Permission denied" in text or "Read-only file system" in text:
+        return StoreReadOnly(
+            f"The store {os.path.dirname(path)} is not writable ({text.splitlines()[0]}). "
+            "Choose a writable folder with nbtrack.set_tracking_uri() or NBTRACK_TRACKING_URI."
+        )
+    return InvalidStore(
+        f"{path} is not a readable nbtrack store: {text.splitlines()[0]}. If the file is damaged or "
+        "belongs to another program, move it away or point the tracking URI at another folder."
+    )

@@ -1,0 +1,500 @@
+"""The embedded store: run data as segments + compactor, metadata as short transactions.
+
+Writes of run data (create, params, tags, metric points, status) only append to an
+in-memory buffer that a background thread flushes as Parquet segments; nothing a
+training loop does waits on a lock. Reads first make this process's own writes visible
+(flush, then fold pending segments into the archive), then query the archive under a
+shared lock. See docs/store.md for the measurements behind this design.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import (
+    Dataset, DatasetInput, Experiment, InputTag, LifecycleStage, Metric, Run, RunData,
+    RunInfo, RunInputs, RunStatus, ViewType,
+)
+from nbtrack.errors import (
+    InvalidParameter, NbtrackError, NotFound, ParamConflict, ResourceExists, RunNotActive,
+    StoreReadOnly,
+)
+from nbtrack.store import liveness, queries
+from nbtrack.store.archive import Archive
+from nbtrack.store.segments import Buffer, write_segment
+
+__all__ = ["DuckDBStore"]
+
+log = logging.getLogger("nbtrack.store")
+_MAX_BUFFERED = 250_000  # records; past this a log call flushes itself (bounded memory)
+
+
+@dataclass
+class _RunState:
+    """What this process knows about a run it writes to."""
+
+    experiment_id: str
+    lifecycle_stage: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class DuckDBStore:
+    """A store rooted at a local folder: ``nbtrack.duckdb``, ``segments/``, ``artifacts/``."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        _prepare_root(self.root)
+        self.archive = Archive(self.root)
+        self.archive.initialise()
+        self.artifact_root = os.path.join(self.root, "artifacts")
+        self._buffer = Buffer()
+        self._runs: dict[str, _RunState] = {}
+        self._experiments: dict[str, Experiment] = {}
+        self._flush_lock = threading.Lock()
+        self._flush_error: BaseException | None = None
+        self._writer_pid = 0
+        self._writer_id = ""
+        self._segment_no = 0
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._closed = False
+        self._last_compact = 0.0
+        self._registry: Any = None
+        atexit.register(self.close)
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self.root!r})"
+
+    @property
+    def registry(self) -> Any:
+        """The model registry kept in the same archive (short exclusive transactions)."""
+        if self._registry is None:
+            from nbtrack.store.registry import RegistryStore
+
+            self._registry = RegistryStore(self.archive)
+        return self._registry
+
+    # == writing run data ==============================================================
+    def _add(self, kind: str, run_id: str, key: str | None, text: str | None,
+             num: float | None = None, ts: int | None = None, step: int = 0) -> None:
+        self._buffer.add(kind, run_id, key, text, num, _now() if ts is None else ts, step)
+        self._after_add()
+
+    def _after_add(self) -> None:
+        if self._flush_error is not None:
+            error, self._flush_error = self._flush_error, None
+            raise _as_store_error(error, self.root)
+        if self._thread is None:
+            self._start_flusher()
+        if len(self._buffer) >= _MAX_BUFFERED:
+            self.flush()
+
+    def _run_event(self, run_id: str, fields: dict[str, Any], ts: int | None = None) -> None:
+        self._add("r", run_id, None, json.dumps(fields), ts=ts)
+
+    def create_run(self, experiment_id: str, user_id: str, start_time: int | None,
+                   tags: Sequence[tuple[str, str]], run_name: str) -> Run:
+        experiment = self.get_experiment(experiment_id)
+        if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise RunNotActive(
+                f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
+                "Restore it with nbtrack.restore_experiment() or use another experiment."
+            )
+        run_id = uuid.uuid4().hex
+        start = _now() if start_time is None else int(start_time)
+        fields = {
+            "experiment_id": int(experiment_id), "run_name": run_name, "user_id": user_id,
+            "status": RunStatus.RUNNING, "start_time": start, "end_time": None,
+            "lifecycle_stage": LifecycleStage.ACTIVE, "owner": liveness.current_owner(),
+        }
+        self._runs[run_id] = _RunState(experiment_id, LifecycleStage.ACTIVE)
+        self._run_event(run_id, fields, ts=start)
+        tag_dict = dict(tags)
+        tag_dict["mlflow.runName"] = run_name
+        for key, value in tag_dict.items():
+            self._add("t", run_id, key, value, ts=start)
+        info = RunInfo(run_id, experiment_id, run_name, user_id, RunStatus.RUNNING, start, None,
+                       f"{experiment.artifact_location}/{run_id}/artifacts", LifecycleStage.ACTIVE)
+        return Run(info, RunData(tags=tag_dict))
+
+    def _writable(self, run_id: str) -> _RunState:
+        state = self._runs.get(run_id)
+        if state is None:
+            run = self.get_run(run_id)
+            state = _RunState(run.info.experiment_id, run.info.lifecycle_stage, dict(run.data.params))
+            self._runs[run_id] = state
+        if state.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise RunNotActive(
+                f"The run {run_id} must be in the 'active' state. Current state is "
+                f"{state.lifecycle_stage}. Restore it with nbtrack.restore_run('{run_id}') first."
+            )
+        return state
+
+    def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
+                        run_name: str | None = None, resume: bool = False) -> None:
+        self._writable(run_id)
+        fields: dict[str, Any] = {}
+        if status is not None:
+            fields["status"] = status
+        if end_time is not None:
+            fields["end_time"] = int(end_time)
+        if resume:
+            fields["owner"] = liveness.current_owner()
+        if run_name is not None:
+            fields["run_name"] = run_name
+            self._add("t", run_id, "mlflow.runName", run_name)
+        if fields:
+            self._run_event(run_id, fields)
+
+    def delete_run(self, run_id: str) -> None:
+        self.get_run(run_id)
+        self._run_event(run_id, {"lifecycle_stage": LifecycleStage.DELETED, "deleted_time": _now()})
+        self._runs.pop(run_id, None)
+
+    def restore_run(self, run_id: str) -> None:
+        self.get_run(run_id)
+        self._run_event(run_id, {"lifecycle_stage": LifecycleStage.ACTIVE, "deleted_time": None})
+        self._runs.pop(run_id, None)
+
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[tuple[str, str]] = (),
+                  tags: Sequence[tuple[str, str]] = ()) -> None:
+        state = self._writable(run_id)
+        new_params = self._check_params(run_id, state, params)
+        for key, value in new_params:
+            self._add("p", run_id, key, value)
+        for key, value in tags:
+            self._add("t", run_id, key, value)
+            if key == "mlflow.runName":
+                self._run_event(run_id, {"run_name": value})
+        if metrics:
+            self._buffer.add_metrics(
+                run_id, [m.key for m in metrics], [m.value for m in metrics],
+                [m.timestamp for m in metrics], [m.step for m in metrics])
+            self._after_add()
+        state.params.update(new_params)
+
+    def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
+                            timestamps: Sequence[int], steps: Sequence[int]) -> None:
+        """Columnar fast path: many points without building Metric objects."""
+        self._writable(run_id)
+        self._buffer.add_metrics(run_id, keys, values, timestamps, steps)
+        self._after_add()
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        state = self._runs.get(run_id)
+        if state is None or state.lifecycle_stage != LifecycleStage.ACTIVE:
+            self._writable(run_id)
+        self._add("m", run_id, key, None, value, timestamp, step)
+
+    @staticmethod
+    def _check_params(run_id: str, state: _RunState, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for key, value in params:
+            if key in seen and seen[key] != value:
+                raise InvalidParameter(
+                    f"Duplicate parameter keys have been submitted: ['{key}']. Please ensure the "
+                    "request contains only one param value per param key."
+                )
+            seen[key] = value
+        new = []
+        for key, value in seen.items():
+            old = state.params.get(key)
+            if old is None:
+                new.append((key, value))
+            elif old != value:
+                raise ParamConflict(run_id, key, old, value)
+        return new
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.log_batch(run_id, tags=[(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._writable(run_id)
+        run = self.get_run(run_id)
+        if key not in run.data.tags:
+            raise NotFound(f"No tag with name: {key} in run with id {run_id}")
+        self._add("d", run_id, key, None)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        self._writable(run_id)
+        for item in datasets:
+            d = item.dataset
+            tags = {t.key: t.value for t in item.tags}
+            payload = {
+                "name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
+                "schema": d.schema, "profile": d.profile, "context": tags.get("mlflow.data.context"),
+                "tags": json.dumps(tags),
+            }
+            self._add("i", run_id, None, json.dumps(payload))
+
+    # == flushing ======================================================================
+    def _start_flusher(self) -> None:
+        with self._flush_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._flush_loop, name="nbtrack-flusher", daemon=True)
+                self._thread.start()
+
+    def _flush_loop(self) -> None:
+        interval = config.env_float("NBTRACK_FLUSH_INTERVAL", 0.25)
+        while not self._closed:
+            self._wake.wait(interval)
+            self._wake.clear()
+            try:
+                self.flush()
+                if time.monotonic() - self._last_compact > 1.0 and self.archive.pending_segments():
+                    self._last_compact = time.monotonic()
+                    self.archive.compact(blocking=False)
+            except Exception as e:  # the flusher must never die; the next log call reports it
+                log.warning("nbtrack background flush failed (will retry): %s", e)
+                self._flush_error = e
+                time.sleep(min(interval * 4, 2.0))
+
+    def flush(self) -> None:
+        """Write buffered run data to a durable segment (blocking)."""
+        with self._flush_lock:
+            columns = self._buffer.take()
+            if columns is None:
+                return
+            try:
+                write_segment(self.archive.segments_dir, self._writer(), columns)
+            except BaseException:
+                self._buffer.put_back(columns)
+                raise
+
+    def _writer(self) -> str:
+        pid = os.getpid()
+        if pid != self._writer_pid:  # new process (or fork): a fresh writer identity
+            self._writer_pid, self._writer_id = pid, f"{pid}-{uuid.uuid4().hex[:6]}"
+        self._segment_no += 1
+        return f"{self._writer_id}-{self._segment_no:08d}"
+
+    def sync(self) -> None:
+        """Make everything written so far visible to readers: flush, then fold segments in."""
+        try:
+            self.flush()
+        except OSError as e:
+            raise _as_store_error(e, self.root) from None
+        if self.archive.pending_segments():
+            try:
+                self.archive.compact(blocking=True)
+            except StoreReadOnly:
+                log.warning("store %s is read-only: showing what was already compacted", self.root)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush and compact what is left, giving up after ``timeout`` seconds (never hangs)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        limit = config.env_float("NBTRACK_EXIT_FLUSH_TIMEOUT", 10.0) if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        try:
+            self.flush()
+            while self.archive.pending_segments() and time.monotonic() < deadline:
+                if self.archive.compact(blocking=False):
+                    break
+                time.sleep(0.05)
+        except Exception as e:  # at exit: report, never raise into interpreter shutdown
+            log.warning("nbtrack could not finish writing %s at exit: %s", self.root, e)
+
+    # == experiments (short transactions under the exclusive lock) =====================
+    def create_experiment(self, name: str, artifact_location: str | None = None,
+                          tags: Sequence[tuple[str, str]] = ()) -> str:
+        now = _now()
+        with self.archive.writing() as con:
+            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = ?", [name]).fetchall()
+            if row:
+                state = " in deleted state" if row[0][0] == LifecycleStage.DELETED else ""
+                hint = (" Restore it with nbtrack.restore_experiment() or choose another name."
+                        if state else " Use nbtrack.set_experiment(name) to make it the active one.")
+                raise ResourceExists(f"Experiment '{name}' already exists{state}.{hint}")
+            new_id = con.execute("SELECT COALESCE(max(experiment_id), 0) + 1 FROM arc.experiments").fetchall()[0][0]
+            con.execute("INSERT INTO arc.experiments VALUES (?, ?, ?, 'active', ?, ?)",
+                        [new_id, name, artifact_location, now, now])
+            for key, value in tags:
+                con.execute("INSERT OR REPLACE INTO arc.experiment_tags VALUES (?, ?, ?)", [new_id, key, value])
+        return str(new_id)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        cached = self._experiments.get(str(experiment_id))
+        if cached is not None:
+            return cached
+        found = self._read_experiments("e.experiment_id = ?", [str(experiment_id)])
+        if not found:
+            raise NotFound(f"Experiment with ID '{experiment_id}' does not exist. "
+                           "List experiments with nbtrack.search_experiments().")
+        self._experiments[found[0].experiment_id] = found[0]
+        return found[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._read_experiments("e.name = ?", [name])
+        return found[0] if found else None
+
+    def _read_experiments(self, where: str, params: list[Any]) -> list[Experiment]:
+        with self.archive.reading() as con:
+            return queries.experiments(con, where, params)
+
+    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
+                           filter_string: str | None = None, order_by: list[str] | None = None,
+                           offset: int = 0) -> list[Experiment]:
+        from nbtrack.search import compile_experiment_search
+
+        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type))
+        with self.archive.reading() as con:
+            return queries.experiments_by_query(con, query.sql, query.params, max_results, offset)
+
+    def _update_experiment(self, experiment_id: str, sql: str, params: list[Any]) -> None:
+        with self.archive.writing() as con:
+            exists = con.execute("SELECT 1 FROM arc.experiments WHERE experiment_id = ?",
+                                 [int(experiment_id)]).fetchall()
+            if not exists:
+                raise NotFound(f"Experiment with ID '{experiment_id}' does not exist.")
+            con.execute(sql, params)
+            con.execute("UPDATE arc.experiments SET last_update_time = ? WHERE experiment_id = ?",
+                        [_now(), int(experiment_id)])
+        self._experiments.pop(str(experiment_id), None)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        if str(experiment_id) == "0":
+            raise InvalidParameter("Cannot delete the default experiment '0'. Delete its runs instead.")
+        self.sync()
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.sync()
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        eid = _int_id(experiment_id)
+        deleted_time = _now() if stage == LifecycleStage.DELETED else None
+        self._update_experiment(experiment_id, "UPDATE arc.experiments SET lifecycle_stage = ? WHERE experiment_id = ?",
+                                [stage, eid])
+        with self.archive.writing() as con:  # its runs follow it, as in MLflow
+            con.execute("UPDATE arc.runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?",
+                        [stage, deleted_time, eid])
+        for state in self._runs.values():
+            if state.experiment_id == str(experiment_id):
+                state.lifecycle_stage = stage
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        if self.get_experiment_by_name(new_name) is not None:
+            raise ResourceExists(f"Experiment '{new_name}' already exists. Choose another name.")
+        self._update_experiment(experiment_id, "UPDATE arc.experiments SET name = ? WHERE experiment_id = ?",
+                                [new_name, _int_id(experiment_id)])
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._update_experiment(experiment_id, "INSERT OR REPLACE INTO arc.experiment_tags VALUES (?, ?, ?)",
+                                [_int_id(experiment_id), key, value])
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._update_experiment(experiment_id, "DELETE FROM arc.experiment_tags WHERE experiment_id = ? AND key = ?",
+                                [_int_id(experiment_id), key])
+
+    # == reading runs ==================================================================
+    def get_run(self, run_id: str) -> Run:
+        self.sync()
+        with self.archive.reading() as con:
+            runs = queries.runs_by_ids(con, [run_id])
+        if not runs:
+            raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
+        return runs[0]
+
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                    run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                    order_by: list[str] | None = None, offset: int = 0) -> list[Run]:
+        ids = self.search_run_ids(experiment_ids, filter_string, run_view_type, max_results, order_by, offset)
+        return self.runs_by_ids(ids)
+
+    def search_run_ids(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                       run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                       order_by: list[str] | None = None, offset: int = 0) -> list[str]:
+        from nbtrack.search import compile_run_search
+
+        query = compile_run_search(filter_string, order_by, [str(e) for e in experiment_ids],
+                                   ViewType.stages(run_view_type))
+        self.sync()
+        with self.archive.reading() as con:
+            rows = con.execute(query.sql + " LIMIT ? OFFSET ?", [*query.params, max_results, offset]).fetchall()
+        return [r[0] for r in rows]
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[Run]:
+        with self.archive.reading() as con:
+            return queries.runs_by_ids(con, list(run_ids))
+
+    def runs_frame(self, run_ids: Sequence[str]) -> Any:
+        """MLflow's search_runs DataFrame for these runs, in this order (built in DuckDB)."""
+        with self.archive.reading() as con:
+            return queries.runs_frame(con, list(run_ids))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self.get_run(run_id)
+        with self.archive.reading() as con:
+            rows = con.execute(
+                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                "ORDER BY step, timestamp", [run_id, key]).fetchall()
+        return [Metric(k, v, t, s, run_id) for k, v, t, s in rows]
+
+    def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
+        self.sync()
+        with self.archive.reading() as con:
+            return queries.metric_history_frame(con, list(run_ids), list(keys) if keys else None)
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        self.sync()
+        return queries.read_only_sql(self.archive, query, list(params or []))
+
+
+def _prepare_root(root: str) -> None:
+    if os.path.exists(root) and not os.path.isdir(root):
+        from nbtrack.errors import InvalidStore
+
+        raise InvalidStore(
+            f"The tracking URI points at the file {root}, but an nbtrack store is a folder. "
+            "Use the folder that should hold nbtrack.duckdb (for example ./.nbtrack)."
+        )
+    try:
+        for sub in ("", "segments", "artifacts"):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        # Clean temp segments abandoned by killed writers (never matched by readers).
+        seg = os.path.join(root, "segments")
+        cutoff = time.time() - 3600
+        for name in os.listdir(seg):
+            if name.endswith(".tmp") and os.path.getmtime(os.path.join(seg, name)) < cutoff:
+                os.unlink(os.path.join(seg, name))
+    except PermissionError as e:
+        raise StoreReadOnly(
+            f"Cannot create the store folder {root}: {e.strerror}. Choose a writable folder with "
+            "nbtrack.set_tracking_uri() or NBTRACK_TRACKING_URI."
+        ) from None
+
+
+def _as_store_error(error: BaseException, root: str) -> NbtrackError:
+    if isinstance(error, NbtrackError):
+        return error
+    if isinstance(error, (PermissionError, OSError)) and getattr(error, "errno", None) in (1, 13, 30):
+        return StoreReadOnly(
+            f"Cannot write to the store {root}: {error}. Buffered data is kept in memory; make the "
+            "folder writable or choose another with nbtrack.set_tracking_uri()."
+        )
+    return NbtrackError(f"Writing to the store {root} failed: {error}")
+
+
+def _int_id(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"Experiment with ID '{experiment_id}' does not exist.") from None
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,157 @@
+"""Read queries over the archive's views. Each function takes an attached connection."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from nbtrack.entities import (
+    Dataset, DatasetInput, Experiment, InputTag, Run, RunData, RunInfo, RunInputs,
+)
+from nbtrack.errors import InvalidParameter
+
+__all__ = ["experiments", "experiments_by_query", "metric_history_frame", "read_only_sql",
+           "runs_by_ids", "runs_frame"]
+
+_EXP_COLS = "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time"
+
+
+def _experiment_tags(con: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for eid, key, value in con.execute(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (SELECT unnest(?))",
+            [ids]).fetchall():
+        tags[eid][key] = value
+    return tags
+
+
+def _to_experiments(con: Any, rows: list[tuple]) -> list[Experiment]:
+    tags = _experiment_tags(con, [r[0] for r in rows])
+    return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5]) for r in rows]
+
+
+def experiments(con: Any, where: str, params: list[Any]) -> list[Experiment]:
+    rows = con.execute(f"SELECT {_EXP_COLS} FROM experiments e WHERE {where}", params).fetchall()
+    return _to_experiments(con, rows)
+
+
+def experiments_by_query(con: Any, sql: str, params: list[Any], limit: int | None, offset: int) -> list[Experiment]:
+    ids = [r[0] for r in con.execute(
+        f"{sql} LIMIT ? OFFSET ?", [*params, limit if limit is not None else 2**62, offset]).fetchall()]
+    found = {e.experiment_id: e for e in experiments(con, "e.experiment_id IN (SELECT unnest(?))", [ids])}
+    return [found[i] for i in ids if i in found]
+
+
+def runs_by_ids(con: Any, ids: list[str]) -> list[Run]:
+    """Whole Run entities for ``ids``, in that order (unknown ids are skipped)."""
+    if not ids:
+        return []
+    infos = {r[0]: RunInfo(*r) for r in con.execute(
+        "SELECT run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
+        "lifecycle_stage FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()}
+    metrics: dict[str, dict[str, float]] = defaultdict(dict)
+    params: dict[str, dict[str, str]] = defaultdict(dict)
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for target, table in ((metrics, "latest_metrics"), (params, "params"), (tags, "tags")):
+        for run_id, key, value in con.execute(
+                f"SELECT run_id, key, value FROM {table} WHERE run_id IN (SELECT unnest(?)) ORDER BY key",
+                [ids]).fetchall():
+            target[run_id][key] = value
+    inputs: dict[str, list[DatasetInput]] = defaultdict(list)
+    for row in con.execute(
+            "SELECT run_id, dataset_name, dataset_digest, source_type, source, dataset_schema, profile, tags "
+            "FROM inputs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall():
+        input_tags = [InputTag(k, v) for k, v in json.loads(row[7] or "{}").items()]
+        inputs[row[0]].append(DatasetInput(Dataset(*row[1:7]), input_tags))
+    return [
+        Run(infos[i], RunData(metrics[i], params[i], tags[i]), RunInputs(inputs[i]))
+        for i in ids if i in infos
+    ]
+
+
+def runs_frame(con: Any, ids: list[str]) -> Any:
+    """MLflow's search_runs DataFrame: run columns, then metrics., params., tags. columns."""
+    import pandas as pd
+
+    con.execute("CREATE OR REPLACE TEMP TABLE sel AS SELECT unnest(?) AS run_id, "
+                "generate_subscripts(?, 1) AS pos", [ids, ids])
+    try:
+        base = con.execute(
+            "SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, r.end_time "
+            "FROM sel JOIN runs r USING (run_id) ORDER BY sel.pos").df()
+        frames = [base]
+        for prefix, table in (("metrics.", "latest_metrics"), ("params.", "params"), ("tags.", "tags")):
+            frames.append(_pivot(con, table, prefix, base["run_id"]))
+    finally:
+        con.execute("DROP TABLE IF EXISTS sel")
+    for col in ("start_time", "end_time"):
+        base[col] = pd.to_datetime(base[col], unit="ms", utc=True)
+    df = pd.concat(frames, axis=1)
+    return df
+
+
+def _pivot(con: Any, table: str, prefix: str, run_ids: Any) -> Any:
+    """One column per key, keys in first-seen order over the result, aligned with ``run_ids``."""
+    import numpy as np
+    import pandas as pd
+
+    long = con.execute(
+        f"SELECT sel.pos, t.key, t.value FROM sel JOIN {table} t USING (run_id) ORDER BY sel.pos, t.key"
+    ).fetchnumpy()
+    n = len(run_ids)
+    if len(long["key"]) == 0:
+        return pd.DataFrame(index=range(n))
+    keys, first = np.unique(long["key"], return_index=True)
+    order = keys[np.argsort(first, kind="stable")]
+    rank = {k: i for i, k in enumerate(order)}
+    numeric = table == "latest_metrics"
+    columns = {}
+    pos = np.asarray(long["pos"]) - 1
+    key_idx = np.fromiter((rank[k] for k in long["key"]), dtype=np.int64, count=len(pos))
+    values = np.asarray(long["value"])
+    for j, key in enumerate(order):
+        mask = key_idx == j
+        if numeric:
+            col = np.full(n, np.nan)
+        else:
+            col = np.full(n, None, dtype=object)
+        col[pos[mask]] = values[mask]
+        columns[prefix + key] = col
+    return pd.DataFrame(columns, index=range(n))
+
+
+def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -> Any:
+    sql = ("SELECT run_id, key, step, timestamp, value FROM metrics WHERE run_id IN (SELECT unnest(?))")
+    params: list[Any] = [run_ids]
+    if keys is not None:
+        sql += " AND key IN (SELECT unnest(?))"
+        params.append(keys)
+    return con.execute(sql + " ORDER BY run_id, key, step, timestamp", params).df()
+
+
+def read_only_sql(archive: Any, query: str, params: list[Any]) -> Any:
+    """Run user SQL on a fresh connection that can read the views and nothing else."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET VARIABLE nbtrack_root = ?", [archive.root])
+        with archive.lock.shared():
+            con.execute("ATTACH ? AS arc (READ_ONLY)", [archive.db_path])
+            try:
+                archive._create_views(con)
+                con.execute("SET enable_external_access = false")
+                con.execute("SET lock_configuration = true")
+                try:
+                    return con.execute(query, params).df()
+                except duckdb.Error as e:
+                    raise InvalidParameter(
+                        f"nbtrack.sql could not run the query: {str(e).splitlines()[0]}. The query may read "
+                        "the views runs, params, tags, metrics, latest_metrics, inputs, experiments, "
+                        "experiment_tags; the store is read-only here."
+                    ) from None
+            finally:
+                con.close()
+    finally:
+        con.close()

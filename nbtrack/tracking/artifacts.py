@@ -1,0 +1,152 @@
+"""Artifact files of runs: writing helpers (text, dict, figure, image, table) and URIs."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import re
+import tempfile
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.store.artifacts import LocalArtifactRepository, local_path_of, safe_relpath
+
+if TYPE_CHECKING:
+    from nbtrack.tracking.client import Client
+
+__all__ = ["download_artifacts", "parse_runs_uri", "write_dict", "write_figure", "write_image", "write_table"]
+
+_RUNS_URI = re.compile(r"^runs:/+([^/]+)(?:/(.*))?$")
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """``runs:/<run_id>/<path>`` -> (run_id, path)."""
+    match = _RUNS_URI.match(uri)
+    if not match:
+        raise InvalidParameter(
+            f"Not a proper runs:/ URI: {uri!r}. runs:/ URIs must be of the form 'runs:/<run_id>/run-relative/path'."
+        )
+    return match.group(1), safe_relpath(match.group(2) or "")
+
+
+def download_artifacts(artifact_uri: str | None = None, run_id: str | None = None,
+                       artifact_path: str | None = None, dst_path: str | None = None,
+                       tracking_uri: str | None = None) -> str:
+    """Download (or locate) artifacts; MLflow's ``mlflow.artifacts.download_artifacts``.
+
+    Give either ``artifact_uri`` (``runs:/``, ``file:`` or a path) or ``run_id`` (with an
+    optional ``artifact_path``). Returns the local path.
+    """
+    from nbtrack.tracking.client import Client
+
+    if (artifact_uri is None) == (run_id is None):
+        raise InvalidParameter("Exactly one of `artifact_uri` or `run_id` must be specified.")
+    if artifact_uri is not None and artifact_path is not None:
+        raise InvalidParameter("`artifact_path` cannot be given with `artifact_uri`; put the path in the URI.")
+    if run_id is not None:
+        return Client(tracking_uri).download_artifacts(run_id, artifact_path or "", dst_path)
+    assert artifact_uri is not None
+    if artifact_uri.startswith("runs:"):
+        rid, path = parse_runs_uri(artifact_uri)
+        return Client(tracking_uri).download_artifacts(rid, path, dst_path)
+    if artifact_uri.startswith("models:"):
+        from nbtrack.tracking import uri_resolvers
+
+        return uri_resolvers.resolve("models", artifact_uri, dst_path)
+    local = os.path.abspath(local_path_of(artifact_uri))
+    if not os.path.exists(local):
+        raise NotFound(f"No such file or directory: {local}")
+    repo = LocalArtifactRepository(os.path.dirname(local))
+    return repo.download_artifacts(os.path.basename(local), dst_path)
+
+
+def write_dict(dictionary: Any, artifact_file: str) -> bytes:
+    if artifact_file.endswith((".yaml", ".yml")):
+        import yaml
+
+        return yaml.dump(dictionary, indent=2, default_flow_style=False).encode()
+    return json.dumps(dictionary, indent=2, default=str).encode()
+
+
+def write_figure(figure: Any, artifact_file: str, save_kwargs: dict | None = None) -> bytes:
+    module = type(figure).__module__
+    buf = io.BytesIO()
+    if module.startswith("matplotlib"):
+        fmt = posixpath.splitext(artifact_file)[1].lstrip(".") or "png"
+        figure.savefig(buf, format=fmt, **(save_kwargs or {}))
+        return buf.getvalue()
+    if module.startswith("plotly"):
+        ext = posixpath.splitext(artifact_file)[1].lower()
+        if ext == ".html":
+            return figure.to_html(include_plotlyjs="cdn", **(save_kwargs or {})).encode()
+        if ext in (".png", ".jpeg", ".jpg", ".webp", ".svg", ".pdf"):
+            return figure.to_image(format=ext.lstrip("."), **(save_kwargs or {}))
+        raise TypeError(f"Unsupported file extension for plotly figure: '{ext}'. Use .html, .png, .jpeg, "
+                        ".webp, .svg or .pdf.")
+    raise TypeError(f"Unsupported figure object type: '{type(figure)}'. Pass a matplotlib or plotly figure.")
+
+
+def write_image(image: Any) -> bytes:
+    """PNG bytes of a numpy array (HW, HWC; uint8 or float in [0, 1]) or a PIL image."""
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        import numpy as np
+
+        array = np.asarray(image)
+        if array.dtype.kind == "f":
+            if array.size and (array.min() < 0 or array.max() > 1):
+                raise InvalidParameter("Float images must have values in [0, 1]; scale them or pass uint8.")
+            array = (array * 255).round().astype("uint8")
+        elif array.dtype.kind in "iu":
+            if array.size and (array.min() < 0 or array.max() > 255):
+                raise InvalidParameter("Integer images must have values in [0, 255].")
+            array = array.astype("uint8")
+        elif array.dtype.kind == "b":
+            array = array.astype("uint8") * 255
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if array.ndim not in (2, 3):
+            raise InvalidParameter(f"An image must be 2-D (H, W) or 3-D (H, W, C); got shape {array.shape}.")
+        image = Image.fromarray(array)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image_series_path(key: str, step: int, timestamp: int) -> str:
+    if not re.match(r"^[a-zA-Z0-9_\-./ ]+$", key):
+        raise InvalidParameter(f"Invalid image key {key!r}: use letters, digits, _ - . / and spaces.")
+    return f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4().hex}.png"
+
+
+def write_table(client: Client, run_id: str, data: Any, artifact_file: str) -> bytes:
+    import pandas as pd
+
+    if any(c in artifact_file for c in "\"',:[]{}"):
+        raise InvalidParameter(f"Invalid artifact file {artifact_file!r}: it must not contain \" ' , : [ ] {{ }}.")
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    existing = None
+    try:
+        path = client.download_artifacts(run_id, artifact_file)
+        existing = pd.read_parquet(path) if artifact_file.endswith(".parquet") else \
+            pd.read_json(path, orient="split")
+    except NotFound:
+        pass
+    if existing is not None:  # MLflow appends rows to an existing table
+        frame = pd.concat([existing, frame], ignore_index=True)
+    if artifact_file.endswith(".parquet"):
+        buf = io.BytesIO()
+        frame.to_parquet(buf)
+        return buf.getvalue()
+    if artifact_file.endswith(".json"):
+        return frame.to_json(orient="split", index=False).encode()
+    raise InvalidParameter(f"Invalid artifact file {artifact_file!r}: a table must end in .json or .parquet.")
+
+
+def temp_dir() -> str:
+    return tempfile.mkdtemp(prefix=f"nbtrack-{int(time.time())}-")

@@ -1,0 +1,278 @@
+"""``Client`` (alias ``MlflowClient``): explicit, run-id based access with MLflow's method names."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from nbtrack.entities import (
+    DatasetInput, Experiment, FileInfo, Metric, Param, Run, RunStatus, RunTag, ViewType,
+)
+from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.store import open_store
+from nbtrack.store.artifacts import LocalArtifactRepository
+from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking import context, names, validation
+from nbtrack.tracking.registry import RegistryClientMixin
+
+__all__ = ["Client", "MlflowClient", "PagedList"]
+
+T = TypeVar("T")
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+SEARCH_MAX_RESULTS_THRESHOLD = 50000
+
+
+class PagedList(list[T], Generic[T]):
+    """A page of results; ``token`` fetches the next page (None on the last)."""
+
+    def __init__(self, items: Sequence[T], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
+def _encode_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.b64decode(token))["offset"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except Exception:
+        raise InvalidParameter(f"Invalid page token {token!r}: pass the token of a previous page, or None.") from None
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Client(RegistryClientMixin):
+    """Low-level access to a tracking store, by run and experiment id.
+
+    Parameters
+    ----------
+    tracking_uri:
+        A store folder, ``duckdb:///abs/folder`` or ``file:///abs/folder``; by default the
+        current tracking URI (``nbtrack.get_tracking_uri()``).
+    """
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+        from nbtrack.tracking import fluent
+
+        self.tracking_uri = tracking_uri or fluent.get_tracking_uri()
+        self._store = open_store(self.tracking_uri)
+        self._artifact_uris: dict[str, str] = {}
+
+    @property
+    def store(self) -> Any:
+        return self._store
+
+    # -- experiments --------------------------------------------------------------------
+    def create_experiment(self, name: str, artifact_location: str | None = None,
+                          tags: dict[str, Any] | None = None) -> str:
+        validation.experiment_name(name)
+        tag_items = [(validation.key(k, "tag key"), str(v)) for k, v in (tags or {}).items()]
+        return self._store.create_experiment(name, artifact_location, tag_items)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._store.get_experiment_by_name(name)
+
+    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY,
+                           max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
+                           filter_string: str | None = None, order_by: list[str] | None = None,
+                           page_token: str | None = None) -> PagedList[Experiment]:
+        offset = _decode_token(page_token)
+        limit = None if max_results is None else max_results + 1
+        found = self._store.search_experiments(view_type, limit, filter_string, order_by, offset)
+        if max_results is not None and len(found) > max_results:
+            return PagedList(found[:max_results], _encode_token(offset + max_results))
+        return PagedList(found, None)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._store.delete_experiment(str(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._store.restore_experiment(str(experiment_id))
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._store.rename_experiment(str(experiment_id), validation.experiment_name(new_name))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        value = str(value)
+        if len(value) > validation.MAX_EXPERIMENT_TAG_VAL_LENGTH:
+            raise InvalidParameter(
+                f"Experiment tag '{key}' has {len(value)} characters, more than the "
+                f"{validation.MAX_EXPERIMENT_TAG_VAL_LENGTH} allowed.")
+        self._store.set_experiment_tag(str(experiment_id), validation.key(key, "tag key"), value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._store.delete_experiment_tag(str(experiment_id), key)
+
+    # -- runs ---------------------------------------------------------------------------
+    def create_run(self, experiment_id: str, start_time: int | None = None,
+                   tags: dict[str, Any] | None = None, run_name: str | None = None) -> Run:
+        """Create a run (RUNNING). System tags are added by the fluent ``start_run``, not here."""
+        tag_items = {validation.key(k, "tag key"): validation.tag_value(v) for k, v in (tags or {}).items()}
+        tag_name = tag_items.get("mlflow.runName")
+        if run_name and tag_name and run_name != tag_name:
+            raise InvalidParameter(
+                f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different "
+                f"values (run_name='{run_name}', mlflow.runName='{tag_name}'). Give only one.")
+        run_name = run_name or tag_name or names.random_name()
+        user = tag_items.get("mlflow.user") or context.resolve_tags({})["mlflow.user"]
+        run = self._store.create_run(str(experiment_id), user, start_time, list(tag_items.items()), run_name)
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        return self._store.get_run(validation.run_id(run_id))
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        return self.get_run(parent) if parent else None
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        if status is not None:
+            RunStatus.from_string(status)
+        self._store.update_run_info(run_id, status=status, run_name=name)
+
+    def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
+        status = RunStatus.from_string(status or RunStatus.FINISHED)
+        self._store.update_run_info(run_id, status=status, end_time=end_time or _now())
+
+    def delete_run(self, run_id: str) -> None:
+        self._store.delete_run(validation.run_id(run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self._store.restore_run(validation.run_id(run_id))
+
+    # -- logging ------------------------------------------------------------------------
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        self._store.log_batch(run_id, params=[(validation.key(key, "param key"), validation.param_value(value))])
+        return value
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None,
+                   step: int | None = None) -> None:
+        validation.key(key, "metric key")
+        ts = _now() if timestamp is None else validation.timestamp(key, timestamp)
+        self._store.log_metric(run_id, key, validation.metric_value(key, value), ts, validation.step(key, step))
+
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
+                  tags: Sequence[RunTag] = (), synchronous: bool | None = None) -> None:
+        checked = []
+        for m in metrics:
+            validation.key(m.key, "metric key")
+            value = validation.metric_value(m.key, m.value)
+            ts = validation.timestamp(m.key, m.timestamp)
+            step = validation.step(m.key, m.step)
+            checked.append(m if (value is m.value and ts is m.timestamp and step is m.step)
+                           else Metric(m.key, value, ts, step))
+        self._store.log_batch(
+            run_id, checked,
+            [(validation.key(p.key, "param key"), validation.param_value(p.value)) for p in params],
+            [(validation.key(t.key, "tag key"), validation.tag_value(t.value)) for t in tags])
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        self._store.log_batch(run_id, tags=[(validation.key(key, "tag key"), validation.tag_value(value))])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._store.delete_tag(run_id, key)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
+        self._store.log_inputs(run_id, list(datasets or []))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self._store.get_metric_history(run_id, key)
+
+    # -- search -------------------------------------------------------------------------
+    def search_runs(self, experiment_ids: str | Sequence[str], filter_string: str = "",
+                    run_view_type: int = ViewType.ACTIVE_ONLY,
+                    max_results: int = SEARCH_MAX_RESULTS_DEFAULT, order_by: list[str] | None = None,
+                    page_token: str | None = None) -> PagedList[Run]:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        if max_results > SEARCH_MAX_RESULTS_THRESHOLD:
+            raise InvalidParameter(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
+                f"{SEARCH_MAX_RESULTS_THRESHOLD}. Use page_token to fetch further pages.")
+        offset = _decode_token(page_token)
+        runs = self._store.search_runs(list(experiment_ids), filter_string, run_view_type, max_results + 1,
+                                       order_by, offset)
+        if len(runs) > max_results:
+            return PagedList(runs[:max_results], _encode_token(offset + max_results))
+        return PagedList(runs, None)
+
+    # -- artifacts ----------------------------------------------------------------------
+    def _repo(self, run_id: str) -> LocalArtifactRepository:
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
+            uri = self.get_run(run_id).info.artifact_uri
+            self._artifact_uris[run_id] = uri
+        return LocalArtifactRepository(uri)
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        if os.path.isdir(local_path):
+            self._repo(run_id).log_artifacts(local_path, os.path.join(artifact_path or "", os.path.basename(local_path.rstrip("/"))))
+        else:
+            self._repo(run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        self._repo(run_id).log_artifacts(local_dir, artifact_path)
+
+    def _write(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        self._repo(run_id).write_bytes(artifact_file, data)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self._write(run_id, artifact_file, text.encode("utf-8"))
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        self._write(run_id, artifact_file, _artifacts.write_dict(dictionary, artifact_file))
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
+        self._write(run_id, artifact_file, _artifacts.write_figure(figure, artifact_file, save_kwargs))
+
+    def log_image(self, run_id: str, image: Any, artifact_file: str | None = None, key: str | None = None,
+                  step: int | None = None, timestamp: int | None = None, synchronous: bool | None = None) -> None:
+        if (artifact_file is None) == (key is None):
+            raise InvalidParameter("Pass exactly one of `artifact_file` (a single image) or `key` (a series by step).")
+        data = _artifacts.write_image(image)
+        if artifact_file is not None:
+            self._write(run_id, artifact_file, data)
+            return
+        assert key is not None
+        path = _artifacts.image_series_path(key, step or 0, timestamp or _now())
+        self._write(run_id, path, data)
+        self.set_tag(run_id, "mlflow.loggedImages", "True")
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        self._write(run_id, artifact_file, _artifacts.write_table(self, run_id, data, artifact_file))
+        tag = self.get_run(run_id).data.tags.get("mlflow.loggedArtifacts")
+        logged = json.loads(tag) if tag else []
+        entry = {"path": artifact_file, "type": "table"}
+        if entry not in logged:
+            self.set_tag(run_id, "mlflow.loggedArtifacts", json.dumps([*logged, entry]))
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._repo(run_id).list_artifacts(path)
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        return self._repo(run_id).download_artifacts(path, dst_path)
+
+    def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
+        uri = self._repo(run_id).root
+        return uri if not artifact_path else f"{uri}/{artifact_path.lstrip('/')}"
+
+
+MlflowClient = Client
+

@@ -1,0 +1,444 @@
+"""The fluent API (``nbtrack.start_run``, ``nbtrack.log_metric``, ...), as MLflow's.
+
+The stack of active runs lives in a ContextVar holding a mutable list: each thread gets
+its own stack (as MLflow's thread-local one), while asyncio tasks and IPython's async
+cells, which run in copies of the context, share their parent's list, so a run started
+in a cell with top-level ``await`` is still active in the next cell. The tracking URI and the active experiment are
+process-wide settings, as in MLflow, so a worker thread logs where the notebook said.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
+from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, RunNotActive
+from nbtrack.tracking import context, validation
+from nbtrack.tracking.client import Client
+
+_run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
+_last_run_id: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("nbtrack_last_run", default=None)
+_settings: dict[str, Any] = {"tracking_uri": None, "experiment_id": None}
+_clients: dict[str, Client] = {}
+_exit = {"registered": False, "status": RunStatus.FINISHED}
+_all_active: dict[str, tuple[Client, ActiveRun]] = {}  # every thread's active runs, for the exit handler
+_lock = threading.Lock()
+_run_stack.set([])  # the importing thread's stack, shared by its async cells
+_last_run_id.set([])
+
+
+def _stack() -> list[ActiveRun]:
+    stack = _run_stack.get()
+    if stack is None:
+        stack = []
+        _run_stack.set(stack)
+    return stack
+
+
+def _last() -> list[str]:
+    last = _last_run_id.get()
+    if last is None:
+        last = []
+        _last_run_id.set(last)
+    return last
+
+
+class ActiveRun(Run):
+    """The run a ``with nbtrack.start_run():`` block writes to (a :class:`Run` snapshot)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        stack = _stack()
+        if any(r.info.run_id == self.info.run_id for r in stack):
+            while stack and stack[-1].info.run_id != self.info.run_id:
+                end_run(status)  # nested runs left open inside the block end with it
+            end_run(status)
+        return exc_type is None and False
+
+
+# -- tracking URI and experiment ----------------------------------------------------------
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Set the store for this process: a folder, ``duckdb:///abs/folder`` or ``file:`` URI."""
+    _settings["tracking_uri"] = os.fspath(uri)
+    _settings["experiment_id"] = None
+
+
+def get_tracking_uri() -> str:
+    """The current store: set_tracking_uri, else NBTRACK_TRACKING_URI, else ``./.nbtrack``."""
+    uri = _settings["tracking_uri"] or config.env("NBTRACK_TRACKING_URI") or config.env("MLFLOW_TRACKING_URI")
+    if uri is None:
+        return os.path.abspath(".nbtrack")
+    return uri
+
+
+def is_tracking_uri_set() -> bool:
+    return bool(_settings["tracking_uri"] or config.env("NBTRACK_TRACKING_URI") or config.env("MLFLOW_TRACKING_URI"))
+
+
+def _client() -> Client:
+    uri = get_tracking_uri()
+    client = _clients.get(uri)
+    if client is None:
+        client = _clients[uri] = Client(uri)
+    return client
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment active, creating it by name if needed."""
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidParameter("Must specify exactly one of: `experiment_id` or `experiment_name`.")
+    client = _client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(str(experiment_id))
+    else:
+        found = client.get_experiment_by_name(validation.experiment_name(experiment_name))
+        if found is None:
+            new_id = client.create_experiment(experiment_name)  # type: ignore[arg-type]
+            found = client.get_experiment(new_id)
+        experiment = found
+    if experiment.lifecycle_stage != "active":
+        raise RunNotActive(
+            f"Cannot set a deleted experiment '{experiment.name}' as the active experiment. You can "
+            "restore the experiment with nbtrack.restore_experiment(), or use another name.")
+    _settings["experiment_id"] = experiment.experiment_id
+    return experiment
+
+
+def _resolve_experiment_id() -> str:
+    if _settings["experiment_id"] is not None:
+        return _settings["experiment_id"]
+    name = config.env("MLFLOW_EXPERIMENT_NAME")
+    if name:
+        return set_experiment(name).experiment_id
+    return config.env("MLFLOW_EXPERIMENT_ID") or "0"
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return _client().get_experiment_by_name(name)
+
+
+def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
+                       filter_string: str | None = None, order_by: list[str] | None = None) -> list[Experiment]:
+    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
+
+
+def delete_experiment(experiment_id: str) -> None:
+    _client().delete_experiment(experiment_id)
+    if _settings["experiment_id"] == str(experiment_id):
+        _settings["experiment_id"] = None
+
+
+def restore_experiment(experiment_id: str) -> None:
+    _client().restore_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    _client().set_experiment_tag(_resolve_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: dict[str, Any]) -> None:
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    _client().delete_experiment_tag(_resolve_experiment_id(), key)
+
+
+# -- runs -----------------------------------------------------------------------------------
+def start_run(run_id: str | None = None, experiment_id: str | None = None, run_name: str | None = None,
+              nested: bool = False, parent_run_id: str | None = None, tags: dict[str, Any] | None = None,
+              description: str | None = None, log_system_metrics: bool | None = None) -> ActiveRun:
+    """Start a new run, or resume ``run_id``; use it as a context manager.
+
+    Examples
+    --------
+    >>> with nbtrack.start_run(run_name="baseline"):            # doctest: +SKIP
+    ...     nbtrack.log_param("lr", 0.1)
+    ...     nbtrack.log_metric("loss", 0.25, step=1)
+    """
+    stack = _stack()
+    if stack and not nested:
+        raise NbtrackError(
+            f"Run with UUID {stack[-1].info.run_id} is already active. To start a new run, first end the "
+            "current run with nbtrack.end_run(). To start a nested run, call start_run with nested=True")
+    if parent_run_id is not None and (not stack or stack[-1].info.run_id != parent_run_id):
+        current = stack[-1].info.run_id if stack else None
+        raise InvalidParameter(
+            f"Current run with UUID {current} does not match the specified parent_run_id {parent_run_id}. "
+            "Start the parent run first, or leave parent_run_id out.")
+    user_tags = {str(k): v for k, v in (tags or {}).items()}
+    if description is not None:
+        if "mlflow.note.content" in user_tags:
+            raise InvalidParameter("Description is already set via the tag mlflow.note.content in tags. "
+                                   "Remove the key mlflow.note.content from the tags or omit the description.")
+        user_tags["mlflow.note.content"] = description
+    if stack:
+        user_tags.setdefault("mlflow.parentRunId", stack[-1].info.run_id)
+    client = _client()
+    env_run_id = config.env("MLFLOW_RUN_ID")
+    if run_id is None and env_run_id:
+        run_id = env_run_id
+        os.environ.pop("MLFLOW_RUN_ID", None)
+    if run_id is not None:
+        run = _resume(client, run_id, run_name, user_tags)
+    else:
+        exp_id = str(experiment_id) if experiment_id is not None else _resolve_experiment_id()
+        run = client.create_run(exp_id, tags=context.resolve_tags(user_tags), run_name=run_name)
+    active = ActiveRun(run.info, run.data, run.inputs)
+    stack.append(active)
+    with _lock:
+        _all_active[run.info.run_id] = (client, active)
+    _ensure_exit_handler()
+    return active
+
+
+def _resume(client: Client, run_id: str, run_name: str | None, tags: dict[str, Any]) -> Run:
+    existing = client.get_run(run_id)
+    if existing.info.lifecycle_stage != "active":
+        raise RunNotActive(f"Cannot start run with ID {run_id} because it is in the deleted state. "
+                           f"Restore it with nbtrack.restore_run('{run_id}') first.")
+    client.store.update_run_info(run_id, status=RunStatus.RUNNING, run_name=run_name, resume=True)
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
+    return client.get_run(run_id)
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
+    """End the active run (if any) with ``status``."""
+    stack = _stack()
+    if not stack:
+        return
+    run = stack.pop()
+    with _lock:
+        _all_active.pop(run.info.run_id, None)
+    _client().set_terminated(run.info.run_id, RunStatus.from_string(status))
+    _last()[:] = [run.info.run_id]
+
+
+def active_run() -> ActiveRun | None:
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def last_active_run() -> Run | None:
+    current = active_run()
+    if current is not None:
+        return get_run(current.info.run_id)
+    last = _last()
+    return get_run(last[0]) if last else None
+
+
+def get_run(run_id: str) -> Run:
+    return _client().get_run(run_id)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    return _client().get_parent_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    _client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    _client().restore_run(run_id)
+
+
+def _run_id_or_start(run_id: str | None = None) -> str:
+    if run_id is not None:
+        return run_id
+    current = active_run()
+    return (current or start_run()).info.run_id
+
+
+# -- logging --------------------------------------------------------------------------------
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    return _client().log_param(_run_id_or_start(), key, value)
+
+
+def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
+    rid = _run_id_or_start(run_id)
+    _client().log_batch(rid, params=[Param(str(k), v) for k, v in params.items()])
+
+
+def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None,
+               timestamp: int | None = None, run_id: str | None = None, model_id: str | None = None,
+               dataset: Any = None) -> None:
+    _client().log_metric(_run_id_or_start(run_id), key, value, timestamp, step)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
+                run_id: str | None = None, timestamp: int | None = None, model_id: str | None = None,
+                dataset: Any = None) -> None:
+    ts = time.time_ns() // 1_000_000 if timestamp is None else timestamp
+    rid = _run_id_or_start(run_id)
+    _client().log_batch(rid, metrics=[Metric(k, v, ts, step or 0) for k, v in metrics.items()])
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    _client().set_tag(_run_id_or_start(), key, value)
+
+
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    _client().log_batch(_run_id_or_start(), tags=[RunTag(str(k), v) for k, v in tags.items()])
+
+
+def delete_tag(key: str) -> None:
+    _client().delete_tag(_run_id_or_start(), key)
+
+
+def log_input(dataset: Any = None, context: str | None = None, tags: dict[str, str] | None = None,
+              model: Any = None) -> None:
+    """Record a dataset as an input of the active run (``mlflow.data`` datasets or our own)."""
+    from nbtrack.tracking.datasets import to_dataset_input
+
+    _client().log_inputs(_run_id_or_start(), [to_dataset_input(dataset, context, tags)])
+
+
+# -- artifacts ------------------------------------------------------------------------------
+def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _client().log_artifact(_run_id_or_start(run_id), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _client().log_artifacts(_run_id_or_start(run_id), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_text(_run_id_or_start(run_id), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_dict(_run_id_or_start(run_id), dictionary, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
+    _client().log_figure(_run_id_or_start(), figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(image: Any, artifact_file: str | None = None, key: str | None = None, step: int | None = None,
+              timestamp: int | None = None, synchronous: bool | None = None) -> None:
+    _client().log_image(_run_id_or_start(), image, artifact_file, key, step, timestamp)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_table(_run_id_or_start(run_id), data, artifact_file)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    return _client().get_artifact_uri(_run_id_or_start(), artifact_path)
+
+
+# -- search -----------------------------------------------------------------------------------
+def search_runs(experiment_ids: Sequence[str] | None = None, filter_string: str = "",
+                run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 100000,
+                order_by: list[str] | None = None, output_format: str = "pandas",
+                search_all_experiments: bool = False, experiment_names: Sequence[str] | None = None) -> Any:
+    """Search runs with MLflow's filter grammar (plus OR, NOT, parentheses).
+
+    Returns MLflow's DataFrame (``output_format="pandas"``) or a list of :class:`Run`.
+    """
+    if experiment_ids is not None and experiment_names is not None:
+        raise InvalidParameter("Only experiment_ids or experiment_names can be used, but not both")
+    client = _client()
+    if experiment_names is not None:
+        ids = []
+        for name in experiment_names:
+            found = client.get_experiment_by_name(name)
+            if found is not None:
+                ids.append(found.experiment_id)
+    elif experiment_ids is not None:
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else [str(e) for e in experiment_ids]
+    elif search_all_experiments:
+        ids = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY, None)]
+    else:
+        ids = [_resolve_experiment_id()]
+    if output_format not in ("pandas", "list"):
+        raise InvalidParameter(f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'")
+    run_ids = client.store.search_run_ids(ids, filter_string, run_view_type, max_results, order_by)
+    if output_format == "list":
+        return client.store.runs_by_ids(run_ids)
+    return client.store.runs_frame(run_ids)
+
+
+def metric_history(runs: Any, keys: str | Sequence[str] | None = None) -> Any:
+    """Every point of ``keys`` for many runs as one long DataFrame (run_id, key, step, timestamp, value)."""
+    run_ids = _run_ids_of(runs)
+    key_list = [keys] if isinstance(keys, str) else keys
+    return _client().store.metric_history_frame(run_ids, key_list)
+
+
+def _run_ids_of(runs: Any) -> list[str]:
+    if isinstance(runs, str):
+        return [runs]
+    if isinstance(runs, Run):
+        return [runs.info.run_id]
+    if hasattr(runs, "columns") and "run_id" in getattr(runs, "columns", ()):
+        return [str(r) for r in runs["run_id"]]
+    return [r.info.run_id if isinstance(r, Run) else str(r) for r in runs]
+
+
+def sql(query: str, params: Sequence[Any] | None = None) -> Any:
+    """Read-only SQL over the store's views (runs, params, tags, metrics, latest_metrics, ...)."""
+    return _client().store.sql(query, params)
+
+
+def flush() -> None:
+    """Make everything logged so far durable and visible to other processes."""
+    _client().store.sync()
+
+
+# -- exit -------------------------------------------------------------------------------------
+def _ensure_exit_handler() -> None:
+    with _lock:
+        if _exit["registered"]:
+            return
+        _exit["registered"] = True
+    previous = sys.excepthook
+
+    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        _exit["status"] = RunStatus.KILLED if issubclass(exc_type, KeyboardInterrupt) else RunStatus.FAILED
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_end_all_at_exit)  # registered after the store's: runs end before it closes
+
+
+def _end_all_at_exit() -> None:
+    with _lock:
+        runs = list(_all_active.values())
+        _all_active.clear()
+    for client, run in runs:
+        try:
+            client.set_terminated(run.info.run_id, _exit["status"])
+        except (NbtrackError, NotFound, OSError) as e:
+            import logging
+
+            logging.getLogger("nbtrack").warning("could not end run %s at exit: %s", run.info.run_id, e)
