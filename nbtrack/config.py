@@ -15,6 +15,7 @@ VARIABLES = {
     "MLFLOW_EXPERIMENT_NAME": "experiment used when none was set (created if missing)",
     "MLFLOW_EXPERIMENT_ID": "experiment id used when none was set",
     "MLFLOW_RUN_ID": "start_run() resumes this run (then the variable is removed)",
+    "NBTRACK_SCORING_SERVER_CONFIG": "internal: JSON settings `nbtrack models serve` passes to its worker processes",
     "NBTRACK_TOKEN": "bearer token the REST server requires and the REST client sends",
 }
 

@@ -206,3 +206,142 @@ class Experiment:
     tags: dict[str, str] = field(default_factory=dict)
     creation_time: int | None = None
     last_update_time: int | None = None
+
+
+# -- model registry ---------------------------------------------------------------------------
+class ModelVersionStage:
+    """Model version stages (MLflow's names). Input is matched case-insensitively."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+    ALL = ("None", "Staging", "Production", "Archived")
+    #: the stages ``archive_existing_versions`` may be used with
+    ACTIVE = ("Staging", "Production")
+
+    @classmethod
+    def canonical(cls, stage: str) -> str | None:
+        """``"production"`` -> ``"Production"``; None when ``stage`` is not a stage."""
+        if not isinstance(stage, str):
+            return None
+        return {s.lower(): s for s in cls.ALL}.get(stage.strip().lower())
+
+
+class _Fields:
+    """``dict(entity)`` gives its fields, as MLflow's registry entities allow."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Any:
+        from dataclasses import fields
+
+        for f in fields(self):  # type: ignore[arg-type]
+            yield f.name, getattr(self, f.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModelTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModelAlias:
+    alias: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion(_Fields):
+    """One version of a registered model. ``version`` is an int; ``aliases`` lists its aliases."""
+
+    name: str
+    version: int
+    creation_timestamp: int
+    last_updated_timestamp: int | None = None
+    description: str | None = None
+    user_id: str | None = None
+    current_stage: str = "None"
+    source: str | None = None
+    run_id: str | None = None
+    status: str = "READY"
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_link: str | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel(_Fields):
+    """A named model. ``aliases`` maps alias -> version; ``latest_versions`` is the newest per stage."""
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int | None = None
+    description: str | None = None
+    latest_versions: list[ModelVersion] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvent(_Fields):
+    """One recorded change of a registered model (nbtrack's history; MLflow keeps none).
+
+    ``kind`` is ``"created"`` (a version was created, ``to_value`` its stage), ``"stage"``
+    (``from_value`` -> ``to_value`` stage), ``"alias"`` (``alias`` moved from version
+    ``from_value`` to ``to_value``; None means unset), ``"deleted"`` (``from_value`` the stage it
+    left) or ``"renamed"`` (old -> new model name). ``timestamp`` is ms since the epoch.
+    """
+
+    name: str
+    kind: str
+    version: int | None
+    from_value: str | None
+    to_value: str | None
+    user_id: str | None
+    timestamp: int
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySnapshot(_Fields):
+    """What a registered model looked like at ``timestamp`` (replayed from its history).
+
+    ``stages`` maps every version that existed then to its stage; ``aliases`` maps each alias
+    to the version it pointed at.
+    """
+
+    name: str
+    timestamp: int
+    stages: dict[int, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+
+    def versions_in(self, stage: str) -> list[int]:
+        """The versions that were in ``stage`` (any case), ascending."""
+        wanted = ModelVersionStage.canonical(stage)
+        return sorted(v for v, s in self.stages.items() if s == wanted)
+
+    def version_in(self, stage: str) -> int | None:
+        """The highest version in ``stage`` then (what ``models:/name/<stage>`` meant), or None."""
+        found = self.versions_in(stage)
+        return found[-1] if found else None
+
+
+__all__ += [
+    "ModelVersion",
+    "ModelVersionStage",
+    "ModelVersionTag",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
+    "RegistryEvent",
+    "RegistrySnapshot",
+]

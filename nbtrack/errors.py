@@ -146,3 +146,40 @@ class StoreBusy(NbtrackError):
     """The store could not be reached in time (another process held it too long)."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class InvalidStage(InvalidParameter):
+    """A model version stage is not one of None, Staging, Production, Archived."""
+
+    def __init__(self, message: str, stage: object = None) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
+class InvalidAlias(InvalidParameter):
+    """A registered model alias is empty, malformed, too long or reserved (``latest``, ``v1``)."""
+
+    def __init__(self, message: str, alias: object = None) -> None:
+        self.alias = alias
+        super().__init__(message)
+
+
+class AliasNotFound(NotFound, InvalidParameter):
+    """No version of the model holds the alias.
+
+    Both a :class:`NotFound` and, as in MLflow (``INVALID_PARAMETER_VALUE``), an
+    :class:`InvalidParameter`.
+    """
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+    def __init__(self, name: str, alias: str) -> None:
+        self.name, self.alias = name, alias
+        super().__init__(
+            f"Registered model alias {alias} not found. Set it with "
+            f"set_registered_model_alias('{name}', '{alias}', <version>), or list the model's "
+            f"aliases with get_registered_model('{name}').aliases."
+        )
+
+
+__all__ += ["AliasNotFound", "InvalidAlias", "InvalidStage"]

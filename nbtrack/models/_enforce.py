@@ -14,7 +14,16 @@ import logging
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
-from nbtrack.models.schema import AnyType, Array, DataType, Map, Object, ParamSchema, Schema, TensorSpec
+from nbtrack.models.schema import (
+    AnyType,
+    Array,
+    DataType,
+    Map,
+    Object,
+    ParamSchema,
+    Schema,
+    TensorSpec,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -73,13 +82,18 @@ def enforce_column(name: Any, values: Any, t: DataType) -> Any:
     if safe:
         return values.astype(target)
     hint = ""
-    if values.dtype == np.float64 and target.kind in "iu" and values.hasnans:
-        if all(_is_missing(x) or int(x) == x for x in values):
-            hint = _INT_MISSING_HINT
+    if (values.dtype == np.float64 and target.kind in "iu" and values.hasnans
+            and all(_is_missing(x) or int(x) == x for x in values)):
+        hint = _INT_MISSING_HINT
     raise InvalidParameter(
         f"Incompatible input types for column {name}. "
-        f"Can not safely convert {values.dtype} to {target}.{hint}"
+        f"Can not safely convert {values.dtype} to {target}.{hint or _fix(name, target)}"
     )
+
+
+def _fix(name: Any, target: Any) -> str:
+    return (f" Send values of the declared type, e.g. convert with df[{name!r}].astype('{target}') "
+            "if no precision is lost.")
 
 
 def enforce_tensor_spec(values: Any, spec: TensorSpec) -> Any:

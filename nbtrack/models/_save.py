@@ -24,7 +24,7 @@ def prepare_dir(path: str | os.PathLike[str]) -> str:
     if os.path.exists(path):
         if not os.path.isdir(path):
             raise ResourceExists(f"Path '{path}' already exists and is a file. Choose a new directory.")
-        if any(os.scandir(path)):
+        if os.listdir(path):
             raise ResourceExists(
                 f"Path '{path}' already exists and is not empty. Choose a new directory, or "
                 "remove the old model first."

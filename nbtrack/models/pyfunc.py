@@ -256,7 +256,7 @@ def _warn_python_version(saved: str | None) -> None:
         )
 
 
-def get_model_dependencies(model_uri: str, format: str = "pip") -> str:  # noqa: A002
+def get_model_dependencies(model_uri: str, format: str = "pip") -> str:
     """Path of the model's ``requirements.txt`` (``format="pip"``) or ``conda.yaml``."""
     from nbtrack.models.uri import resolve_model_uri
 

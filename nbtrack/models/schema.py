@@ -295,7 +295,7 @@ class Map:
 class ColSpec:
     """One column: a type, an optional name and whether it must be present."""
 
-    def __init__(self, type: Any, name: str | None = None, required: bool = True) -> None:  # noqa: A002
+    def __init__(self, type: Any, name: str | None = None, required: bool = True) -> None:
         self.type = _data_type(type, "column type")
         self.name = name
         self.required = True if required is None else bool(required)
@@ -328,7 +328,7 @@ class ColSpec:
 class TensorSpec:
     """A tensor: a numpy dtype and a shape (``-1`` marks a variable dimension)."""
 
-    def __init__(self, type: Any, shape: tuple[int, ...] | list[int], name: str | None = None) -> None:  # noqa: A002
+    def __init__(self, type: Any, shape: tuple[int, ...] | list[int], name: str | None = None) -> None:
         import numpy as np
 
         if not isinstance(type, np.dtype):

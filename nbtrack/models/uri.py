@@ -18,21 +18,31 @@ from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
 __all__ = ["register_uri_resolver", "resolve_model_uri", "unregister_uri_resolver"]
 
 Resolver = Callable[[str, "str | None"], str]
-_RESOLVERS: dict[str, Resolver] = {}
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
 def register_uri_resolver(scheme: str, resolver: Resolver) -> None:
     """Make ``resolve_model_uri`` send ``<scheme>:...`` URIs to ``resolver(uri, dst_path)``.
 
-    The resolver returns a local directory holding an ``MLmodel`` file. A later
-    registration for the same scheme replaces the earlier one.
+    The resolver returns a local directory holding an ``MLmodel`` file. The registry is the
+    tracking layer's (:mod:`nbtrack.tracking.uri_resolvers`), so ``download_artifacts`` sees
+    the same resolvers. A later registration for a scheme replaces the earlier one.
     """
-    _RESOLVERS[scheme.lower()] = resolver
+    from nbtrack.tracking import uri_resolvers
+
+    uri_resolvers.register(scheme.lower(), resolver)
 
 
 def unregister_uri_resolver(scheme: str) -> None:
-    _RESOLVERS.pop(scheme.lower(), None)
+    from nbtrack.tracking import uri_resolvers
+
+    uri_resolvers._resolvers.pop(scheme.lower(), None)
+
+
+def _plugged(scheme: str) -> Resolver | None:
+    from nbtrack.tracking import uri_resolvers
+
+    return uri_resolvers._resolvers.get(scheme)
 
 
 def _scheme(uri: str) -> str | None:
@@ -54,20 +64,8 @@ def _local(path: str, uri: str) -> str:
 
 
 def _resolve_runs(uri: str, dst_path: str | None) -> str:
-    parsed = urlparse(uri)
-    if parsed.netloc or not parsed.path.strip("/"):
-        raise InvalidParameter(
-            f"Not a proper runs:/ URI: {uri}. Runs URIs must be of the form "
-            "'runs:/<run_id>/run-relative/path/to/artifact'"
-        )
-    try:
-        from nbtrack.tracking.artifacts import download_artifacts
-    except ImportError:
-        raise NbtrackError(
-            f"Cannot resolve '{uri}': the tracking layer (nbtrack.tracking.artifacts) is not "
-            "available in this installation. Load the model from a local path instead.",
-            error_code="NOT_IMPLEMENTED",
-        ) from None
+    from nbtrack.tracking.artifacts import download_artifacts
+
     return str(download_artifacts(artifact_uri=uri, dst_path=dst_path))
 
 
@@ -89,8 +87,8 @@ def resolve_model_uri(uri: str | os.PathLike[str], dst_path: str | None = None) 
     scheme = _scheme(text)
     if scheme is None:
         return _local(text, text)
-    if scheme in _RESOLVERS:
-        return _RESOLVERS[scheme](text, dst_path)
+    if (resolver := _plugged(scheme)) is not None:
+        return resolver(text, dst_path)
     if scheme == "file":
         parsed = urlparse(text)
         if parsed.netloc not in ("", "localhost"):
@@ -105,7 +103,9 @@ def resolve_model_uri(uri: str | os.PathLike[str], dst_path: str | None = None) 
             "returned, or a local path.",
             error_code="NOT_IMPLEMENTED",
         )
-    known = sorted({"file", "runs", *_RESOLVERS})
+    from nbtrack.tracking import uri_resolvers
+
+    known = sorted({"file", "runs", *uri_resolvers._resolvers})
     raise InvalidParameter(
         f"Unsupported model URI scheme '{scheme}' in {text}. Supported: local paths and "
         f"{', '.join(s + ':' for s in known)} URIs."

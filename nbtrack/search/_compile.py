@@ -1,20 +1,24 @@
 """Turn a parsed filter and order_by into one parameterised DuckDB query.
 
-Every value *and* every key is a ``?`` parameter; the only text spliced into the SQL
-comes from fixed tables here (column names, comparators from a whitelist), so no user
-input can change the statement. Each comparison on a metric, param, tag or dataset is
-an uncorrelated ``r.run_id IN (SELECT run_id FROM <table> WHERE key = ? AND ...)``:
-DuckDB plans it as a hash semi-join (or mark join under OR/NOT), which stays fast on
-100k runs where a correlated subquery per row would not.
+Every value *and* every key is a ``?`` parameter. The only text spliced into the SQL
+comes from fixed tables (attribute columns from the grammar's whitelist, comparators
+from ``ALL_OPS``), so no user input can change the statement.
+
+Shape: each comparison on a metric, param, tag or dataset is an uncorrelated
+``r.run_id IN (SELECT run_id FROM <relation> WHERE key = ? AND <test>)``, which DuckDB
+plans as a hash semi-join (a mark join under OR/NOT) rather than a per-row subquery.
+Each metric/param/tag order_by key is a ``LEFT JOIN`` on (run_id, key); a comparison on
+the same field tests that join's column instead of scanning the relation again.
 
 Semantics carried into SQL:
 
-* A run lacking the key never matches a comparison (the subquery finds no row), except
-  ``IS NULL``, which is written as ``NOT IN``.
+* A run lacking the key never matches a comparison (no row, or a NULL joined column),
+  except ``IS NULL``.
 * DuckDB orders NaN above every number, so ``>`` and ``>=`` on metrics exclude NaN
   explicitly; ``!=`` matches NaN as in MLflow.
-* ``NOT x`` is ``NOT COALESCE(x, FALSE)`` so a NULL column (``end_time`` of a running
-  run) counts as "no match" and its negation as a match.
+* ``NOT x`` is ``NOT COALESCE(x, FALSE)``: a NULL (``end_time`` of a running run, a
+  missing joined key) counts as "no match", so its negation is a match.
+* Ordering puts NULL last in both directions and, for metrics, NaN just before NULL.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ __all__ = ["parse_experiment_filter", "parse_filter", "parse_order_keys"]
 _WORD = re.compile(r"\w+")
 _DOTTED_WORD = re.compile(r"[\w.]+")
 _SYMBOLS = re.compile(r"[=!<>~]+")
-_BARE_VALUE = re.compile(r"[^\s()]+")
+_BARE_VALUE = re.compile(r"[^\s(),;]+")
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _QUOTES = "'\"`"
 _SYMBOLIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
@@ -353,6 +353,8 @@ class _Parser:
                 )
             values.append(self.quoted())
             pos = self.skip_ws()
+            if pos >= len(self.text):
+                raise self.error("missing ')' to close the list", start)
             if self.text.startswith(",", pos):
                 self.pos += 1
             elif not self.text.startswith(")", pos):
@@ -420,6 +422,8 @@ def parse_order_keys(order_by: list[str] | None, grammar: Grammar) -> list[Order
     """Parse ``order_by`` entries under ``grammar``; duplicates raise InvalidFilter."""
     keys: list[OrderKey] = []
     for clause in order_by or []:
+        if not isinstance(clause, str):
+            raise InvalidFilter(f"order_by entries must be strings, got {clause!r}")
         parser = _Parser(clause, grammar)
         if parser.at_end():
             raise parser.error("empty order_by clause", 0, "write e.g. 'metrics.acc DESC'")

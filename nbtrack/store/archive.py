@@ -9,7 +9,6 @@ connection locks every other process out, readers included).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
@@ -33,6 +32,7 @@ _RUN_FIELDS = (
     "run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
     "lifecycle_stage", "artifact_uri", "deleted_time", "owner",
 )
+_RUN_TYPES = {"experiment_id": "BIGINT", "start_time": "BIGINT", "end_time": "BIGINT", "deleted_time": "BIGINT"}
 _DONE_RETENTION_MS = 24 * 3600 * 1000
 
 
@@ -52,6 +52,16 @@ class Archive:
             con.execute("SET VARIABLE nbtrack_root = ?", [self.root])
             self._con = con
         return self._con
+
+    def close(self) -> None:
+        """Drop this process's connection (it never holds the file; this frees memory)."""
+        if self.lock.acquire_thread(timeout=5.0):  # the file lock is not needed to drop a connection
+            try:
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+            finally:
+                self.lock.release_thread()
 
     def execute(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         if self.tracer is not None:
@@ -241,29 +251,27 @@ class Archive:
             con.execute("DROP TABLE IF EXISTS tag_last")
 
     def _fold_runs(self, con: duckdb.DuckDBPyConnection) -> None:
-        events = con.execute(
-            "SELECT run_id, text FROM pend WHERE kind = 'r' ORDER BY ts, file, seq").fetchall()
-        if not events:
-            return
-        ids = list(dict.fromkeys(run_id for run_id, _ in events))
-        cols = ", ".join(_RUN_FIELDS)
-        rows = con.execute(
-            f"SELECT {cols} FROM arc.runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
-        state: dict[str, dict[str, Any]] = {r[0]: dict(zip(_RUN_FIELDS, r, strict=True)) for r in rows}
-        for run_id, text in events:
-            state.setdefault(run_id, {"run_id": run_id}).update(json.loads(text))
-        complete = [s for s in state.values() if "experiment_id" in s and "status" in s]
-        if len(complete) < len(state):
-            orphans = sorted(set(state) - {s["run_id"] for s in complete})
-            log.warning("updates for runs never created were dropped: %s", orphans[:5])
-        import pyarrow as pa
+        """Apply run events (JSON objects of fields) in order; a field absent from every event keeps its value.
 
-        table = pa.table({f: [s.get(f) for s in complete] for f in _RUN_FIELDS})
-        con.register("folded_runs", table)
-        try:
-            con.execute(f"INSERT OR REPLACE INTO arc.runs SELECT {cols} FROM folded_runs")
-        finally:
-            con.unregister("folded_runs")
+        Done in SQL so compaction needs no pyarrow/pandas, which cannot be imported during
+        interpreter shutdown (the exit flush compacts too).
+        """
+        picks = ",\n".join(
+            f"arg_max_null(j->>'{f}', o) FILTER (WHERE json_exists(j, '$.{f}')) AS v_{f}, "
+            f"bool_or(json_exists(j, '$.{f}')) AS h_{f}"
+            for f in _RUN_FIELDS[1:])
+        merged = ", ".join(
+            f"CASE WHEN a.h_{f} THEN CAST(a.v_{f} AS {_RUN_TYPES.get(f, 'VARCHAR')}) ELSE r.{f} END"
+            for f in _RUN_FIELDS[1:])
+        con.execute(f"""
+            INSERT OR REPLACE INTO arc.runs
+            WITH ev AS (
+                SELECT run_id, text::JSON AS j, row_number() OVER (ORDER BY ts, file, seq) AS o
+                FROM pend WHERE kind = 'r'),
+            a AS (SELECT run_id, {picks} FROM ev GROUP BY run_id)
+            SELECT a.run_id, {merged}
+            FROM a LEFT JOIN arc.runs r ON r.run_id = a.run_id
+            WHERE r.run_id IS NOT NULL OR (a.h_experiment_id AND a.h_status)""")
 
     def _sweep_dead_runs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Mark RUNNING runs whose writer process is gone as KILLED."""

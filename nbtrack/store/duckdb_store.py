@@ -259,14 +259,14 @@ class DuckDBStore:
                 self._flush_error = e
                 time.sleep(min(interval * 4, 2.0))
 
-    def flush(self) -> None:
+    def flush(self, at_exit: bool = False) -> None:
         """Write buffered run data to a durable segment (blocking)."""
         with self._flush_lock:
             columns = self._buffer.take()
             if columns is None:
                 return
             try:
-                write_segment(self.archive.segments_dir, self._writer(), columns)
+                write_segment(self.archive.segments_dir, self._writer(), columns, at_exit=at_exit)
             except BaseException:
                 self._buffer.put_back(columns)
                 raise
@@ -299,13 +299,18 @@ class DuckDBStore:
         limit = config.env_float("NBTRACK_EXIT_FLUSH_TIMEOUT", 10.0) if timeout is None else timeout
         deadline = time.monotonic() + limit
         try:
-            self.flush()
+            self.flush(at_exit=True)
             while self.archive.pending_segments() and time.monotonic() < deadline:
                 if self.archive.compact(blocking=False):
                     break
                 time.sleep(0.05)
         except Exception as e:  # at exit: report, never raise into interpreter shutdown
             log.warning("nbtrack could not finish writing %s at exit: %s", self.root, e)
+        finally:
+            try:
+                self.archive.close()
+            except Exception as e:
+                log.debug("closing %s: %s", self.root, e)
 
     # == experiments (short transactions under the exclusive lock) =====================
     def create_experiment(self, name: str, artifact_location: str | None = None,

@@ -98,6 +98,12 @@ class StoreLock:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.02)
 
+    def acquire_thread(self, timeout: float) -> bool:
+        return self._thread_lock.acquire(timeout=timeout)
+
+    def release_thread(self) -> None:
+        self._thread_lock.release()
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

@@ -48,4 +48,55 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE segments_done (name VARCHAR PRIMARY KEY, compacted_at BIGINT);
         """,
     ),
+    (
+        "0002_registry",
+        """
+        CREATE TABLE registered_models (
+            model_id VARCHAR PRIMARY KEY,       -- internal id: survives renames, names the artifact folder
+            name VARCHAR NOT NULL UNIQUE,
+            creation_time BIGINT NOT NULL,
+            last_updated_time BIGINT NOT NULL,
+            description VARCHAR,
+            last_version BIGINT NOT NULL        -- highest version ever issued, so numbers are never reused
+        );
+        CREATE TABLE registered_model_tags (
+            model_id VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (model_id, key)
+        );
+        CREATE TABLE model_versions (
+            model_id VARCHAR,
+            version BIGINT,
+            creation_time BIGINT NOT NULL,
+            last_updated_time BIGINT NOT NULL,
+            description VARCHAR,
+            user_id VARCHAR,
+            current_stage VARCHAR NOT NULL,
+            source VARCHAR,
+            run_id VARCHAR,
+            run_link VARCHAR,
+            status VARCHAR NOT NULL,
+            status_message VARCHAR,
+            storage_location VARCHAR,           -- copied model folder relative to the store root, or NULL
+            PRIMARY KEY (model_id, version)
+        );
+        CREATE TABLE model_version_tags (
+            model_id VARCHAR, version BIGINT, key VARCHAR, value VARCHAR,
+            PRIMARY KEY (model_id, version, key)
+        );
+        CREATE TABLE registered_model_aliases (
+            model_id VARCHAR, alias VARCHAR, version BIGINT NOT NULL, PRIMARY KEY (model_id, alias)
+        );
+        CREATE TABLE registry_history (
+            seq BIGINT PRIMARY KEY,             -- total order of changes (timestamps can tie)
+            model_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,              -- created, stage, alias, deleted, renamed
+            version BIGINT,
+            alias VARCHAR,
+            from_value VARCHAR,
+            to_value VARCHAR,
+            user_id VARCHAR,
+            timestamp BIGINT NOT NULL
+        );
+        CREATE INDEX registry_history_model ON registry_history (model_id, timestamp)
+        """,
+    ),
 ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,8 +96,51 @@ class Buffer:
                 getattr(self, name)[:0] = columns[name]
 
 
-def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]]) -> str:
-    """Write ``columns`` as a Parquet segment atomically; return its final path."""
+def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]], at_exit: bool = False) -> str:
+    """Write ``columns`` as a Parquet segment atomically; return its final path.
+
+    pyarrow is the fast path. At interpreter exit pyarrow's first conversion would import
+    pandas, which fails once shutdown has begun, so the exit flush writes through DuckDB.
+    """
+    import time
+
+    name = f"{time.time_ns() // 1_000_000:013d}-{writer_id}"
+    tmp = os.path.join(directory, name + ".tmp")
+    final = os.path.join(directory, name + SEGMENT_SUFFIX)
+    if at_exit:
+        _write_with_duckdb(tmp, columns)
+    else:
+        _write_with_arrow(tmp, columns)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.rename(tmp, final)
+    return final
+
+
+def _write_with_duckdb(path: str, columns: dict[str, list[Any]]) -> None:
+    import duckdb
+    import numpy as np
+
+    data = {name: np.array(columns[name], dtype=object if name in ("kind", "run_id", "key", "text") else None)
+            for name in _COLUMNS}
+    data["num"] = np.array([np.nan if v is None else v for v in columns["num"]], dtype=np.float64)
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("seg", data)
+        con.execute(
+            "COPY (SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, key::VARCHAR AS key, "
+            "text::VARCHAR AS text, CASE WHEN kind = 'm' THEN num END AS num, ts::BIGINT AS ts, "
+            f"step::BIGINT AS step, seq::BIGINT AS seq FROM seg) TO '{_sql_path(path)}' "
+            "(FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        con.close()
+
+
+def _sql_path(path: str) -> str:
+    return path.replace("'", "''")
+
+
+def _write_with_arrow(path: str, columns: dict[str, list[Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -114,15 +156,4 @@ def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]])
             "seq": pa.array(columns["seq"], pa.int64()),
         }
     )
-    # Names sort by creation: <ms>-<writer>-<uuid>; the compactor applies them in that order.
-    import time
-
-    name = f"{time.time_ns() // 1_000_000:013d}-{writer_id}-{uuid.uuid4().hex[:8]}"
-    tmp = os.path.join(directory, name + ".tmp")
-    final = os.path.join(directory, name + SEGMENT_SUFFIX)
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f, compression="zstd")
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, final)
-    return final
+    pq.write_table(table, path, compression="zstd")

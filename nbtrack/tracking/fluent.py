@@ -20,7 +20,7 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, RunNotActive
+from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ResourceExists, RunNotActive
 from nbtrack.tracking import context, validation
 from nbtrack.tracking.client import Client
 
@@ -109,10 +109,15 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
-        found = client.get_experiment_by_name(validation.experiment_name(experiment_name))
+        name = validation.experiment_name(experiment_name)
+        found = client.get_experiment_by_name(name)
         if found is None:
-            new_id = client.create_experiment(experiment_name)  # type: ignore[arg-type]
-            found = client.get_experiment(new_id)
+            try:
+                found = client.get_experiment(client.create_experiment(name))
+            except ResourceExists:  # another process created it a moment ago: use theirs
+                found = client.get_experiment_by_name(name)
+                if found is None:
+                    raise
         experiment = found
     if experiment.lifecycle_stage != "active":
         raise RunNotActive(

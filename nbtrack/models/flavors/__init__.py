@@ -1,0 +1,1 @@
+"""One module per framework; each imports its framework inside functions only."""

@@ -1,0 +1,23 @@
+"""``nbtrack.pytorch``: save, log and load PyTorch models (MLflow's ``mlflow.pytorch`` API).
+
+PyTorch itself is imported only when one of these functions runs.
+"""
+
+from __future__ import annotations
+
+from nbtrack.models.flavors.pytorch import (
+    FLAVOR_NAME,
+    _load_pyfunc,  # noqa: F401  (lets `loader_module: nbtrack.<flavor>` work)
+    get_default_pip_requirements,
+    load_model,
+    log_model,
+    save_model,
+)
+
+__all__ = [
+    "FLAVOR_NAME",
+    "get_default_pip_requirements",
+    "load_model",
+    "log_model",
+    "save_model",
+]

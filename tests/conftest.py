@@ -1,0 +1,43 @@
+"""Every test gets its own store folder; nothing touches the user's files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path, monkeypatch):
+    """Point nbtrack at a fresh store in tmp_path and leave no run active afterwards."""
+    from nbtrack.tracking import fluent
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", str(store))
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+        monkeypatch.delenv(name, raising=False)
+    fluent._settings.update(tracking_uri=None, experiment_id=None)
+    yield store
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent._settings.update(tracking_uri=None, experiment_id=None)
+
+
+@pytest.fixture
+def store_uri(_isolated_store) -> str:
+    return str(_isolated_store)
+
+
+@pytest.fixture
+def client(store_uri):
+    import nbtrack
+
+    return nbtrack.MlflowClient(store_uri)
+
+
+def python_env() -> dict[str, str]:
+    """Environment for child Python processes that must import this checkout's nbtrack."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env

@@ -1,0 +1,9 @@
+-- filter: "tags.team NOT IN ('nlp')"
+-- order_by: None
+-- params: ["1", "2", "active", "team", "nlp"]
+-- description: ["tag team is none of 'nlp'"]
+SELECT r.run_id
+FROM runs AS r
+WHERE r.experiment_id IN (?, ?) AND r.lifecycle_stage IN (?)
+  AND r.run_id IN (SELECT t.run_id FROM tags AS t WHERE t.key = ? AND t.value NOT IN (?))
+ORDER BY r.start_time DESC, r.run_id ASC
