@@ -63,7 +63,19 @@ def median_time(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> tuple[fl
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MB.
+
+    On Linux this is VmHWM, not ``getrusage().ru_maxrss``: a child started with
+    vfork/exec (as ``subprocess`` does) inherits its parent's maxrss, so a worker spawned
+    by a 400 MB benchmark process would report at least 400 MB.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -103,15 +115,33 @@ def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result), flush=True)
 
 
-def fresh_python_time(code: str, repeat: int) -> tuple[float, list[float]]:
-    """Median wall time of ``python -c code`` in fresh processes (interpreter start included)."""
-    times = []
+def import_times(module: str, repeat: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``python -c "import <module>"`` in ``repeat`` fresh processes.
+
+    Returns the median wall time of the whole process (interpreter start included) and the
+    median time of the import statement alone, measured inside the child.
+    """
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    walls, inner = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=worker_env(),
-                       cwd=tempfile.gettempdir())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                             env={**worker_env(), **(env or {})}, cwd=tempfile.gettempdir())
+        walls.append(time.perf_counter() - t0)
+        inner.append(float(out.stdout.strip().splitlines()[-1]))
+    return {"wall": statistics.median(walls), "import": statistics.median(inner), "walls": walls,
+            "imports": inner}
+
+
+def bytecode_env(cache_dir: str) -> dict[str, str]:
+    """Let Python cache bytecode (in ``cache_dir``, outside the source tree), as an installed wheel has.
+
+    Developer shells here set PYTHONDONTWRITEBYTECODE, which recompiles every module of an
+    editable install on each start; that is not what a user of the package pays.
+    """
+    env = {k: v for k, v in worker_env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = cache_dir
+    return env
 
 
 @contextmanager
@@ -137,9 +167,10 @@ def setup_mlflow(db_path: str, artifact_dir: str, experiment: str) -> tuple[Any,
     """Point MLflow at a sqlite file; return (the mlflow module, the experiment id)."""
     import logging
 
+    import mlflow
+
     for name in ("alembic", "mlflow"):  # migrations log a screenful at INFO on a fresh db
         logging.getLogger(name).setLevel(logging.WARNING)
-    import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{db_path}")
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # mlflow exports it; keep it from our workers
@@ -241,7 +272,7 @@ def write_results(name: str, rows: list[Row], extra: dict[str, Any]) -> str:
     }
     with open(path, "w") as f:
         json.dump(payload, f, indent=2)
-    print(f"\nwrote {os.path.relpath(path)}")
+    print(f"\nwrote {path}")
     return path
 
 

@@ -6,6 +6,7 @@ adds the ``%%track`` cell magic.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from nbtrack.entities import Run, RunStatus, ViewType
@@ -105,3 +106,21 @@ def unload_ipython_extension(ipython: Any) -> None:
     from nbtrack.notebook import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+def _suggest_extension() -> None:
+    """In IPython, say once how to get the magics, unless the cell loads them (no IPython import)."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    if shell is None or not hasattr(shell, "events"):
+        return
+
+    def hint(*_: Any) -> None:  # after the cell, so `%load_ext nbtrack` itself stays quiet
+        shell.events.unregister("post_run_cell", hint)
+        if "nbtrack" not in shell.extension_manager.loaded:
+            print("nbtrack: %load_ext nbtrack adds the %%track cell magic and %nbtrack")
+
+    shell.events.register("post_run_cell", hint)
+
+
+_suggest_extension()

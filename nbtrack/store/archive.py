@@ -44,6 +44,8 @@ class Archive:
         self.lock = StoreLock(os.path.join(root, "nbtrack.lock"))
         self._con: duckdb.DuckDBPyConnection | None = None
         self.tracer = None  # callable(sql, params) to echo every statement, like sqlite-utils
+        self.read_only = False
+        self._views_ready = False
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -60,6 +62,7 @@ class Archive:
                 if self._con is not None:
                     self._con.close()
                     self._con = None
+                    self._views_ready = False
             finally:
                 self.lock.release_thread()
 
@@ -69,7 +72,7 @@ class Archive:
         return self._connection().execute(sql, params or [])
 
     @contextlib.contextmanager
-    def _attached(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _attached(self, read_only: bool, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._connection()
         mode = " (READ_ONLY)" if read_only else ""
         try:
@@ -79,6 +82,9 @@ class Archive:
         except duckdb.Error as e:
             raise _translate_open_error(self.db_path, e) from None
         try:
+            if views and not self._views_ready:
+                self._create_views(con)
+                self._views_ready = True
             yield con
         finally:
             con.execute("DETACH arc")
@@ -105,7 +111,22 @@ class Archive:
     # -- creation and migrations ------------------------------------------------------
     def initialise(self) -> None:
         """Create or upgrade the archive. Safe when many processes do it at once."""
-        with self.lock.exclusive(), self._attached(read_only=False) as con:
+        try:
+            self._initialise()
+        except StoreReadOnly:
+            if not os.path.exists(self.db_path):
+                raise
+            self.read_only = True  # a read-only folder can still be read, if it is up to date
+            with self.lock.shared(), self._attached(read_only=True, views=False) as con:
+                applied = {r[0] for r in con.execute("SELECT name FROM arc.schema_migrations").fetchall()}
+                missing = [name for name, _ in MIGRATIONS if name not in applied]
+                if missing:
+                    raise StoreReadOnly(
+                        f"The store {self.root} needs an upgrade ({missing}) but its folder is not "
+                        "writable. Open it once from a writable location.") from None
+
+    def _initialise(self) -> None:
+        with self.lock.exclusive(), self._attached(read_only=False, views=False) as con:
             tables = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'arc'").fetchall()}
             if tables and "schema_migrations" not in tables:
@@ -139,7 +160,7 @@ class Archive:
                 "WHERE NOT EXISTS (SELECT 1 FROM arc.experiments WHERE experiment_id = 0)",
                 [_now(), _now()],
             )
-            self._create_views(con)
+            self._sweep_dead_runs(con)
 
     def schema_version(self) -> list[str]:
         with self.reading() as con:
@@ -272,6 +293,15 @@ class Archive:
             SELECT a.run_id, {merged}
             FROM a LEFT JOIN arc.runs r ON r.run_id = a.run_id
             WHERE r.run_id IS NOT NULL OR (a.h_experiment_id AND a.h_status)""")
+
+    def sweep(self) -> None:
+        """Mark runs of dead processes KILLED; a cheap read unless there is something to mark."""
+        with self.reading() as con:
+            rows = con.execute(
+                "SELECT owner FROM arc.runs WHERE status = 'RUNNING' AND owner IS NOT NULL").fetchall()
+        if any(liveness.is_dead(owner) for (owner,) in rows):
+            with self.lock.exclusive(), self._attached(read_only=False) as con:
+                self._sweep_dead_runs(con)
 
     def _sweep_dead_runs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Mark RUNNING runs whose writer process is gone as KILLED."""

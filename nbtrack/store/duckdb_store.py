@@ -69,6 +69,7 @@ class DuckDBStore:
         self._wake = threading.Event()
         self._closed = False
         self._last_compact = 0.0
+        self._last_sweep = 0.0
         self._registry: Any = None
         atexit.register(self.close)
 
@@ -284,11 +285,16 @@ class DuckDBStore:
             self.flush()
         except OSError as e:
             raise _as_store_error(e, self.root) from None
-        if self.archive.pending_segments():
-            try:
-                self.archive.compact(blocking=True)
-            except StoreReadOnly:
-                log.warning("store %s is read-only: showing what was already compacted", self.root)
+        if self.archive.read_only:
+            return
+        try:
+            if self.archive.pending_segments():
+                self.archive.compact(blocking=True)  # sweeps dead runs too
+            elif time.monotonic() - self._last_sweep > 0.5:
+                self.archive.sweep()
+            self._last_sweep = time.monotonic()
+        except StoreReadOnly:
+            log.warning("store %s is read-only: showing what was already compacted", self.root)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush and compact what is left, giving up after ``timeout`` seconds (never hangs)."""

@@ -32,7 +32,18 @@ class StoreLock:
 
     def _fileno(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError:  # a read-only store: flock works on a read-only descriptor too
+                try:
+                    self._fd = os.open(self.path, os.O_RDONLY)
+                except FileNotFoundError:
+                    from nbtrack.errors import StoreReadOnly
+
+                    raise StoreReadOnly(
+                        f"Cannot create {self.path}: the store folder is not writable. Choose a "
+                        "writable folder with nbtrack.set_tracking_uri() or NBTRACK_TRACKING_URI."
+                    ) from None
         return self._fd
 
     @contextlib.contextmanager

@@ -68,8 +68,14 @@ class Client(RegistryClientMixin):
         from nbtrack.tracking import fluent
 
         self.tracking_uri = tracking_uri or fluent.get_tracking_uri()
-        self._store = open_store(self.tracking_uri)
+        self._opened = open_store(self.tracking_uri)
         self._artifact_uris: dict[str, str] = {}
+
+    @property
+    def _store(self) -> Any:
+        if getattr(self._opened, "_closed", False):  # closed (e.g. at exit or by a test): reopen
+            self._opened = open_store(self.tracking_uri)
+        return self._opened
 
     @property
     def store(self) -> Any:

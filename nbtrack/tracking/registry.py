@@ -1,7 +1,523 @@
-"""Model registry API (filled in by the registry work): Client methods and register_model."""
+"""The model registry API: :class:`nbtrack.Client`'s registry methods and ``register_model``.
+
+Names, arguments, defaults and errors follow MLflow's ``MlflowClient``. Beyond MLflow, every
+stage change and alias move is recorded, so :meth:`RegistryClientMixin.get_model_version_at`
+answers "which version was in Production on 1 June?" in one call.
+
+Importing this module (``import nbtrack`` does) registers the resolver for ``models:/`` URIs
+(``models:/name/3``, ``models:/name/Production``, ``models:/name/latest``,
+``models:/name@champion``) with :mod:`nbtrack.tracking.uri_resolvers`, which
+``download_artifacts`` and ``nbtrack.models`` use to load registered models.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
+import os
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
+from nbtrack.entities import (
+    ModelVersion,
+    ModelVersionStage,
+    RegisteredModel,
+    RegistryEvent,
+    RegistrySnapshot,
+)
+from nbtrack.errors import (
+    InvalidAlias,
+    InvalidParameter,
+    InvalidStage,
+    NbtrackError,
+    NotFound,
+    ResourceExists,
+)
+from nbtrack.tracking import uri_resolvers, validation
+
+if TYPE_CHECKING:
+    from nbtrack.tracking.client import PagedList
+
+__all__ = ["RegistryClientMixin", "parse_models_uri", "register_model", "resolve_models_uri"]
+
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
+SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10000
+SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200000
+MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000
+MAX_REGISTERED_MODEL_ALIAS_LENGTH = 255
+_LOCAL_SCHEMES = ("", "file", "runs", "models")
+_ALIAS_RE = re.compile(r"^[\w\-]*$")
+_VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
+
+
+# -- validation (MLflow's rules and messages, plus what to do) ------------------------------
+def _name(name: Any) -> str:
+    if not isinstance(name, str) or name == "":
+        raise InvalidParameter("Registered model name cannot be empty. Pass a name such as 'iris-classifier'.")
+    if "/" in name or ":" in name:
+        raise InvalidParameter(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
+    if name == "." or name.startswith(".."):
+        raise InvalidParameter(
+            f"Invalid model name '{name}'. Names may be treated as files in certain cases, and must not "
+            "resolve to other names when treated as such. Do not use '.' or start a name with '..'.")
+    return name
+
+
+def _version(version: Any) -> int:
+    try:
+        if isinstance(version, bool):
+            raise TypeError
+        return int(version)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"Model version must be an integer, got '{version}'") from None
+
+
+def _alias(alias: Any) -> str:
+    if not isinstance(alias, str) or alias == "":
+        raise InvalidAlias("Registered model alias name cannot be empty.", alias)
+    if not _ALIAS_RE.match(alias):
+        raise InvalidAlias(
+            f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), "
+            "and dashes (-).", alias)
+    if len(alias) > MAX_REGISTERED_MODEL_ALIAS_LENGTH:
+        raise InvalidAlias(
+            f"Registered model alias name '{alias[:250]}' had length {len(alias)}, which exceeded length "
+            f"limit of {MAX_REGISTERED_MODEL_ALIAS_LENGTH}", alias)
+    if alias.lower() == "latest":
+        raise InvalidAlias("'latest' alias name (case insensitive) is reserved. Use models:/<name>/latest "
+                           "for the newest version, or choose another alias.", alias)
+    if _VERSION_ALIAS_RE.match(alias):
+        raise InvalidAlias(f"Version alias name '{alias}' is reserved. Refer to a version as "
+                           f"models:/<name>/{alias[1:]} or choose another alias.", alias)
+    return alias
+
+
+def _stage(stage: Any) -> str:
+    if isinstance(stage, str) and stage.strip() == "":
+        raise InvalidStage("The stage must not be an empty string.", stage)
+    canonical = ModelVersionStage.canonical(stage)
+    if canonical is None:
+        raise InvalidStage(f"Invalid Model Version stage: {stage}. Value must be one of "
+                           f"{', '.join(ModelVersionStage.ALL)}.", stage)
+    return canonical
+
+
+def _tags(tags: dict[str, Any] | None, what: str) -> list[tuple[str, str]]:
+    return [_tag(key, value, what) for key, value in (tags or {}).items()]
+
+
+def _tag(key: Any, value: Any, what: str) -> tuple[str, str]:
+    validation.key(key, "tag key")
+    text = str(value)
+    if len(text) > MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH:
+        raise InvalidParameter(
+            f"{what} value '{text[:250]}' had length {len(text)}, which exceeded length limit of "
+            f"{MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH}")
+    return key, text
+
+
+def _max_results(value: Any, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameter(f"Invalid value for max_results. It must be a positive integer, but got {value}")
+    if value > limit:
+        raise InvalidParameter(f"Invalid value for request parameter max_results. It must be at most {limit}, "
+                               f"but got value {value}. Use page_token to fetch further pages.")
+    return value
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+def _millis(at: Any) -> int:
+    """Milliseconds since the epoch for ``at``: ms, datetime, date (its end), or ISO text."""
+    if isinstance(at, str):
+        text = at.strip()
+        try:
+            at = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidParameter(f"Cannot read the time {text!r}: use ISO 8601 such as '2025-06-01' or "
+                                   "'2025-06-01T12:00', a datetime, or milliseconds since the epoch.") from None
+    if isinstance(at, dt.datetime):  # naive datetimes are local time, as datetime.timestamp() reads them
+        return int(at.timestamp() * 1000)
+    if isinstance(at, dt.date):  # a day means the state it closed with
+        return int(dt.datetime.combine(at + dt.timedelta(days=1), dt.time()).timestamp() * 1000) - 1
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        return int(at)
+    raise InvalidParameter(f"Cannot read the time {at!r}: pass milliseconds since the epoch, a datetime, "
+                           "a date or an ISO 8601 string.")
+
+
+# -- the Client methods -----------------------------------------------------------------------
 class RegistryClientMixin:
-    """Registry methods of :class:`nbtrack.Client` (MLflow's names)."""
+    """Registry methods of :class:`nbtrack.Client` (MLflow's names and semantics)."""
+
+    _store: Any
+
+    @property
+    def _registry(self) -> Any:
+        registry = getattr(self._store, "registry", None)
+        if registry is None:
+            raise NbtrackError(f"The store {self._store!r} has no model registry.", error_code="NOT_IMPLEMENTED")
+        return registry
+
+    # -- registered models ------------------------------------------------------------------
+    def create_registered_model(self, name: str, tags: dict[str, Any] | None = None,
+                                description: str | None = None) -> RegisteredModel:
+        """Create an empty registered model; raises ResourceExists if ``name`` is taken."""
+        return self._registry.create_registered_model(_name(name), _tags(tags, "Registered model"), description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self._registry.get_registered_model(_name(name))
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; its versions, aliases and history move with it."""
+        return self._registry.rename_registered_model(_name(name), _name(new_name), _user())
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        return self._registry.update_registered_model(_name(name), description)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model with all its versions, their copied files and its history."""
+        self._registry.delete_registered_model(_name(name))
+
+    def search_registered_models(self, filter_string: str | None = None,
+                                 max_results: int = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+                                 order_by: list[str] | None = None,
+                                 page_token: str | None = None) -> PagedList[RegisteredModel]:
+        """Search by ``name`` (``= != LIKE ILIKE IN NOT IN``) and ``tags.<key>`` (``= != LIKE ILIKE``).
+
+        ``order_by`` takes ``name``, ``creation_timestamp``, ``last_updated_timestamp``
+        (``ASC``/``DESC``); ties go by name. ``OR``, ``NOT`` and parentheses are accepted too.
+        """
+        limit = _max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        return _page(lambda offset: self._registry.search_registered_models(
+            filter_string, limit + 1, order_by, offset), limit, page_token)
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        """The newest version in each stage of ``stages`` (every stage when None or empty)."""
+        canonical = [_stage(s) for s in stages or []]
+        return self._registry.get_latest_versions(_name(name), canonical)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        self._registry.set_registered_model_tag(_name(name), *_tag(key, value, "Registered model"))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._registry.delete_registered_model_tag(_name(name), validation.key(key, "tag key"))
+
+    # -- model versions ---------------------------------------------------------------------
+    def create_model_version(self, name: str, source: str, run_id: str | None = None,
+                             tags: dict[str, Any] | None = None, run_link: str | None = None,
+                             description: str | None = None, await_creation_for: int = 300) -> ModelVersion:
+        """Create the next version of ``name`` from ``source`` (a model URI or path).
+
+        When ``source`` resolves to a local model (a path, ``file:``, ``runs:/`` or ``models:/``
+        URI), the model is copied into the store, so the version outlives its run. Any other
+        source (``s3://...``) is recorded as given. Versions are READY at once, so
+        ``await_creation_for`` is accepted and ignored.
+        """
+        if not isinstance(source, str) or not source:
+            raise InvalidParameter(f"Invalid model version source {source!r}: pass a model URI or path.")
+        name, checked = _name(name), _tags(tags, "Model version")
+        local, source_run = _local_model(source, strict=False)
+        return self._registry.create_model_version(
+            name, source, run_id or source_run, checked, run_link, description, _user(), local)
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        return self._registry.get_model_version(_name(name), _version(version))
+
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        return self._registry.update_model_version(_name(name), _version(version), description)
+
+    def transition_model_version_stage(self, name: str, version: int | str, stage: str,
+                                       archive_existing_versions: bool = False) -> ModelVersion:
+        """Move a version to None, Staging, Production or Archived (any case).
+
+        With ``archive_existing_versions=True`` (Staging or Production only) every other version
+        in that stage becomes Archived in the same transaction.
+        """
+        canonical = _stage(stage)
+        if archive_existing_versions and canonical not in ModelVersionStage.ACTIVE:
+            raise InvalidStage(
+                f"Model version transition cannot archive existing model versions because '{stage}' is not "
+                f"an Active stage. Valid stages are {list(ModelVersionStage.ACTIVE)}", stage)
+        return self._registry.transition_model_version_stage(
+            _name(name), _version(version), canonical, bool(archive_existing_versions), _user())
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete a version (its number is never issued again) and the aliases pointing at it."""
+        self._registry.delete_model_version(_name(name), _version(version), _user())
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        return self._registry.get_model_version_download_uri(_name(name), _version(version))
+
+    def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
+        return list(ModelVersionStage.ALL)
+
+    def search_model_versions(self, filter_string: str | None = None,
+                              max_results: int = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+                              order_by: list[str] | None = None,
+                              page_token: str | None = None) -> PagedList[ModelVersion]:
+        """Search by ``name``, ``run_id``, ``source_path``, ``version_number`` and ``tags.<key>``.
+
+        ``order_by`` takes ``name``, ``version_number``, ``creation_timestamp``,
+        ``last_updated_timestamp``; by default newest update first.
+        """
+        limit = _max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        return _page(lambda offset: self._registry.search_model_versions(
+            filter_string, limit + 1, order_by, offset), limit, page_token)
+
+    def _version_or_stage(self, name: str, version: Any, stage: str | None) -> int:
+        if version is not None and stage is not None:
+            raise InvalidParameter("version and stage cannot be set together")
+        if version is None and stage is None:
+            raise InvalidParameter("version or stage must be set")
+        if version is not None:
+            return _version(version)
+        latest = self.get_latest_versions(name, [stage])  # type: ignore[list-item]
+        if not latest:
+            raise NotFound(f"No versions of model with name '{name}' and stage '{stage}' found")
+        return latest[0].version
+
+    def set_model_version_tag(self, name: str, version: int | str | None = None, key: str | None = None,
+                              value: Any = None, stage: str | None = None) -> None:
+        """Tag a version, named by ``version`` or (the newest one in) ``stage``."""
+        number = self._version_or_stage(_name(name), version, stage)
+        self._registry.set_model_version_tag(name, number, *_tag(key, value, "Model version"))
+
+    def delete_model_version_tag(self, name: str, version: int | str | None = None, key: str | None = None,
+                                 stage: str | None = None) -> None:
+        number = self._version_or_stage(_name(name), version, stage)
+        self._registry.delete_model_version_tag(name, number, validation.key(key, "tag key"))
+
+    # -- aliases ----------------------------------------------------------------------------
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``alias`` at ``version`` (moving it if another version held it)."""
+        self._registry.set_registered_model_alias(_name(name), _alias(alias), _version(version), _user())
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self._registry.delete_registered_model_alias(_name(name), _alias(alias), _user())
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self._registry.get_model_version_by_alias(_name(name), _alias(alias))
+
+    # -- history (nbtrack) ------------------------------------------------------------------
+    def get_model_version_history(self, name: str, version: int | str | None = None, *,
+                                  until: Any = None) -> list[RegistryEvent]:
+        """Every recorded change of a model, oldest first: versions created and deleted, stage
+        transitions and alias moves, with who made them and when.
+
+        Parameters
+        ----------
+        name:
+            The registered model.
+        version:
+            Only the changes of this version (alias moves onto or off it included).
+        until:
+            Only changes at or before this time (ms since the epoch, ``datetime``, ``date`` or
+            ISO 8601 text).
+
+        Examples
+        --------
+        >>> [(e.kind, e.version, e.from_value, e.to_value) for e in client.get_model_version_history("iris")]
+        [('created', 1, None, 'None'), ('stage', 1, 'None', 'Production')]
+        """
+        number = None if version is None else _version(version)
+        until_ms = None if until is None else _millis(until)
+        events = self._registry.get_history(_name(name), None, until_ms)
+        if number is None:
+            return events
+        text = str(number)
+        return [e for e in events if e.version == number or (e.kind == "alias" and text in (e.from_value, e.to_value))]
+
+    def get_registry_snapshot(self, name: str, at: Any) -> RegistrySnapshot:
+        """The model's versions, their stages and its aliases as they were at time ``at``.
+
+        ``at`` is ms since the epoch, a ``datetime`` (naive means local time), a ``date`` (its
+        last millisecond: the state the day closed with) or ISO 8601 text.
+        """
+        timestamp = _millis(at)
+        stages: dict[int, str] = {}
+        aliases: dict[str, int] = {}
+        for event in self._registry.get_history(_name(name), None, timestamp):
+            if event.kind in ("created", "stage"):
+                stages[event.version] = event.to_value  # type: ignore[index]
+            elif event.kind == "deleted":
+                stages.pop(event.version, None)  # type: ignore[arg-type]
+            elif event.kind == "alias" and event.alias is not None:
+                if event.to_value is None:
+                    aliases.pop(event.alias, None)
+                else:
+                    aliases[event.alias] = int(event.to_value)
+        return RegistrySnapshot(name, timestamp, stages, aliases)
+
+    def get_model_version_at(self, name: str, at: Any, *, stage: str | None = None,
+                             alias: str | None = None) -> int | None:
+        """Which version was in ``stage`` (the highest one, as ``models:/name/<stage>``) or held
+        ``alias`` at time ``at``; None if none did.
+
+        Examples
+        --------
+        >>> client.get_model_version_at("iris", "2025-06-01", stage="Production")
+        3
+        """
+        if (stage is None) == (alias is None):
+            raise InvalidParameter("Pass exactly one of stage= or alias=.")
+        snapshot = self.get_registry_snapshot(name, at)
+        if stage is not None:
+            return snapshot.version_in(_stage(stage))
+        return snapshot.aliases.get(_alias(alias))
+
+    # -- models:/ URIs ----------------------------------------------------------------------
+    def _resolve_model_version(self, uri: str) -> ModelVersion:
+        name, version, stage, alias = parse_models_uri(uri)
+        if version is not None:
+            return self.get_model_version(name, version)
+        if alias is not None:
+            return self.get_model_version_by_alias(name, alias)
+        canonical = None if stage is None else _stage(stage)
+        found = self._registry.latest_version(_name(name), canonical)
+        if found is None:
+            raise NotFound(f"No versions of model with name '{name}' and stage '{canonical or 'any'}' found "
+                           f"(resolving {uri}).")
+        return found
+
+    def _register(self, model_uri: str, name: str, tags: dict[str, Any] | None) -> ModelVersion:
+        name, checked = _name(name), _tags(tags, "Model version")
+        if not isinstance(model_uri, str) or not model_uri:
+            raise InvalidParameter(f"Invalid model URI {model_uri!r}: pass e.g. 'runs:/<run_id>/model'.")
+        local, run_id = _local_model(model_uri, strict=True)  # before creating anything
+        try:
+            self.create_registered_model(name)
+            print(f"Successfully registered model '{name}'.", file=sys.stderr)
+        except ResourceExists:
+            print(f"Registered model '{name}' already exists. Creating a new version of this model...",
+                  file=sys.stderr)
+        version = self._registry.create_model_version(name, model_uri, run_id, checked, None, None, _user(), local)
+        print(f"Created version '{version.version}' of model '{name}'.", file=sys.stderr)
+        return version
+
+
+def _page(fetch: Any, limit: int, page_token: str | None) -> PagedList[Any]:
+    from nbtrack.tracking.client import PagedList, _decode_token, _encode_token
+
+    offset = _decode_token(page_token)
+    found = fetch(offset)
+    if len(found) > limit:
+        return PagedList(found[:limit], _encode_token(offset + limit))
+    return PagedList(found, None)
+
+
+def _local_model(source: str, strict: bool) -> tuple[str | None, str | None]:
+    """(local path of the model ``source`` names or None, run id of a ``runs:/`` source)."""
+    from nbtrack.tracking.artifacts import download_artifacts, parse_runs_uri
+
+    scheme = urlparse(source).scheme.lower()
+    run_id = parse_runs_uri(source)[0] if scheme == "runs" else None
+    if scheme not in _LOCAL_SCHEMES and not (len(scheme) == 1 and os.name == "nt"):
+        if strict:
+            raise InvalidParameter(f"Cannot register '{source}': only local paths and file:, runs:/ and "
+                                   "models:/ URIs can be registered by nbtrack.register_model.")
+        return None, run_id
+    try:
+        return os.fspath(download_artifacts(artifact_uri=source)), run_id
+    except NotFound as e:
+        if strict:
+            raise NotFound(f"Cannot register '{source}': {e.message}") from None
+        return None, run_id
+
+
+# -- module-level API -------------------------------------------------------------------------
+def register_model(model_uri: str, name: str, await_registration_for: int = 300, *,
+                   tags: dict[str, Any] | None = None, env_pack: Any = None) -> ModelVersion:
+    """Register the model at ``model_uri`` as a new version of ``name`` (created if missing).
+
+    ``model_uri`` is ``runs:/<run_id>/<path>``, ``models:/...``, a ``file:`` URI or a local
+    path. The model directory is copied into the store, so the version keeps working when the
+    run is deleted. Returns the new :class:`~nbtrack.entities.ModelVersion`.
+
+    Examples
+    --------
+    >>> mv = nbtrack.register_model(f"runs:/{run.info.run_id}/model", "iris")
+    >>> mv.version
+    1
+    """
+    if env_pack is not None:
+        raise InvalidParameter("env_pack is a Databricks Model Serving option; nbtrack does not support it.")
+    from nbtrack.tracking.client import Client
+
+    return Client()._register(model_uri, name, tags)
+
+
+def parse_models_uri(uri: str) -> tuple[str, int | None, str | None, str | None]:
+    """``models:/name/3`` -> (name, 3, None, None); ``/Production`` -> stage; ``@a`` -> alias.
+
+    ``models:/name/latest`` gives (name, None, None, None): the highest version.
+    """
+    parsed = urlparse(uri, allow_fragments=False)
+    path = parsed.path
+    parts = path.lstrip("/").split("/")
+    if (parsed.scheme.lower() != "models" or parsed.netloc or not path.startswith("/") or len(parts) > 2
+            or not parts[0].strip()):
+        raise _improper(uri)
+    if len(parts) == 2:
+        name, suffix = parts
+        if not suffix.strip() or "@" in name:
+            raise _improper(uri)
+        if suffix.isdigit():
+            return name, int(suffix), None, None
+        if suffix.lower() == "latest":
+            return name, None, None, None
+        return name, None, suffix, None
+    if "@" in parts[0]:
+        name, alias = parts[0].rsplit("@", 1)
+        if not name or not alias:
+            raise _improper(uri)
+        return name, None, None, alias
+    raise InvalidParameter(
+        f"'{uri}' names a logged model id (MLflow 3's models:/m-...), which nbtrack does not have. Use "
+        "models:/<name>/<version|stage|latest>, models:/<name>@<alias>, or the runs:/ URI log_model returned.")
+
+
+def _improper(uri: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"Not a proper models:/ URI: {uri}. Models URIs must be of the form 'models:/name/suffix' or "
+        "'models:/name@alias' where suffix is a model version, stage, or the string 'latest' and where "
+        "alias is a registered model alias. Only one of suffix or alias can be defined at a time.")
+
+
+def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0) -> str:
+    """The local directory of the model version a ``models:/`` URI names (copied to ``dst_path``)."""
+    from nbtrack.tracking.artifacts import download_artifacts
+    from nbtrack.tracking.client import Client
+
+    client = Client()
+    mv = client._resolve_model_version(uri)
+    location = client.get_model_version_download_uri(mv.name, mv.version)
+    if location.startswith("models:"):  # a version registered by reference to another version
+        if _depth >= 8:
+            raise InvalidParameter(f"{uri} refers to models:/ URIs in a loop (last: {location}).")
+        local = resolve_models_uri(location, None, _depth + 1)
+    elif os.path.isabs(location) and os.path.exists(location):
+        local = location
+    else:
+        local = download_artifacts(artifact_uri=location)
+    if dst_path is None:
+        return local
+    dst_path = os.path.abspath(dst_path)
+    os.makedirs(dst_path, exist_ok=True)
+    if os.path.isdir(local):
+        shutil.copytree(local, dst_path, dirs_exist_ok=True)
+        return dst_path
+    return shutil.copy2(local, dst_path)
+
+
+uri_resolvers.register("models", resolve_models_uri)

@@ -6,7 +6,6 @@ import math
 import numbers
 import posixpath
 import re
-import warnings
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
@@ -47,21 +46,22 @@ def key(name: Any, what: str = "key") -> str:
     return name
 
 
-def _truncate(value: str, limit: int, what: str) -> str:
+def _limit(value: str, limit: int, what: str) -> str:
+    # MLflow truncates silently-ish (a warning); a cut value is half-written data, so we refuse it.
     if len(value) > limit:
-        warnings.warn(
-            f"{what} value '{value[:20]}...' ({len(value)} characters) is truncated to {limit} "
-            "characters to meet the length limit.", stacklevel=4)
-        return value[:limit]
+        raise InvalidParameter(
+            f"{what} value '{value[:20]}...' has {len(value)} characters, more than the {limit} allowed. "
+            f"Store long text as an artifact (nbtrack.log_text) and log its path or a short summary instead."
+        )
     return value
 
 
 def param_value(value: Any) -> str:
-    return _truncate(str(value), MAX_PARAM_VAL_LENGTH, "Param")
+    return _limit(str(value), MAX_PARAM_VAL_LENGTH, "Param")
 
 
 def tag_value(value: Any) -> str:
-    return _truncate(str(value), MAX_TAG_VAL_LENGTH, "Tag")
+    return _limit(str(value), MAX_TAG_VAL_LENGTH, "Tag")
 
 
 def metric_value(name: str, value: Any) -> float:

@@ -111,7 +111,7 @@ def save_model(
             torch.jit.save(pytorch_model, os.path.join(data_dir, _PTH))
         else:
             torch.save(pytorch_model, os.path.join(data_dir, _PTH), pickle_module=module, **kwargs)
-    model.add_flavor(FLAVOR_NAME, model_data=_DATA, pytorch_version=torch.__version__, code=code)
+    model.add_flavor(FLAVOR_NAME, model_data=_DATA, pytorch_version=str(torch.__version__), code=code)
     extra = {"pickle_module_name": module_name} if module_name else {}
     add_to_model(model, "mlflow.pytorch", data=_DATA, code=code, conda_env="conda.yaml",
                  python_env="python_env.yaml", model_config={"device": None}, **extra)

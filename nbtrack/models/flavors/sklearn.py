@@ -186,11 +186,15 @@ def _load_from_file(path: str, fmt: str, skops_trusted_types: list[str] | None =
                 "types in the MLmodel's skops_trusted_types to allow them."
             ) from e
     with open(path, "rb") as f:
-        if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
-            import cloudpickle
-
-            return cloudpickle.load(f)
-        return pickle.load(f)
+        try:
+            return pickle.load(f)  # cloudpickle output is plain pickle data
+        except (AttributeError, ModuleNotFoundError) as e:
+            raise NbtrackError(
+                f"Cannot unpickle {path}: {e}. The model refers to code that is not importable "
+                "here (for example a class defined in a notebook and saved with "
+                "serialization_format='pickle'). Re-save it with serialization_format="
+                "'cloudpickle', or ship the code with code_paths."
+            ) from e
 
 
 def _flavor_conf(model_dir: str) -> dict[str, Any]:

@@ -1,0 +1,226 @@
+"""The inline run card: a compact HTML + text summary of one run, live while its cell runs.
+
+The card is plain ``text/html`` (inline CSS and SVG, no script, no widget state) with a
+``text/plain`` twin, so a saved notebook shows it without a kernel, on GitHub and in
+nbviewer, and ten cards weigh a few tens of kilobytes. While the cell runs, a daemon
+thread re-reads the run at most a few times a second and updates the display in place.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import html
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CardData", "LiveCard", "read_card", "render_html", "render_text"]
+
+log = logging.getLogger("nbtrack.notebook")
+
+MAX_PARAMS = 12
+MAX_METRICS = 8
+SPARK_POINTS = 60
+_COLORS = {"RUNNING": "#0969da", "FINISHED": "#1a7f37", "FAILED": "#cf222e", "KILLED": "#9a6700",
+           "SCHEDULED": "#6e7781"}
+
+
+@dataclass
+class CardData:
+    """What a card shows; built from the store by :func:`read_card`."""
+
+    run_id: str
+    name: str
+    status: str
+    experiment: str = ""
+    start_time: int | None = None
+    end_time: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_card(client: Any, run_id: str, experiment: str = "", error: str | None = None) -> CardData:
+    """Read one run and its (downsampled) metric history: two store reads."""
+    run = client.get_run(run_id)
+    data = CardData(run_id, run.info.run_name or run_id[:8], run.info.status, experiment,
+                    run.info.start_time, run.info.end_time, dict(run.data.params),
+                    dict(run.data.metrics), error=error)
+    if data.metrics:
+        keys = sorted(data.metrics)[:MAX_METRICS]
+        frame = client.store.metric_history_frame([run_id], keys)
+        for key, group in frame.groupby("key", sort=False):
+            values = group["value"].tolist()
+            data.history[str(key)] = _downsample(values, SPARK_POINTS)
+            data.steps[str(key)] = int(group["step"].iloc[-1])
+    return data
+
+
+def _downsample(values: Sequence[float], n: int) -> list[float]:
+    """At most ``n`` points, keeping the first and the last."""
+    if len(values) <= n:
+        return list(values)
+    stride = (len(values) - 1) / (n - 1)
+    return [values[round(i * stride)] for i in range(n)]
+
+
+# -- rendering ------------------------------------------------------------------------------
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return str(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+def _duration(data: CardData) -> str:
+    if data.start_time is None:
+        return ""
+    end = data.end_time if data.end_time else time.time() * 1000
+    seconds = max(0.0, (end - data.start_time) / 1000)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def sparkline(values: Sequence[float], width: int = 120, height: int = 22) -> str:
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if len(finite) < 2:
+        return ""
+    lo, hi = min(finite), max(finite)
+    span = (hi - lo) or 1.0
+    step = (width - 2) / (len(finite) - 1)
+    points = " ".join(f"{1 + i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
+                      for i, v in enumerate(finite))
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'style="vertical-align:middle"><polyline fill="none" stroke="#0969da" '
+            f'stroke-width="1.5" points="{points}"/></svg>')
+
+
+def render_html(data: CardData) -> str:
+    e = html.escape
+    color = _COLORS.get(data.status, "#6e7781")
+    head = [f"<b>{e(data.name)}</b>",
+            f'<span style="color:{color};font-weight:600">&#9679; {e(data.status)}</span>']
+    if data.start_time is not None:
+        head.append(e(_duration(data)))
+    if data.experiment:
+        head.append(f"experiment {e(data.experiment)}")
+    head.append(f'<code style="font-size:11px;color:#57606a">{e(data.run_id)}</code>')
+    parts = [
+        '<div class="nbtrack-card" style="font:12px/1.45 system-ui,-apple-system,sans-serif;'
+        f'border:1px solid #d0d7de;border-left:4px solid {color};border-radius:4px;'
+        'padding:5px 10px;margin:2px 0;max-width:760px">',
+        f"<div>{' &middot; '.join(head)}</div>",
+    ]
+    if data.error:
+        parts.append(f'<div style="color:#cf222e">{e(data.error)}</div>')
+    if data.params:
+        items = list(data.params.items())
+        shown = " ".join(f'<code>{e(k)}={e(_short(v))}</code>' for k, v in items[:MAX_PARAMS])
+        more = f" &hellip; +{len(items) - MAX_PARAMS}" if len(items) > MAX_PARAMS else ""
+        parts.append(f'<div style="color:#57606a">params {shown}{more}</div>')
+    if data.metrics:
+        rows = []
+        for key in sorted(data.metrics)[:MAX_METRICS]:
+            step = data.steps.get(key)
+            step_text = f"step {step}" if step is not None else ""
+            rows.append(
+                f'<tr><td style="padding:0 8px 0 0;text-align:left">{e(key)}</td>'
+                f'<td style="padding:0 8px 0 0;text-align:right"><b>{e(_fmt(data.metrics[key]))}</b></td>'
+                f"<td style=\"padding:0\">{sparkline(data.history.get(key, []))}</td>"
+                f'<td style="padding:0 0 0 8px;color:#57606a;text-align:left">{step_text}</td></tr>')
+        more = len(data.metrics) - MAX_METRICS
+        if more > 0:
+            rows.append(f'<tr><td colspan="4" style="color:#57606a;text-align:left">+{more} more metrics</td></tr>')
+        parts.append(f'<table style="border-collapse:collapse;margin:2px 0">{"".join(rows)}</table>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
+
+
+def render_text(data: CardData) -> str:
+    lines = [f"nbtrack run '{data.name}' {data.status}"
+             + (f" ({_duration(data)})" if data.start_time is not None else "")
+             + f" id {data.run_id}"]
+    if data.error:
+        lines.append(f"  {data.error}")
+    if data.params:
+        lines.append("  params: " + ", ".join(f"{k}={_short(v)}" for k, v in list(data.params.items())[:MAX_PARAMS]))
+    if data.metrics:
+        lines.append("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(data.metrics.items())[:MAX_METRICS]))
+    return "\n".join(lines)
+
+
+def bundle(data: CardData) -> dict[str, str]:
+    return {"text/html": render_html(data), "text/plain": render_text(data)}
+
+
+# -- the live card --------------------------------------------------------------------------
+class LiveCard:
+    """A display handle refreshed from a daemon thread until :meth:`finish`.
+
+    ``read`` returns fresh :class:`CardData`; ``publish(bundle, first)`` shows or updates
+    the display. The refresh interval adapts to the cost of a read (at least
+    ``min_interval``, at least four times the last read), so a slow store is polled less.
+    """
+
+    def __init__(self, read: Callable[[], CardData], publish: Callable[[dict[str, str], bool], None],
+                 initial: CardData, live: bool, min_interval: float = 0.3) -> None:
+        self._read = read
+        self._publish = publish
+        self._min_interval = min_interval
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # orders the thread's updates before the final one
+        self._finished = False
+        self._last_html = ""
+        self._thread: threading.Thread | None = None
+        self._shown = live
+        if live:
+            self._show(bundle(initial), first=True)
+            context = contextvars.copy_context()  # the kernel routes output by the cell's context
+            self._thread = threading.Thread(target=context.run, args=(self._loop,),
+                                            name="nbtrack-card", daemon=True)
+            self._thread.start()
+
+    def _show(self, payload: dict[str, str], first: bool) -> None:
+        if payload["text/html"] == self._last_html:
+            return
+        self._last_html = payload["text/html"]
+        self._publish(payload, first)
+
+    def _loop(self) -> None:
+        interval = self._min_interval
+        while not self._stop.wait(interval):
+            started = time.perf_counter()
+            try:
+                data = self._read()
+            except Exception as e:  # a failed refresh must never disturb the cell
+                log.debug("nbtrack card refresh failed: %s", e)
+                continue
+            cost = time.perf_counter() - started
+            interval = max(self._min_interval, 4 * cost)
+            with self._lock:
+                if self._finished:
+                    return
+                self._show(bundle(data), first=False)
+
+    def finish(self, final: CardData | None) -> None:
+        """Stop refreshing and show ``final`` (when given) as the card's last state."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        with self._lock:
+            self._finished = True
+            if final is not None:
+                self._show(bundle(final), first=not self._shown)

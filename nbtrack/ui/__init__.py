@@ -1,0 +1,36 @@
+"""Inline views of runs, rendered from the kernel: no server, no iframe.
+
+``runs_table``, ``metric_chart``, ``parallel_coordinates``, ``compare`` and ``dashboard``
+return objects that display as live widgets in JupyterLab and carry a static HTML/SVG copy
+for saved notebooks. Each name is imported on first use, so ``import nbtrack.ui`` loads
+no widget library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["compare", "dashboard", "metric_chart", "parallel_coordinates", "registry_view", "runs_table"]
+
+_HOMES = {
+    "runs_table": "nbtrack.ui.table",
+    "metric_chart": "nbtrack.ui.chart",
+    "parallel_coordinates": "nbtrack.ui.parcoords",
+    "compare": "nbtrack.ui.compare",
+    "dashboard": "nbtrack.ui.dashboard",
+    "registry_view": "nbtrack.ui.registry_view",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'nbtrack.ui' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

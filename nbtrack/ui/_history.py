@@ -1,0 +1,207 @@
+"""Metric histories for charts: downsampled in DuckDB, appended incrementally while runs log.
+
+Downsampling (:func:`fetch_series`) splits the visible x-range into ``buckets`` equal
+intervals and, per bucket, keeps the first, last, lowest and highest point (M4
+aggregation), plus the bucket's min, max and mean for the band and the smoothed line. A
+line through those points is indistinguishable from the full line at chart resolution:
+spikes survive, and the first and last points of every series are always drawn. Points
+just outside the range are kept too, so a zoomed line runs to the edges.
+
+Live updates (:func:`fetch_new_points`) ask only for points after each series' cursor
+(its last step, then timestamp), so a poll costs the new points, not the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nbtrack.tracking import fluent
+
+__all__ = ["X_AXES", "Series", "ema", "fetch_new_points", "fetch_series", "run_info"]
+
+#: x-axis name -> SQL expression over metrics ``m`` (and runs ``r``), in the unit stored.
+X_AXES = {
+    "step": "m.step",
+    "relative": "(m.timestamp - r.start_time)",  # ms since the run started
+    "wall": "m.timestamp",  # ms since the epoch
+}
+_NO_CURSOR = -(2**62)
+
+
+@dataclass
+class Series:
+    """One (run, metric) line as drawn: ``x``/``y`` (M4 points), bucket band and means."""
+
+    run_id: str
+    key: str
+    x: np.ndarray
+    y: np.ndarray
+    band_x: np.ndarray
+    band_lo: np.ndarray
+    band_hi: np.ndarray
+    mean_x: np.ndarray
+    mean_y: np.ndarray
+    points: int = 0  # raw points the drawn ones stand for
+    last_step: int = _NO_CURSOR
+    last_ts: int = _NO_CURSOR
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def downsampled(self) -> bool:
+        return self.points > len(self.x)
+
+    def append(self, x: np.ndarray, y: np.ndarray, steps: np.ndarray, stamps: np.ndarray) -> None:
+        """Add raw points logged after the cursor (they extend line, band and means alike)."""
+        if not len(x):
+            return
+        self.x, self.y = np.concatenate([self.x, x]), np.concatenate([self.y, y])
+        self.band_x = np.concatenate([self.band_x, x])
+        self.band_lo, self.band_hi = np.concatenate([self.band_lo, y]), np.concatenate([self.band_hi, y])
+        self.mean_x, self.mean_y = np.concatenate([self.mean_x, x]), np.concatenate([self.mean_y, y])
+        self.points += len(x)
+        # rows arrive ordered by (step, timestamp): the last one is the new cursor
+        self.last_step, self.last_ts = int(steps[-1]), int(stamps[-1])
+
+
+def _empty(run_id: str, key: str) -> Series:
+    z = np.empty(0)
+    return Series(run_id, key, z, z, z, z, z, z, z)
+
+
+def _downsample_sql(x_axis: str, with_range: bool) -> str:
+    x_expr = X_AXES[x_axis]
+    join = "JOIN runs AS r ON r.run_id = m.run_id" if "r." in x_expr else ""
+    bounds = "SELECT ?::DOUBLE AS lo, ?::DOUBLE AS hi" if with_range else \
+        "SELECT min(x)::DOUBLE AS lo, max(x)::DOUBLE AS hi FROM pts"
+    return f"""
+WITH pts AS (
+  SELECT m.run_id, m.key, m.step, m.timestamp, m.value, {x_expr} AS x
+  FROM metrics AS m {join}
+  WHERE m.run_id IN (SELECT unnest(?)) AND m.key IN (SELECT unnest(?)) AND isfinite(m.value)),
+bounds AS ({bounds}),
+b AS (
+  SELECT p.*, CASE WHEN p.x < lo THEN -1 WHEN p.x > hi THEN ?
+                   ELSE least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1)::BIGINT END AS bucket
+  FROM pts AS p, bounds)
+SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vmax,
+       avg(value) AS vmean, avg(x) AS xmean, arg_min(x, value) AS x_at_min, arg_max(x, value) AS x_at_max,
+       min(x) AS x0, arg_min(value, x) AS v0, max(x) AS x1, arg_max(value, x) AS v1,
+       max(step) AS last_step, max(timestamp) AS last_ts
+FROM b GROUP BY run_id, key, bucket ORDER BY run_id, key, bucket"""
+
+
+def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                 x_range: tuple[float, float] | None = None, buckets: int = 500) -> dict[tuple[str, str], Series]:
+    """Downsample every (run, key) history over ``x_range`` (default: everything) in one query.
+
+    Returns a Series for every requested pair that has points; x values are in the stored
+    unit (steps, or milliseconds for ``relative`` and ``wall``).
+    """
+    if x_axis not in X_AXES:
+        raise ValueError(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
+    if not run_ids or not keys:
+        return {}
+    buckets = max(int(buckets), 1)
+    params: list[Any] = [list(run_ids), list(keys)]
+    if x_range is not None:
+        params += [float(x_range[0]), float(x_range[1])]
+    params += [buckets, buckets, buckets]
+    frame = fluent.sql(_downsample_sql(x_axis, x_range is not None), params)
+    return _assemble(frame, buckets)
+
+
+def _assemble(frame: Any, buckets: int) -> dict[tuple[str, str], Series]:
+    out: dict[tuple[str, str], Series] = {}
+    if not len(frame):
+        return out
+    cols = {c: frame[c].to_numpy() for c in frame.columns}
+    run_col, key_col = cols["run_id"], cols["key"]
+    change = np.ones(len(frame), dtype=bool)
+    change[1:] = (run_col[1:] != run_col[:-1]) | (key_col[1:] != key_col[:-1])
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(frame))
+    for s, e in zip(starts, ends, strict=True):
+        run_id, key = str(run_col[s]), str(key_col[s])
+        out[(run_id, key)] = _series_from(run_id, key, {c: v[s:e] for c, v in cols.items()}, buckets)
+    return out
+
+
+def _series_from(run_id: str, key: str, c: dict[str, np.ndarray], buckets: int) -> Series:
+    bucket = c["bucket"].astype(np.int64)
+    before, after = bucket < 0, bucket >= buckets
+    inner = ~(before | after)
+    # per bucket: first, min, max, last point, sorted by x, consecutive duplicates dropped
+    xs = np.stack([c["x0"], c["x_at_min"], c["x_at_max"], c["x1"]], axis=1).astype(float)[inner]
+    ys = np.stack([c["v0"], c["vmin"], c["vmax"], c["v1"]], axis=1).astype(float)[inner]
+    order = np.argsort(xs, axis=1, kind="stable")
+    x_in = np.take_along_axis(xs, order, axis=1).ravel()
+    y_in = np.take_along_axis(ys, order, axis=1).ravel()
+    keep = np.ones(len(x_in), dtype=bool)
+    keep[1:] = (x_in[1:] != x_in[:-1]) | (y_in[1:] != y_in[:-1])
+    # plus the neighbours outside the range (last point before, first after): lines reach the edges
+    x_line = np.concatenate([c["x1"][before], x_in[keep], c["x0"][after]]).astype(float)
+    y_line = np.concatenate([c["v1"][before], y_in[keep], c["v0"][after]]).astype(float)
+    mean_x = c["xmean"][inner].astype(float)
+    series = Series(
+        run_id, key, x_line, y_line, band_x=mean_x, band_lo=c["vmin"][inner].astype(float),
+        band_hi=c["vmax"][inner].astype(float), mean_x=mean_x, mean_y=c["vmean"][inner].astype(float),
+        points=int(c["n"][inner].sum()),
+    )
+    last_step = c["last_step"].astype(np.int64)
+    series.last_step = int(last_step.max())
+    series.last_ts = int(c["last_ts"][last_step == series.last_step].max())
+    return series
+
+
+def fetch_new_points(series: dict[tuple[str, str], Series], pairs: Sequence[tuple[str, str]],
+                     x_axis: str, limit: int = 50_000) -> tuple[Any, dict[str, str]]:
+    """Points logged after each pair's cursor, and the status of every run in ``pairs``.
+
+    Returns ``(frame, statuses)``; frame columns are run_id, key, step, timestamp, value, x,
+    ordered by (run_id, key, step, timestamp). ``len(frame) == limit`` means "more were
+    cut": refetch downsampled instead.
+    """
+    x_expr = X_AXES[x_axis]
+    run_ids = sorted({r for r, _ in pairs})
+    steps = [series[p].last_step if p in series else _NO_CURSOR for p in pairs]
+    stamps = [series[p].last_ts if p in series else _NO_CURSOR for p in pairs]
+    low = min(steps) if steps else 0
+    sql = f"""
+WITH c AS (SELECT unnest(?) AS run_id, unnest(?) AS key, unnest(?)::BIGINT AS s, unnest(?)::BIGINT AS t)
+SELECT 'p' AS what, m.run_id, m.key, m.step, m.timestamp, m.value, ({x_expr})::DOUBLE AS x, NULL AS status
+FROM metrics AS m JOIN c ON m.run_id = c.run_id AND m.key = c.key JOIN runs AS r ON r.run_id = m.run_id
+WHERE m.step >= ? AND (m.step > c.s OR (m.step = c.s AND m.timestamp > c.t)) AND isfinite(m.value)
+UNION ALL
+SELECT 's', run_id, NULL, NULL, NULL, NULL, NULL, status FROM runs WHERE run_id IN (SELECT unnest(?))
+ORDER BY what, run_id, key, step, timestamp
+LIMIT ?"""
+    frame = fluent.sql(sql, [[p[0] for p in pairs], [p[1] for p in pairs], steps, stamps, low,
+                             run_ids, limit + len(run_ids)])
+    status_rows = frame[frame["what"] == "s"]
+    statuses = dict(zip(status_rows["run_id"], status_rows["status"], strict=True))
+    points = frame[frame["what"] == "p"].drop(columns=["what", "status"]).reset_index(drop=True)
+    return points, statuses
+
+
+def run_info(run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Name, status and start time of each run (one query)."""
+    if not run_ids:
+        return {}
+    frame = fluent.sql("SELECT run_id, run_name, status, start_time FROM runs WHERE run_id IN (SELECT unnest(?))",
+                       [list(run_ids)])
+    return {r.run_id: {"name": r.run_name or r.run_id[:8], "status": r.status, "start_time": r.start_time}
+            for r in frame.itertuples(index=False)}
+
+
+def ema(y: np.ndarray, weight: float) -> np.ndarray:
+    """Debiased exponential moving average (TensorBoard's): ``s_i = w*s_{i-1} + (1-w)*y_i``,
+    divided by ``1 - w**(i+1)`` so the start is not pulled towards zero."""
+    if weight <= 0 or len(y) == 0:
+        return np.asarray(y, dtype=float)
+    import pandas as pd
+
+    return pd.Series(np.asarray(y, dtype=float)).ewm(alpha=1 - min(weight, 0.999), adjust=True).mean().to_numpy()
