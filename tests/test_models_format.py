@@ -168,9 +168,7 @@ def test_resolve_local_paths_and_file_uris(tmp_path):
         resolve_model_uri("")
 
 
-def test_models_uri_needs_the_registry_until_a_resolver_is_plugged(tmp_path):
-    with pytest.raises(NbtrackError, match="registry is not available"):
-        resolve_model_uri("models:/clf/1")
+def test_plugged_resolvers_handle_their_scheme(tmp_path):
     save_model(tmp_path / "m", python_model=Echo())
     seen = []
 
@@ -178,13 +176,25 @@ def test_models_uri_needs_the_registry_until_a_resolver_is_plugged(tmp_path):
         seen.append(uri)
         return str(tmp_path / "m")
 
-    register_uri_resolver("models", resolver)
+    register_uri_resolver("lab", resolver)
     try:
-        model = nbtrack.pyfunc.load_model("models:/clf/1")
+        model = nbtrack.pyfunc.load_model("lab:/clf/1")
         assert model.predict(pd.DataFrame({"a": [1]}))["a"].tolist() == [1]
-        assert seen == ["models:/clf/1"]
+        assert seen == ["lab:/clf/1"]
     finally:
-        unregister_uri_resolver("models")
+        unregister_uri_resolver("lab")
+    with pytest.raises(InvalidParameter, match="Unsupported model URI scheme 'lab'"):
+        resolve_model_uri("lab:/clf/1")
+
+
+def test_models_uri_resolves_through_the_registry(tmp_path):
+    with nbtrack.start_run():
+        info = nbtrack.pyfunc.log_model(name="m", python_model=Echo(), registered_model_name="echo")
+    assert info.registered_model_version == 1
+    model = nbtrack.pyfunc.load_model("models:/echo/1")
+    assert model.predict(pd.DataFrame({"a": [5]}))["a"].tolist() == [5]
+    with pytest.raises(NbtrackError):
+        resolve_model_uri("models:/nope/1")
 
 
 def test_runs_uri_resolves_through_the_tracking_layer(tmp_path):

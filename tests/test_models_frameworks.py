@@ -12,8 +12,6 @@ import pandas as pd
 import pytest
 import yaml
 
-import nbtrack
-import nbtrack.pyfunc
 from nbtrack.errors import InvalidParameter
 from nbtrack.models import Model
 
@@ -95,7 +93,7 @@ def test_lightgbm_sklearn_and_booster(tmp_path, data):
     nbtrack.lightgbm.save_model(booster, tmp_path / "booster")
     assert (tmp_path / "booster" / "model.lgb").exists()
     np.testing.assert_allclose(nbtrack.pyfunc.load_model(tmp_path / "booster").predict(X), booster.predict(X))
-    with pytest.raises(InvalidParameter, match="lightgbm.Booster"):
+    with pytest.raises(InvalidParameter, match=r"lightgbm\.Booster"):
         nbtrack.lightgbm.save_model(object(), tmp_path / "bad")
 
 

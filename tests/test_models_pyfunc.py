@@ -13,7 +13,7 @@ import pytest
 
 import nbtrack
 import nbtrack.pyfunc
-from nbtrack.errors import InvalidParameter, NbtrackError
+from nbtrack.errors import InvalidParameter
 from nbtrack.models import Model, infer_signature
 from nbtrack.models.schema import ParamSchema, ParamSpec
 
@@ -150,8 +150,8 @@ def test_log_model_argument_errors():
         nbtrack.pyfunc.log_model(artifact_path="a", name="b", python_model=NoContext())
     with pytest.raises(InvalidParameter, match="Invalid model name"):
         nbtrack.pyfunc.log_model(name="../escape", python_model=NoContext())
-    with pytest.raises(NbtrackError, match="registry is not available"):
-        nbtrack.pyfunc.log_model(name="m", python_model=NoContext(), registered_model_name="clf")
+    with pytest.raises(InvalidParameter):
+        nbtrack.pyfunc.log_model(name="m", python_model=NoContext(), registered_model_name="")
 
 
 def test_params_schema_defaults_reach_the_model(tmp_path):

@@ -149,10 +149,14 @@ def test_log_model_and_load_from_runs_uri(iris):
     assert {"clf/MLmodel", "clf/model.pkl", "clf/requirements.txt"} <= files
 
 
-def test_registered_model_name_without_registry(iris):
-    _, _, model = iris
-    with nbtrack.start_run(), pytest.raises(NbtrackError, match="registry"):
-        nbtrack.sklearn.log_model(model, name="clf", registered_model_name="iris")
+def test_registered_model_name_registers_a_version(iris):
+    X, _, model = iris
+    with nbtrack.start_run():
+        first = nbtrack.sklearn.log_model(model, name="clf", registered_model_name="iris")
+        second = nbtrack.sklearn.log_model(model, name="clf2", registered_model_name="iris")
+    assert (first.registered_model_version, second.registered_model_version) == (1, 2)
+    loaded = nbtrack.sklearn.load_model("models:/iris/2")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
 def test_dataframe_input_with_integer_columns(tmp_path):

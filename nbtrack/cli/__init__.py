@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from nbtrack.errors import NbtrackError
 
-@click.group()
+
+class _Group(click.Group):
+    """Shows an NbtrackError as one clear line (its message says what to do), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NbtrackError as e:
+            raise click.ClickException(f"{type(e).__name__}: {e}") from None
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="nbtrack")
 def main() -> None:
     """nbtrack: experiment tracking that lives in Jupyter."""

@@ -40,7 +40,7 @@ def unregister_uri_resolver(scheme: str) -> None:
 
 
 def _plugged(scheme: str) -> Resolver | None:
-    from nbtrack.tracking import uri_resolvers
+    from nbtrack.tracking import registry, uri_resolvers  # noqa: F401  (registry plugs in models:/)
 
     return uri_resolvers._resolvers.get(scheme)
 

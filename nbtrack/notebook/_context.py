@@ -59,16 +59,34 @@ _state: dict[str, Any] = {"cell": None, "shell": None, "server": (0.0, None), "g
 
 def cell_started(shell: Any, info: Any) -> CellInfo:
     """Record the cell IPython is about to run (called from the ``pre_run_cell`` hook)."""
+    count = getattr(shell, "execution_count", None)
+    if isinstance(count, int) and getattr(info, "store_history", False) and _counts_before_run():
+        count -= 1  # IPython >= 9.8 increments the counter before the cell runs (ipython#15088)
     cell = CellInfo(
         raw_cell=getattr(info, "raw_cell", "") or "",
         cell_id=getattr(info, "cell_id", None) or None,
-        execution_count=getattr(shell, "execution_count", None),
+        execution_count=count,
         thread_id=threading.get_ident(),
     )
     _state["cell"], _state["shell"] = cell, shell
     if "track" in cell.raw_cell or "start_run" in cell.raw_cell:
         _prefetch_git_dirty(_repo_dir(notebook_path(shell)[0]))  # overlaps `git status` with the cell's start
     return cell
+
+
+@functools.cache
+def _counts_before_run() -> bool:
+    import IPython
+
+    return tuple(IPython.version_info[:2]) >= (9, 8)
+
+
+def cell_number(shell: Any) -> int:
+    """The ``In[n]`` number of the running cell."""
+    cell = current_cell()
+    if cell is not None and cell.execution_count is not None:
+        return cell.execution_count
+    return int(shell.execution_count)
 
 
 def cell_finished() -> None:

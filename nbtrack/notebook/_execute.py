@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from nbtrack.notebook import _context
+
 __all__ = ["compile_body", "run_body"]
 
 
@@ -24,7 +26,9 @@ def compile_body(shell: Any, header: str, body: str) -> tuple[Any, Any]:
     tree = shell.compile.ast_parse(source)
     ast.increment_lineno(tree, 1)  # line 1 of the cell is the %%track line
     tree = shell.transform_ast(tree)
-    filename = shell.compile.cache(header + "\n" + source, shell.execution_count, raw_code=header + "\n" + body)
+    number = _context.cell_number(shell)
+    # The cache is what tracebacks display, so it holds the cell as typed.
+    filename = shell.compile.cache(header + "\n" + body, number)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)

@@ -23,7 +23,6 @@ from nbtrack.entities import RunStatus
 from nbtrack.notebook import _context
 from nbtrack.tracking import context as tracking_context
 from nbtrack.tracking import fluent
-from nbtrack.tracking.client import Client
 
 __all__ = ["Session", "load", "unload"]
 
@@ -148,8 +147,7 @@ def log_sources(cell: _context.CellInfo) -> None:
     """Log the cell source on runs the cell created outside ``%%track`` (one store read)."""
     found = fluent.sql("SELECT run_id FROM tags WHERE key = 'nbtrack.cell_execution' AND value = ?",
                        [cell.execution])
-    client = Client()
     for run_id in found["run_id"]:
         if run_id not in cell.sourced:
-            client.log_text(run_id, cell.raw_cell, SOURCE_ARTIFACT)
+            fluent.log_text(cell.raw_cell, SOURCE_ARTIFACT, run_id=run_id)
             cell.sourced.add(run_id)

@@ -48,7 +48,7 @@ def track_cell(shell: Any, args: Any, line: str, body: str) -> Any:
     card: _card.LiveCard | None = None
     experiment = ""
     try:
-        _log_source(client, run_id, header, body)
+        _log_source(run_id, header, body)
         experiment = client.get_experiment(run.info.experiment_id).name
         card = _start_card(shell, client, run, experiment, args.quiet)
         if autolog is not None:
@@ -99,11 +99,11 @@ def _autolog_function() -> Callable[..., Any]:
             "--autolog and log with nbtrack.log_param / log_metric in the cell.") from None
 
 
-def _log_source(client: Client, run_id: str, header: str, body: str) -> None:
+def _log_source(run_id: str, header: str, body: str) -> None:
     cell = _context.current_cell()
-    source = cell.raw_cell if cell is not None and body in cell.raw_cell else f"{header}\n{body}"
+    source = cell.raw_cell if cell is not None and body.rstrip("\n") in cell.raw_cell else f"{header}\n{body}"
     try:
-        client.log_text(run_id, source, SOURCE_ARTIFACT)
+        fluent.log_text(source, SOURCE_ARTIFACT, run_id=run_id)  # the client that knows its folder
     except Exception as e:  # context is best effort
         log.warning("nbtrack could not save the cell source of run %s: %s", run_id, e)
         return
@@ -119,7 +119,7 @@ def _short_error(e: BaseException) -> str:
 def _log_failure(client: Client, run_id: str, e: BaseException, error: str) -> None:
     try:
         client.set_tag(run_id, "nbtrack.error", error)
-        client.log_text(run_id, "".join(traceback.format_exception(e)), "cell/traceback.txt")
+        fluent.log_text("".join(traceback.format_exception(e)), "cell/traceback.txt", run_id=run_id)
     except Exception as failure:
         log.warning("nbtrack could not record the error of run %s: %s", run_id, failure)
 

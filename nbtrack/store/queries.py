@@ -122,12 +122,14 @@ def _pivot(con: Any, table: str, prefix: str, run_ids: Any) -> Any:
 
 
 def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -> Any:
-    sql = ("SELECT run_id, key, step, timestamp, value FROM metrics WHERE run_id IN (SELECT unnest(?))")
-    params: list[Any] = [run_ids]
+    """Long history, runs in the order given, then key, step, timestamp."""
+    sql = ("SELECT m.run_id, m.key, m.step, m.timestamp, m.value FROM metrics m "
+           "JOIN (SELECT unnest(?) AS run_id, generate_subscripts(?, 1) AS pos) s USING (run_id)")
+    params: list[Any] = [run_ids, run_ids]
     if keys is not None:
-        sql += " AND key IN (SELECT unnest(?))"
+        sql += " WHERE m.key IN (SELECT unnest(?))"
         params.append(keys)
-    return con.execute(sql + " ORDER BY run_id, key, step, timestamp", params).df()
+    return con.execute(sql + " ORDER BY s.pos, m.key, m.step, m.timestamp", params).df()
 
 
 def read_only_sql(archive: Any, query: str, params: list[Any]) -> Any:

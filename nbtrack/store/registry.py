@@ -138,15 +138,14 @@ class RegistryStore:
         placed: str | None = None
         try:
             with self.archive.writing() as con:
-                model_id = _model_id(con, name)
+                model_id, now = _model_id(con, name), _now()
                 version = con.execute(
                     "UPDATE arc.registered_models SET last_version = last_version + 1, last_updated_time = ? "
-                    "WHERE model_id = ? RETURNING last_version", [_now(), model_id]).fetchall()[0][0]
+                    "WHERE model_id = ? RETURNING last_version", [now, model_id]).fetchall()[0][0]
                 location = None
                 if staged is not None:
                     location = f"registry/{model_id}/{version}"
                     placed = self._place(staged, location)
-                now = _now()
                 con.execute(
                     "INSERT INTO arc.model_versions VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', NULL, ?)",
                     [model_id, version, now, now, description, user_id, source, run_id, run_link, location])

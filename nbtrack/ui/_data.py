@@ -21,7 +21,8 @@ from nbtrack.tracking import fluent
 
 __all__ = [
     "ATTRIBUTES", "CELL_TAG", "Column", "Page", "build_page_sql", "default_columns", "experiment_ids",
-    "fetch_page", "fingerprint", "format_duration", "format_number", "format_value",
+    "fetch_page", "fetch_wide", "fingerprint", "format_duration", "format_number", "format_value",
+    "key_stats",
 ]
 
 #: The tag the notebook layer writes on every run started by a cell (nbformat cell id).
@@ -311,3 +312,78 @@ def format_duration(ms: float) -> str:
         return f"{hours}h {minutes:02d}m"
     return f"{hours // 24}d {hours % 24}h"
 
+
+
+# -- wide frames for parallel coordinates and compare ---------------------------------------
+def key_stats(experiments: list[str], filter_string: str | None = None) -> Any:
+    """Per param/metric key among the matching runs: kind, key, runs having it, distinct values,
+    whether every value is numeric. One query."""
+    query = compile_run_search(filter_string, None, experiments, ("active",))
+    return fluent.sql(f"""
+WITH matched AS ({query.sql})
+SELECT 'param' AS kind, key, count(*) AS n, count(DISTINCT value) AS distinct_values,
+       bool_and(TRY_CAST(value AS DOUBLE) IS NOT NULL) AS numeric
+FROM params WHERE run_id IN (SELECT run_id FROM matched) GROUP BY key
+UNION ALL
+SELECT 'metric', key, count(*), count(DISTINCT value), TRUE
+FROM latest_metrics WHERE run_id IN (SELECT run_id FROM matched) GROUP BY key
+ORDER BY kind DESC, key""", list(query.params))
+
+
+def fetch_wide(experiments: list[str] | None, filter_string: str | None, params: Sequence[str],
+               metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
+               order_metric: str | None = None) -> tuple[Any, int]:
+    """One row per run (run_id, run_name, status, start_time, then ``param:k``/``metric:k``).
+
+    Runs come from the filter (newest first, or best ``order_metric`` first; at most
+    ``limit``) or from ``run_ids`` (in that order). Returns the frame and how many runs
+    matched in all, so a cap is never silent. Pivoted in DuckDB: one query.
+    """
+    if run_ids is not None:
+        scope_sql, scope_params = "SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)]
+        order = "array_position(?::VARCHAR[], r.run_id)"
+        order_params: list[Any] = [list(run_ids)]
+        join = ""
+    else:
+        query = compile_run_search(filter_string, None, experiments or [], ("active",))
+        scope_sql, scope_params = query.sql, list(query.params)
+        order, order_params, join = "r.start_time DESC, r.run_id", [], ""
+        if order_metric:
+            join = "LEFT JOIN latest_metrics AS o ON o.run_id = r.run_id AND o.key = ?"
+            order = "CASE WHEN isnan(o.value) THEN NULL ELSE o.value END DESC NULLS LAST, " + order
+            order_params = [order_metric]
+    pivots, pivot_params = [], []
+    for i, key in enumerate(params):
+        pivots.append(f"max(v.text) FILTER (WHERE v.kind = 'param' AND v.key = ?) AS p{i}")
+        pivot_params.append(key)
+    for i, key in enumerate(metrics):
+        pivots.append(f"max(v.num) FILTER (WHERE v.kind = 'metric' AND v.key = ?) AS m{i}")
+        pivot_params.append(key)
+    select = "".join(", " + p for p in pivots)
+    # parameters in the order their ? appear: the scope, the ORDER BY, the JOIN, the limit, pivots
+    if run_ids is None and order_metric:
+        ordered_params = [*scope_params, *order_params, int(limit)]
+    else:
+        ordered_params = [*scope_params, *order_params, int(limit)]
+    frame = fluent.sql(f"""
+WITH matched AS ({scope_sql}),
+chosen AS (
+  SELECT r.run_id, r.run_name, r.status, r.start_time, count(*) OVER () AS total,
+         row_number() OVER (ORDER BY {order}) AS pos
+  FROM runs AS r {join}
+  WHERE r.run_id IN (SELECT run_id FROM matched)
+  QUALIFY pos <= ?),
+v AS (
+  SELECT run_id, 'param' AS kind, key, NULL::DOUBLE AS num, value AS text FROM params
+  WHERE key IN (SELECT unnest(?::VARCHAR[])) AND run_id IN (SELECT run_id FROM chosen)
+  UNION ALL
+  SELECT run_id, 'metric', key, value, NULL FROM latest_metrics
+  WHERE key IN (SELECT unnest(?::VARCHAR[])) AND run_id IN (SELECT run_id FROM chosen))
+SELECT c.run_id, c.run_name, c.status, c.start_time, c.total{select}
+FROM chosen AS c LEFT JOIN v ON v.run_id = c.run_id
+GROUP BY c.run_id, c.run_name, c.status, c.start_time, c.total, c.pos ORDER BY c.pos""",
+                       [*ordered_params, list(params), list(metrics), *pivot_params])
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    names = {f"p{i}": f"param:{k}" for i, k in enumerate(params)}
+    names |= {f"m{i}": f"metric:{k}" for i, k in enumerate(metrics)}
+    return frame.drop(columns=["total"]).rename(columns=names), total

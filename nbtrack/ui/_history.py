@@ -72,21 +72,33 @@ def _empty(run_id: str, key: str) -> Series:
     return Series(run_id, key, z, z, z, z, z, z, z)
 
 
+#: Estimated bounds of the whole history, from one row per series (latest_metrics) and runs:
+#: no scan of the metric points. Points outside them are clamped into the end buckets.
+_ESTIMATED_BOUNDS = {
+    "step": "least(min(l.step), 0), max(l.step)",
+    "relative": "0, max(l.timestamp - r.start_time)",
+    "wall": "least(min(r.start_time), min(l.timestamp)), max(l.timestamp)",
+}
+
+
 def _downsample_sql(x_axis: str, with_range: bool) -> str:
     x_expr = X_AXES[x_axis]
     join = "JOIN runs AS r ON r.run_id = m.run_id" if "r." in x_expr else ""
-    bounds = "SELECT ?::DOUBLE AS lo, ?::DOUBLE AS hi" if with_range else \
-        "SELECT min(x)::DOUBLE AS lo, max(x)::DOUBLE AS hi FROM pts"
+    if with_range:
+        bounds = "SELECT ?::DOUBLE AS lo, ?::DOUBLE AS hi"
+        bucket = """CASE WHEN p.x < lo THEN -1 WHEN p.x > hi THEN ?
+                   ELSE least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1)::BIGINT END"""
+    else:
+        bounds = f"""SELECT {_ESTIMATED_BOUNDS[x_axis]} FROM latest_metrics AS l JOIN runs AS r ON r.run_id = l.run_id
+            WHERE l.run_id IN (SELECT unnest(?)) AND l.key IN (SELECT unnest(?))"""
+        bucket = "greatest(least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1), 0)::BIGINT"
     return f"""
 WITH pts AS (
   SELECT m.run_id, m.key, m.step, m.timestamp, m.value, {x_expr} AS x
   FROM metrics AS m {join}
   WHERE m.run_id IN (SELECT unnest(?)) AND m.key IN (SELECT unnest(?)) AND isfinite(m.value)),
-bounds AS ({bounds}),
-b AS (
-  SELECT p.*, CASE WHEN p.x < lo THEN -1 WHEN p.x > hi THEN ?
-                   ELSE least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1)::BIGINT END AS bucket
-  FROM pts AS p, bounds)
+bounds AS (SELECT * FROM ({bounds}) AS t(lo, hi)),
+b AS (SELECT p.*, {bucket} AS bucket FROM pts AS p, bounds)
 SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vmax,
        avg(value) AS vmean, avg(x) AS xmean, arg_min(x, value) AS x_at_min, arg_max(x, value) AS x_at_max,
        min(x) AS x0, arg_min(value, x) AS v0, max(x) AS x1, arg_max(value, x) AS v1,
@@ -108,8 +120,9 @@ def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "ste
     buckets = max(int(buckets), 1)
     params: list[Any] = [list(run_ids), list(keys)]
     if x_range is not None:
-        params += [float(x_range[0]), float(x_range[1])]
-    params += [buckets, buckets, buckets]
+        params += [float(x_range[0]), float(x_range[1]), buckets, buckets, buckets]
+    else:
+        params += [list(run_ids), list(keys), buckets, buckets]
     frame = fluent.sql(_downsample_sql(x_axis, x_range is not None), params)
     return _assemble(frame, buckets)
 

@@ -1,0 +1,33 @@
+"""The ``nbtrack`` command and ``python -m nbtrack``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbtrack
+from conftest import python_env
+
+
+def test_python_dash_m_and_console_script_work(store_uri):
+    with nbtrack.start_run(run_name="cli-run"):
+        nbtrack.log_metric("acc", 0.75)
+        nbtrack.log_param("model", "rf")
+    nbtrack.flush()
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "--store", store_uri,
+                          "--filter", "metrics.acc > 0.5"], capture_output=True, text=True,
+                         env=python_env(), check=True)
+    assert "cli-run" in out.stdout and "0.75" in out.stdout and "rf" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "experiments", "--store", store_uri],
+                         capture_output=True, text=True, env=python_env(), check=True)
+    assert "Default" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "--help"], capture_output=True, text=True,
+                         env=python_env(), check=True)
+    assert "quickstart" in out.stdout
+
+
+def test_bad_filter_on_the_command_line_is_one_clear_line(store_uri):
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "--store", store_uri,
+                          "--filter", "metrics.acc >> 1"], capture_output=True, text=True, env=python_env())
+    assert out.returncode != 0
+    assert "unknown comparator" in out.stderr and "Traceback" not in out.stderr
