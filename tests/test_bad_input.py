@@ -7,11 +7,16 @@ import subprocess
 import sys
 
 import pytest
+from conftest import python_env
 
 import nbtrack
-from conftest import python_env
 from nbtrack.errors import (
-    ArtifactPathError, InvalidParameter, InvalidStore, NbtrackError, NotFound, ParamConflict,
+    ArtifactPathError,
+    InvalidParameter,
+    InvalidStore,
+    NbtrackError,
+    NotFound,
+    ParamConflict,
     RunNotActive,
 )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import nbtrack
 from conftest import python_env
+
+import nbtrack
 
 
 def test_python_dash_m_and_console_script_work(store_uri):

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import python_env
 
 import nbtrack
-from conftest import python_env
 
 PROCS = Path(__file__).parent / "procs"
 

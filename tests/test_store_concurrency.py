@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import python_env
 
 import nbtrack
-from conftest import python_env
 
 PROCS = Path(__file__).parent / "procs"
 
@@ -30,7 +30,7 @@ def test_four_writers_and_a_reader_lose_nothing(tmp_path):
     time.sleep(1.0)  # let the reader see the final state
     stop.write_text("")
     reader_out, reader_err = reader.communicate(timeout=60)
-    for w, (out, err) in zip(writers, outs, strict=True):
+    for w, (_, err) in zip(writers, outs, strict=True):
         assert w.returncode == 0, err
         assert "Error" not in err, err
     assert reader.returncode == 0, reader_err

@@ -10,7 +10,14 @@ import pytest
 import nbtrack
 import nbtrack as mlflow
 from nbtrack.entities import Metric, Param, RunTag
-from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ParamConflict, ResourceExists, RunNotActive
+from nbtrack.errors import (
+    InvalidParameter,
+    NbtrackError,
+    NotFound,
+    ParamConflict,
+    ResourceExists,
+    RunNotActive,
+)
 
 
 def test_tracking_uri_defaults_to_dot_nbtrack(monkeypatch, tmp_path):
@@ -114,7 +121,7 @@ def test_start_run_as_context_manager_records_everything():
 
 def test_with_block_that_raises_ends_failed_and_interrupt_ends_killed():
     with pytest.raises(ZeroDivisionError), mlflow.start_run() as failed:
-        1 / 0  # noqa: B018
+        1 / 0
     with pytest.raises(KeyboardInterrupt), mlflow.start_run() as killed:
         raise KeyboardInterrupt
     assert mlflow.get_run(failed.info.run_id).info.status == "FAILED"

@@ -22,11 +22,23 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import (
-    Dataset, DatasetInput, Experiment, InputTag, LifecycleStage, Metric, Run, RunData,
-    RunInfo, RunInputs, RunStatus, ViewType,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
 )
 from nbtrack.errors import (
-    InvalidParameter, NbtrackError, NotFound, ParamConflict, ResourceExists, RunNotActive,
+    InvalidParameter,
+    NbtrackError,
+    NotFound,
+    ParamConflict,
+    ResourceExists,
+    RunNotActive,
     StoreReadOnly,
 )
 from nbtrack.store import liveness, queries

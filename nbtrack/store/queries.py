@@ -7,7 +7,14 @@ from collections import defaultdict
 from typing import Any
 
 from nbtrack.entities import (
-    Dataset, DatasetInput, Experiment, InputTag, Run, RunData, RunInfo, RunInputs,
+    Dataset,
+    DatasetInput,
+    Experiment,
+    InputTag,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
 )
 from nbtrack.errors import InvalidParameter
 
@@ -112,10 +119,7 @@ def _pivot(con: Any, table: str, prefix: str, run_ids: Any) -> Any:
     values = np.asarray(long["value"])
     for j, key in enumerate(order):
         mask = key_idx == j
-        if numeric:
-            col = np.full(n, np.nan)
-        else:
-            col = np.full(n, None, dtype=object)
+        col = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
         col[pos[mask]] = values[mask]
         columns[prefix + key] = col
     return pd.DataFrame(columns, index=range(n))

@@ -10,9 +10,17 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from nbtrack.entities import (
-    DatasetInput, Experiment, FileInfo, Metric, Param, Run, RunStatus, RunTag, ViewType,
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    Metric,
+    Param,
+    Run,
+    RunStatus,
+    RunTag,
+    ViewType,
 )
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
 from nbtrack.store import open_store
 from nbtrack.store.artifacts import LocalArtifactRepository
 from nbtrack.tracking import artifacts as _artifacts

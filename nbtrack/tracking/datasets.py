@@ -24,7 +24,7 @@ def from_pandas(df: Any, source: str | None = None, targets: str | None = None, 
     digest = _digest(pd.util.hash_pandas_object(sample, index=False).values.tobytes()
                      + json.dumps(list(map(str, df.columns))).encode())
     schema = json.dumps({"mlflow_colspec": [{"name": str(c), "type": str(t)} for c, t in df.dtypes.items()]})
-    profile = json.dumps({"num_rows": int(len(df)), "num_elements": int(df.size)})
+    profile = json.dumps({"num_rows": len(df), "num_elements": int(df.size)})
     return Dataset(name or "dataset", digest, "code" if source is None else "local",
                    json.dumps({"tags": {}} if source is None else {"uri": str(source)}), schema, profile)
 

@@ -28,7 +28,7 @@ _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.Context
 _last_run_id: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("nbtrack_last_run", default=None)
 _settings: dict[str, Any] = {"tracking_uri": None, "experiment_id": None}
 _clients: dict[str, Client] = {}
-_exit = {"registered": False, "status": RunStatus.FINISHED}
+_exit: dict[str, Any] = {"registered": False, "status": RunStatus.FINISHED}
 _all_active: dict[str, tuple[Client, ActiveRun]] = {}  # every thread's active runs, for the exit handler
 _lock = threading.Lock()
 _run_stack.set([])  # the importing thread's stack, shared by its async cells

@@ -36,7 +36,7 @@ def key(name: Any, what: str = "key") -> str:
             f'Invalid value "{name}" for parameter \'{what}\' supplied: Names may only contain '
             "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/)."
         )
-    if posixpath.normpath(name) != name or name == "." or name.startswith("..") or name.startswith("/"):
+    if posixpath.normpath(name) != name or name == "." or name.startswith(("..", "/")):
         raise InvalidParameter(
             f'Invalid value "{name}" for parameter \'{what}\' supplied: Names may be treated as files '
             "in certain cases, and must not resolve to other names when treated as such. This name "
@@ -83,7 +83,7 @@ def metric_value(name: str, value: Any) -> float:
 
 
 def timestamp(name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Number) or isinstance(value, bool) or value < 0 or (
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < 0 or (
             isinstance(value, float) and not math.isfinite(value)):
         raise InvalidParameter(
             f"Invalid value {value!r} for parameter 'timestamp' supplied: metric '{name}'. Timestamp "

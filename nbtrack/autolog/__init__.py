@@ -1,0 +1,1 @@
+"""nbtrack.autolog (see DESIGN.md); not built yet."""

@@ -1,0 +1,1 @@
+"""nbtrack.projects (see DESIGN.md); not built yet."""
