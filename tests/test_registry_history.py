@@ -100,10 +100,11 @@ def test_times_as_datetime_date_and_iso_text(client, timeline):
     assert client.get_model_version_at("m", at.isoformat(), stage="Production") == 1
     assert client.get_model_version_at("m", at.astimezone(dt.UTC), stage="Production") == 1
     today = dt.date.fromtimestamp(timeline["v2_deleted"] / 1000)
-    # a day means the state it closed with; yesterday nothing existed yet
+    # a day means the state it closed with; the day before, nothing existed yet
     assert client.get_registry_snapshot("m", today).stages == {1: "Archived", 3: "None"}
     assert client.get_registry_snapshot("m", today.isoformat()).stages == {1: "Archived", 3: "None"}
-    assert client.get_registry_snapshot("m", today - dt.timedelta(days=1)).stages == {}
+    created_day = dt.date.fromtimestamp(timeline["created"] / 1000)
+    assert client.get_registry_snapshot("m", created_day - dt.timedelta(days=1)).stages == {}
     with pytest.raises(InvalidParameter, match="ISO 8601"):
         client.get_registry_snapshot("m", "last tuesday")
     with pytest.raises(InvalidParameter):

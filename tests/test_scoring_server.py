@@ -275,10 +275,10 @@ class Broken(nbtrack.pyfunc.PythonModel):
 
 def test_timeout_gives_504_and_model_errors_give_400(tmp_path):
     nbtrack.pyfunc.save_model(tmp_path / "slow", python_model=Slow())
-    srv = Server(tmp_path / "slow", "--timeout", "0.5")
+    srv = Server(tmp_path / "slow", "--timeout", "1.5")
     try:
         assert srv.invoke({"dataframe_records": [{"s": 0}]}) == (200, {"predictions": [1]})
-        status, out = srv.invoke({"dataframe_records": [{"s": 2}]})
+        status, out = srv.invoke({"dataframe_records": [{"s": 4}]})
         assert (status, out["error_code"]) == (504, "TEMPORARILY_UNAVAILABLE")
     finally:
         srv.stop()

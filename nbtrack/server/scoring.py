@@ -168,6 +168,10 @@ def build_app(model: Any, timeout: float = 60.0, max_body_bytes: int = DEFAULT_M
 
 
 def app_from_settings(settings: ServerSettings) -> Any:
+    # import what request handling needs now, so the first request is not slowed (or timed out)
+    import pandas  # noqa: F401
+
+    from nbtrack.models import _enforce, payload  # noqa: F401
     from nbtrack.models.pyfunc import load_model
 
     return build_app(load_model(settings.model_uri), settings.timeout, settings.max_body_bytes)

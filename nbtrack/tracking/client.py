@@ -184,18 +184,13 @@ class Client(RegistryClientMixin):
 
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
                   tags: Sequence[RunTag] = (), synchronous: bool | None = None) -> None:
-        checked = []
-        for m in metrics:
-            validation.key(m.key, "metric key")
-            value = validation.metric_value(m.key, m.value)
-            ts = validation.timestamp(m.key, m.timestamp)
-            step = validation.step(m.key, m.step)
-            checked.append(m if (value is m.value and ts is m.timestamp and step is m.step)
-                           else Metric(m.key, value, ts, step))
-        self._store.log_batch(
-            run_id, checked,
-            [(validation.key(p.key, "param key"), validation.param_value(p.value)) for p in params],
-            [(validation.key(t.key, "tag key"), validation.tag_value(t.value)) for t in tags])
+        """Log many metrics, params and tags at once (no per-call limit, unlike MLflow's 1,000)."""
+        store_params = [(validation.key(p.key, "param key"), validation.param_value(p.value)) for p in params]
+        store_tags = [(validation.key(t.key, "tag key"), validation.tag_value(t.value)) for t in tags]
+        if store_params or store_tags:
+            self._store.log_batch(run_id, (), store_params, store_tags)
+        if metrics:
+            self._store.log_metrics_columns(run_id, *validation.metric_columns(metrics))
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
         self._store.log_batch(run_id, tags=[(validation.key(key, "tag key"), validation.tag_value(value))])

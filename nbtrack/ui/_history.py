@@ -85,20 +85,26 @@ def _downsample_sql(x_axis: str, with_range: bool) -> str:
     x_expr = X_AXES[x_axis]
     join = "JOIN runs AS r ON r.run_id = m.run_id" if "r." in x_expr else ""
     if with_range:
-        bounds = "SELECT ?::DOUBLE AS lo, ?::DOUBLE AS hi"
-        bucket = """CASE WHEN p.x < lo THEN -1 WHEN p.x > hi THEN ?
-                   ELSE least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1)::BIGINT END"""
+        bounds = "SELECT ?::DOUBLE, ?::DOUBLE"
+        # -1: the last point before the range, -2: the first after it (neighbours, kept whole)
+        outside = "WHEN p.x < lo THEN -1 WHEN p.x > hi THEN -2"
     else:
         bounds = f"""SELECT {_ESTIMATED_BOUNDS[x_axis]} FROM latest_metrics AS l JOIN runs AS r ON r.run_id = l.run_id
             WHERE l.run_id IN (SELECT unnest(?)) AND l.key IN (SELECT unnest(?))"""
-        bucket = "greatest(least(floor((p.x - lo) * ? / greatest(hi - lo, 1e-9)), ? - 1), 0)::BIGINT"
+        outside = "WHEN p.x < lo THEN 0 WHEN p.x > hi THEN nb - 1"  # estimates: clamp, never drop
+    # On the step axis a bucket is never narrower than one step, so a zoom into fewer steps
+    # than buckets returns every point exactly.
+    nb = "least(?, floor(hi - lo) + 1)" if x_axis == "step" else "?"
     return f"""
 WITH pts AS (
   SELECT m.run_id, m.key, m.step, m.timestamp, m.value, {x_expr} AS x
   FROM metrics AS m {join}
   WHERE m.run_id IN (SELECT unnest(?)) AND m.key IN (SELECT unnest(?)) AND isfinite(m.value)),
-bounds AS (SELECT * FROM ({bounds}) AS t(lo, hi)),
-b AS (SELECT p.*, {bucket} AS bucket FROM pts AS p, bounds)
+bounds AS (SELECT lo, hi, greatest({nb}, 1)::BIGINT AS nb FROM ({bounds}) AS t(lo, hi)),
+b AS (
+  SELECT p.*, CASE {outside}
+              ELSE least(floor((p.x - lo) * nb / greatest(hi - lo, 1e-9)), nb - 1)::BIGINT END AS bucket
+  FROM pts AS p, bounds)
 SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vmax,
        avg(value) AS vmean, avg(x) AS xmean, arg_min(x, value) AS x_at_min, arg_max(x, value) AS x_at_max,
        min(x) AS x0, arg_min(value, x) AS v0, max(x) AS x1, arg_max(value, x) AS v1,
@@ -118,16 +124,16 @@ def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "ste
     if not run_ids or not keys:
         return {}
     buckets = max(int(buckets), 1)
-    params: list[Any] = [list(run_ids), list(keys)]
+    params: list[Any] = [list(run_ids), list(keys), buckets]
     if x_range is not None:
-        params += [float(x_range[0]), float(x_range[1]), buckets, buckets, buckets]
+        params += [float(x_range[0]), float(x_range[1])]
     else:
-        params += [list(run_ids), list(keys), buckets, buckets]
+        params += [list(run_ids), list(keys)]
     frame = fluent.sql(_downsample_sql(x_axis, x_range is not None), params)
-    return _assemble(frame, buckets)
+    return _assemble(frame)
 
 
-def _assemble(frame: Any, buckets: int) -> dict[tuple[str, str], Series]:
+def _assemble(frame: Any) -> dict[tuple[str, str], Series]:
     out: dict[tuple[str, str], Series] = {}
     if not len(frame):
         return out
@@ -139,13 +145,13 @@ def _assemble(frame: Any, buckets: int) -> dict[tuple[str, str], Series]:
     ends = np.append(starts[1:], len(frame))
     for s, e in zip(starts, ends, strict=True):
         run_id, key = str(run_col[s]), str(key_col[s])
-        out[(run_id, key)] = _series_from(run_id, key, {c: v[s:e] for c, v in cols.items()}, buckets)
+        out[(run_id, key)] = _series_from(run_id, key, {c: v[s:e] for c, v in cols.items()})
     return out
 
 
-def _series_from(run_id: str, key: str, c: dict[str, np.ndarray], buckets: int) -> Series:
+def _series_from(run_id: str, key: str, c: dict[str, np.ndarray]) -> Series:
     bucket = c["bucket"].astype(np.int64)
-    before, after = bucket < 0, bucket >= buckets
+    before, after = bucket == -1, bucket == -2
     inner = ~(before | after)
     # per bucket: first, min, max, last point, sorted by x, consecutive duplicates dropped
     xs = np.stack([c["x0"], c["x_at_min"], c["x_at_max"], c["x1"]], axis=1).astype(float)[inner]

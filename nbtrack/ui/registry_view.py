@@ -139,6 +139,10 @@ def _time(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _nowrap(text: str) -> str:
+    return f'<span style="white-space:nowrap">{html.escape(text)}</span>'
+
+
 def _stage(stage: str | None) -> str:
     if stage is None:
         return ""
@@ -155,7 +159,7 @@ def _version_row(row: _VersionRow) -> str:
         run = f'<a href="#nbtrack-run-{e(mv.run_id)}" title="run {e(mv.run_id)}">{label}</a>'
     cells = [f"<b>{mv.version}</b>", _stage(mv.current_stage), aliases, run,
              f'<code style="font-size:11px">{e(row.signature)}</code>' if row.signature else "",
-             e(_time(mv.creation_timestamp)), e(mv.description or "")]
+             _nowrap(_time(mv.creation_timestamp)), e(mv.description or "")]
     return "<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in cells) + "</tr>"
 
 
@@ -167,9 +171,9 @@ def _event_row(event: RegistryEvent) -> str:
     elif event.kind == "renamed":
         what, change = "renamed", f"{e(event.from_value or '')} \u2192 {e(event.to_value or '')}"
     else:
-        what = f"v{event.version} {e(event.kind)}"
+        what = f"v{event.version}" + (f" {e(event.kind)}" if event.kind != "stage" else "")
         change = f"{_stage(event.from_value) or '-'} \u2192 {_stage(event.to_value) or '-'}"
-    cells = [e(_time(event.timestamp)), what, change, e(event.user_id or "")]
+    cells = [_nowrap(_time(event.timestamp)), what, change, e(event.user_id or "")]
     return "<tr>" + "".join(f"<td {_CELL}>{c}</td>" for c in cells) + "</tr>"
 
 

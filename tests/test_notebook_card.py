@@ -1,0 +1,237 @@
+"""The inline run card and the ``%nbtrack`` line magic, on IPython's test shell."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.error import UsageError  # noqa: E402
+from IPython.testing import globalipapp  # noqa: E402
+from IPython.utils.capture import capture_output  # noqa: E402
+
+import nbtrack  # noqa: E402
+from nbtrack.notebook import _card  # noqa: E402
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """The test shell with the extension loaded and a store of its own."""
+    globalipapp.start_ipython()
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "nbtrack")
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", str(tmp_path / "store"))
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    nbtrack.set_tracking_uri(str(tmp_path / "store"))
+    shell.user_ns["nbtrack"] = nbtrack
+    yield shell
+    while nbtrack.active_run() is not None:
+        nbtrack.end_run()
+
+
+def run(ip, code, cell_id=None):
+    with capture_output() as out:
+        result = ip.run_cell(code, store_history=True, cell_id=cell_id)
+    return result, out
+
+
+def cards(out):
+    return [o for o in out.outputs if "nbtrack-card" in o.data.get("text/html", "")]
+
+
+# -- the card ---------------------------------------------------------------------------------
+def test_card_is_shown_then_updated_in_place_to_the_final_state(ip):
+    code = textwrap.dedent("""\
+        %%track --name live --params lr
+        import time
+        lr = 0.01
+        for step in range(12):
+            nbtrack.log_metrics({"loss": 1 / (step + 1), "acc": step / 12}, step=step)
+            time.sleep(0.1)
+        """)
+    result, out = run(ip, code)
+    assert result.success
+    shown = cards(out)
+    assert shown[0].update is False and all(o.update for o in shown[1:])
+    assert len({o.transient["display_id"] for o in shown}) == 1
+    assert "RUNNING" in shown[0].data["text/plain"]
+    assert 2 <= len(shown) <= 12  # live updates, throttled (the cell runs about 1.2 s)
+    final = shown[-1].data
+    assert set(final) == {"text/html", "text/plain"}  # no widget state
+    assert "FINISHED" in final["text/plain"]
+    assert "lr=0.01" in final["text/html"]
+    assert final["text/html"].count("<svg") == 2  # one sparkline per metric
+    assert "step 11" in final["text/html"]
+    assert len(final["text/html"]) < 10_000
+
+
+def test_failed_card_says_why(ip):
+    _, out = run(ip, "%%track --name bad\nraise ValueError('no data')")
+    final = cards(out)[-1].data
+    assert "FAILED" in final["text/plain"]
+    assert "ValueError: no data" in final["text/html"]
+
+
+def test_quiet_shows_no_card(ip):
+    _, out = run(ip, "%%track --quiet\nnbtrack.log_metric('m', 1)")
+    assert cards(out) == []
+
+
+def test_terminal_gets_one_final_card_and_no_updates(ip, capsys):
+    ip.run_cell("%%track --name term\nnbtrack.log_metric('m', 1)", store_history=True)
+    printed = capsys.readouterr().out
+    assert printed.count("nbtrack run 'term'") == 1
+    assert "FINISHED" in printed and "RUNNING" not in printed
+
+
+def test_card_escapes_html():
+    data = _card.CardData("id1", "<script>x</script>", "FINISHED", params={"p": "<b>"},
+                          metrics={"m<": 1.0}, history={"m<": [1.0, 2.0]})
+    html = _card.render_html(data)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "p=&lt;b&gt;" in html and "m&lt;" in html
+
+
+def test_card_caps_what_it_shows():
+    data = _card.CardData("id1", "big", "RUNNING",
+                          params={f"p{i}": "v" * 500 for i in range(50)},
+                          metrics={f"m{i}": float(i) for i in range(50)},
+                          history={f"m{i}": [float(x) for x in range(10_000)] for i in range(50)})
+    data.history = {k: _card._downsample(v, _card.SPARK_POINTS) for k, v in data.history.items()}
+    html = _card.render_html(data)
+    assert len(html) < 20_000
+    assert "+38" in html and "+42 more metrics" in html
+
+
+def test_sparkline_ignores_nan_and_needs_two_points():
+    assert _card.sparkline([1.0]) == ""
+    assert _card.sparkline([float("nan"), 1.0]) == ""
+    assert "<polyline" in _card.sparkline([1.0, float("inf"), 2.0])
+
+
+def test_downsample_keeps_the_ends():
+    values = list(range(1000))
+    small = _card._downsample(values, 60)
+    assert len(small) == 60 and small[0] == 0 and small[-1] == 999
+
+
+# -- %nbtrack -----------------------------------------------------------------------------------
+def test_status(ip, tmp_path):
+    _, out = run(ip, "%nbtrack")
+    assert f"store:       {tmp_path / 'store'}" in out.stdout
+    assert "experiment:  Default (id 0)" in out.stdout
+    assert "active run:  none" in out.stdout
+    run(ip, "r = nbtrack.start_run(run_name='open')", cell_id="x")
+    _, out = run(ip, "%nbtrack")
+    assert "active run:  open (" in out.stdout
+
+
+def test_experiment_switches_the_active_experiment(ip):
+    _, out = run(ip, "%nbtrack experiment tuning")
+    assert "'tuning'" in out.stdout
+    run(ip, "%%track --name in-tuning --quiet\npass")
+    nbtrack.flush()
+    found = nbtrack.search_runs(experiment_names=["tuning"], output_format="list")
+    assert [r.info.run_name for r in found] == ["in-tuning"]
+
+
+def test_runs_table_with_and_without_filter(ip):
+    for lr in ("0.1", "0.2"):
+        run(ip, f"%%track --name lr{lr} --quiet --params lr\nlr = {lr}\nnbtrack.log_metric('acc', {lr})")
+    table = ip.run_line_magic("nbtrack", "runs")
+    assert list(table["name"]) == ["lr0.2", "lr0.1"]  # newest first
+    assert {"run_id", "status", "metrics.acc", "params.lr"} <= set(table.columns)
+    filtered = ip.run_line_magic("nbtrack", "runs metrics.acc > 0.15")
+    assert list(filtered["name"]) == ["lr0.2"]
+
+
+def test_runs_when_there_are_none(ip):
+    _, out = run(ip, "%nbtrack runs")
+    assert "no runs" in out.stdout
+
+
+def test_compare_by_name_and_id_prefix(ip):
+    run(ip, "%%track --name a --quiet --params lr\nlr = 1\nnbtrack.log_metric('acc', 0.5)")
+    run(ip, "%%track --name b --quiet --params lr\nlr = 1\nnbtrack.log_metric('acc', 0.7)")
+    nbtrack.flush()
+    b_id = nbtrack.search_runs(filter_string="tags.mlflow.runName = 'b'", output_format="list")[0].info.run_id
+    table = ip.run_line_magic("nbtrack", f"compare a {b_id[:10]}")
+    assert [c.split()[0] for c in table.columns] == ["a", "b"]
+    assert list(table.loc["metrics.acc"]) == [0.5, 0.7]
+    assert list(table.index[:2]) == ["status", "duration"]
+    # within params then metrics, rows that differ come first
+    assert list(table.index) == ["status", "duration", "params.lr", "metrics.acc"]
+
+
+def test_compare_errors(ip):
+    run(ip, "%%track --name only --quiet\npass")
+    with pytest.raises(UsageError, match="Usage"):
+        ip.run_line_magic("nbtrack", "compare only")
+    with pytest.raises(UsageError, match="No run"):
+        ip.run_line_magic("nbtrack", "compare only missing")
+
+
+def test_uri_switches_the_store(ip, tmp_path):
+    ip.run_line_magic("nbtrack", f"uri {tmp_path / 'other'}")
+    assert nbtrack.get_tracking_uri() == str(tmp_path / "other")
+
+
+def test_dashboard_delegates_to_the_ui(ip, monkeypatch):
+    import nbtrack.ui
+
+    fake = types.ModuleType("nbtrack.ui.dashboard")
+    fake.dashboard = lambda: "the dashboard"
+    monkeypatch.delitem(vars(nbtrack.ui), "dashboard", raising=False)
+    monkeypatch.setitem(sys.modules, "nbtrack.ui.dashboard", fake)
+    assert ip.run_line_magic("nbtrack", "dashboard") == "the dashboard"
+
+
+def test_dashboard_missing_says_so(ip, monkeypatch):
+    import nbtrack.ui
+
+    monkeypatch.delitem(vars(nbtrack.ui), "dashboard", raising=False)
+    monkeypatch.setitem(sys.modules, "nbtrack.ui.dashboard", None)  # makes the import fail
+    _, out = run(ip, "%nbtrack dashboard")
+    assert "dashboard is not part of this nbtrack yet" in out.stdout
+
+
+def test_unknown_command_shows_usage(ip):
+    with pytest.raises(UsageError, match="%nbtrack runs"):
+        ip.run_line_magic("nbtrack", "frobnicate")
+
+
+# -- loading ------------------------------------------------------------------------------------
+HINT_SCRIPT = """
+from IPython.testing import globalipapp
+globalipapp.start_ipython()
+ip = globalipapp.get_ipython()
+ip.run_cell({cell!r})
+ip.run_cell("x = 1")
+import sys
+print("IPYTHON-FREE-IMPORT" if True else "")
+"""
+
+
+@pytest.mark.parametrize(("cell", "hinted"), [("import nbtrack", True), ("%load_ext nbtrack", False)])
+def test_import_in_ipython_suggests_load_ext_once(cell, hinted):
+    out = subprocess.run([sys.executable, "-c", HINT_SCRIPT.format(cell=cell)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.count("%load_ext nbtrack") == (1 if hinted else 0)
+
+
+def test_unload_removes_magics_and_hooks(ip):
+    ip.run_line_magic("unload_ext", "nbtrack")
+    try:
+        assert "track" not in ip.magics_manager.magics["cell"]
+        callbacks = [getattr(c, "__qualname__", "") for c in ip.events.callbacks["post_run_cell"]]
+        assert not any("Session" in c for c in callbacks)
+    finally:
+        ip.run_line_magic("load_ext", "nbtrack")
+    result, _ = run(ip, "%%track --quiet\n1")
+    assert result.result == 1
