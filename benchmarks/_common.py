@@ -106,7 +106,7 @@ def run_worker(script: str, *args: str, timeout: float = 3600) -> dict[str, Any]
 
 def _stderr_tail(stderr: str) -> str:
     # duckdb 2.0.0's bindings print a page of nanobind "leaked" notices at interpreter exit.
-    kept = [line for line in stderr.splitlines() if "leaked" not in line and "nanobind" not in line]
+    kept = [line for line in stderr.splitlines() if not any(s in line for s in ("leaked", "nanobind", "skipped remainder"))]
     return "\n".join(kept[-40:])
 
 

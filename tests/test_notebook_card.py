@@ -8,15 +8,13 @@ import textwrap
 import types
 
 import pytest
+from IPython.core.error import UsageError
+from IPython.testing import globalipapp
+from IPython.utils.capture import capture_output
 
-pytest.importorskip("IPython")
-
-from IPython.core.error import UsageError  # noqa: E402
-from IPython.testing import globalipapp  # noqa: E402
-from IPython.utils.capture import capture_output  # noqa: E402
-
-import nbtrack  # noqa: E402
-from nbtrack.notebook import _card  # noqa: E402
+import nbtrack
+from nbtrack.entities import Metric
+from nbtrack.notebook import _card
 
 
 @pytest.fixture
@@ -235,3 +233,17 @@ def test_unload_removes_magics_and_hooks(ip):
         ip.run_line_magic("load_ext", "nbtrack")
     result, _ = run(ip, "%%track --quiet\n1")
     assert result.result == 1
+
+
+def test_long_histories_are_thinned_in_sql(ip):
+    with nbtrack.start_run() as run:
+        points = [Metric("loss", float(i), 1, i) for i in range(30_000)]
+        for start in range(0, len(points), 1000):
+            nbtrack.MlflowClient().log_batch(run.info.run_id, metrics=points[start:start + 1000])
+    reader = _card.CardReader(nbtrack.MlflowClient(), run.info.run_id)
+    first, second = reader(), reader()  # the first read finds the history long
+    assert reader._long
+    for data in (first, second):
+        assert len(data.history["loss"]) == _card.SPARK_POINTS
+        assert data.history["loss"][0] == 0.0 and data.history["loss"][-1] == 29_999.0
+        assert data.steps["loss"] == 29_999

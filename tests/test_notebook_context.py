@@ -12,14 +12,11 @@ import sys
 import threading
 
 import pytest
+from IPython.testing import globalipapp
+from IPython.utils.capture import capture_output
 
-pytest.importorskip("IPython")
-
-from IPython.testing import globalipapp  # noqa: E402
-from IPython.utils.capture import capture_output  # noqa: E402
-
-import nbtrack  # noqa: E402
-from nbtrack.notebook import _context  # noqa: E402
+import nbtrack
+from nbtrack.notebook import _context
 
 
 @pytest.fixture
@@ -120,7 +117,7 @@ def test_notebook_path_from_the_jupyter_server_sessions_api(ip, tmp_path, monkey
     seen = []
 
     class Sessions(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             seen.append((self.path, self.headers.get("Authorization")))
             body = json.dumps([{"path": "other.ipynb", "kernel": {"id": "nope"}},
                                {"path": "work/exp.ipynb", "kernel": {"id": kernel}}]).encode()
@@ -254,8 +251,8 @@ def test_another_cell_starting_a_run_still_gets_mlflows_error(ip):
 def test_runs_of_a_dead_process_are_marked_killed(tmp_path):
     """A kernel that dies (restart, crash) leaves no RUNNING run behind."""
     store = str(tmp_path / "store")
-    code = ("import os, nbtrack; nbtrack.set_tracking_uri(%r); r = nbtrack.start_run(run_name='dead'); "
-            "nbtrack.flush(); print(r.info.run_id, flush=True); os._exit(0)" % store)
+    code = (f"import os, nbtrack; nbtrack.set_tracking_uri({store!r}); r = nbtrack.start_run(run_name='dead'); "
+            "nbtrack.flush(); print(r.info.run_id, flush=True); os._exit(0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     run_id = done.stdout.strip()
     nbtrack.set_tracking_uri(store)

@@ -6,15 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from IPython.core.error import UsageError
+from IPython.testing import globalipapp
+from IPython.utils.capture import capture_output
 
-pytest.importorskip("IPython")
-
-from IPython.core.error import UsageError  # noqa: E402
-from IPython.testing import globalipapp  # noqa: E402
-from IPython.utils.capture import capture_output  # noqa: E402
-
-import nbtrack  # noqa: E402
-from nbtrack.errors import NbtrackError  # noqa: E402
+import nbtrack
+from nbtrack.errors import NbtrackError
 
 
 @pytest.fixture
@@ -212,9 +209,8 @@ def test_rerunning_a_tracked_cell_makes_new_runs_with_the_same_cell_id(ip):
 
 def test_finished_run_is_visible_to_another_process(ip, tmp_path):
     run(ip, "%%track --name durable --quiet\nnbtrack.log_metric('m', 3.0)")
-    code = ("import nbtrack; nbtrack.set_tracking_uri(%r); "
-            "r = nbtrack.search_runs(output_format='list')[0]; print(r.info.status, r.data.metrics['m'])"
-            % str(tmp_path / "store"))
+    code = (f"import nbtrack; nbtrack.set_tracking_uri({str(tmp_path / 'store')!r}); "
+            "r = nbtrack.search_runs(output_format='list')[0]; print(r.info.status, r.data.metrics['m'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["FINISHED", "3.0"]
 

@@ -6,7 +6,13 @@ import pytest
 
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import (
-    AliasNotFound, InvalidAlias, InvalidParameter, InvalidStage, NbtrackError, NotFound, ResourceExists,
+    AliasNotFound,
+    InvalidAlias,
+    InvalidParameter,
+    InvalidStage,
+    NbtrackError,
+    NotFound,
+    ResourceExists,
 )
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 
 import pytest
+from conftest import python_env
 
 import nbtrack
-from conftest import python_env
 
 WORKERS = 4
 ROUNDS = 15
@@ -86,7 +87,7 @@ def test_concurrent_promotions_and_alias_moves(tmp_path):
         mine = [e for e in promotions if e.user_id == f"worker{i}"]
         assert len(mine) == ROUNDS
     users = [e.user_id for e in alias_moves]
-    switches = sum(a != b for a, b in zip(users, users[1:], strict=False))
+    switches = sum(a != b for a, b in itertools.pairwise(users))
     assert switches > WORKERS  # ... and the processes really did interleave
     stages: dict[int, str] = {}
     champion = None

@@ -144,3 +144,16 @@ def test_search_model_versions_errors(versions):
         versions.search_model_versions(max_results=200_001)
     with pytest.raises(InvalidParameter, match="positive integer"):
         versions.search_model_versions(max_results=-1)
+
+
+def test_module_level_searches_fetch_every_page(versions, monkeypatch):
+    from nbtrack.tracking import registry
+
+    versions.create_registered_model("boston", tags={"team": "a"})
+    monkeypatch.setattr(registry, "SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD", 2)
+    monkeypatch.setattr(registry, "SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD", 2)
+    assert _names(registry.search_registered_models()) == ["boston", "iris", "wine"]
+    assert _names(registry.search_registered_models(max_results=2)) == ["boston", "iris"]
+    assert _names(registry.search_registered_models(filter_string="tags.team = 'a'")) == ["boston"]
+    found = registry.search_model_versions(filter_string="name = 'iris'", order_by=["version_number"])
+    assert _keys(found) == [("iris", 1), ("iris", 2), ("iris", 3)]

@@ -164,3 +164,22 @@ def test_pyfunc_and_flavor_load_models_uris(tmp_path, client):
     assert list(nbtrack.sklearn.load_model("models:/clf/1").predict([[3.0]])) == [1]
     client.transition_model_version_stage("clf", 1, "Production")
     assert list(nbtrack.pyfunc.load_model("models:/clf/production").predict([[0.0]])) == [0]
+
+
+def test_leftovers_of_dead_writers_are_cleaned(tmp_path, client):
+    """A copy half-made by a killed process is swept; a folder for an uncommitted number is replaced."""
+    uri = _log_model(tmp_path, "fresh")
+    nbtrack.register_model(uri, "m")
+    root = os.path.abspath(nbtrack.get_tracking_uri())
+    staging = os.path.join(root, "registry", ".staging", "dead-writer")
+    os.makedirs(staging)
+    os.utime(staging, (0, 0))
+    version_dir = os.path.dirname(client.get_model_version_download_uri("m", 1))
+    orphan = os.path.join(version_dir, "2")  # a writer died after moving its copy, before committing
+    os.makedirs(orphan)
+    with open(os.path.join(orphan, "marker.txt"), "w") as f:
+        f.write("stale")
+    assert nbtrack.register_model(uri, "m").version == 2
+    assert not os.path.exists(staging)
+    assert _marker(download_artifacts(artifact_uri="models:/m/2")) == "fresh"
+    assert os.listdir(os.path.join(root, "registry", ".staging")) == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
+import shutil
 import sys
+import tempfile
 
 import click
 
@@ -66,22 +68,73 @@ def gc(store: str | None) -> None:
 
 
 @click.command()
-@click.option("--dir", "directory", default=".", show_default=True, help="Where to write the executed notebook.")
-def quickstart(directory: str) -> None:
-    """Execute the quickstart notebook headless on the default store and say where results are."""
-    from importlib import resources
-
-    source = resources.files("nbtrack") / "quickstart.ipynb"
-    if not source.is_file():
-        repo_copy = os.path.join(os.path.dirname(__file__), "..", "..", "notebooks", "quickstart.ipynb")
-        source = resources.as_file(source) if False else repo_copy  # type: ignore[assignment]
+@click.option("--dir", "directory", default="quickstart-output", show_default=True,
+              help="Folder for the executed notebook and its store (created if missing).")
+@click.option("--store", "-s", default=None,
+              help="Store the notebook logs to (default: .nbtrack inside --dir).")
+def quickstart(directory: str, store: str | None) -> None:
+    """Run the quickstart notebook headless, then say where its runs are and how to open it."""
     out_dir = os.path.abspath(directory)
+    os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, "quickstart.ipynb")
-    cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-           "--ExecutePreprocessor.timeout=600", f"--output-dir={out_dir}", str(source)]
-    click.echo("Running the quickstart notebook headless ...")
-    subprocess.run(cmd, check=True, cwd=out_dir)
-    store = os.path.join(out_dir, ".nbtrack")
+    # The kernel runs beside this copy, so the notebook's default store is <dir>/.nbtrack.
+    shutil.copyfile(_example("quickstart.ipynb"), out)
+    store = os.path.abspath(store) if store and "://" not in store else store or os.path.join(out_dir, ".nbtrack")
+    click.echo(f"Running {out} headless (a minute at most) ...")
+    _execute_notebook(out, {"NBTRACK_TRACKING_URI": store})
     click.echo(f"\nDone. The executed notebook is {out}\nIts runs are in the store {store}\n")
-    click.echo(f"See them here:   nbtrack runs --store {store}")
-    click.echo(f"Open in JupyterLab:   jupyter lab {out}")
+    click.echo(f"List them:            nbtrack runs --store {store}")
+    click.echo(f"Open it in JupyterLab: cd {out_dir} && {_jupyter_lab()} quickstart.ipynb")
+
+
+def _jupyter_lab() -> str:
+    beside = os.path.join(os.path.dirname(sys.executable), "jupyter-lab")
+    if os.path.exists(beside):
+        return "jupyter lab" if shutil.which("jupyter-lab") == beside else f"{beside}"
+    return "jupyter lab" if shutil.which("jupyter-lab") else "pip install jupyterlab && jupyter lab"
+
+
+def _example(name: str) -> str:
+    """An example notebook: packaged in the wheel, or in the checkout's notebooks/ folder."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../nbtrack
+    for path in (os.path.join(here, "notebook", "examples", name),
+                 os.path.join(os.path.dirname(here), "notebooks", name)):
+        if os.path.isfile(path):
+            return path
+    raise click.ClickException(f"The example notebook {name} is missing from this installation of nbtrack.")
+
+
+def _execute_notebook(path: str, env: dict[str, str]) -> None:
+    """Execute ``path`` in place with this Python's kernel; say which cell failed if one does."""
+    try:
+        import nbformat
+        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.manager import KernelManager
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as e:
+        raise click.ClickException(
+            f"The quickstart needs Jupyter ({e.name} is missing): pip install 'nbtrack[notebook]' nbclient") from None
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as kernels:
+        # A kernelspec of our own: a "python3" spec on the path may belong to another Python.
+        spec_dir = os.path.join(kernels, "nbtrack-python")
+        os.makedirs(spec_dir)
+        with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+            json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                       "display_name": "Python 3 (ipykernel)", "language": "python"}, f)
+        km = KernelManager(kernel_name="nbtrack-python", kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernels]))
+        if os.name == "posix":  # local sockets: nothing listens on the network
+            km.transport, km.ip = "ipc", os.path.join(kernels, "ipc")
+        client = NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": os.path.dirname(path)}})
+        kernelspec = nb.metadata.get("kernelspec")
+        try:
+            client.execute(env={**os.environ, **env})
+        except CellExecutionError as e:
+            raise click.ClickException(f"A cell of {path} failed:\n{e}") from None
+        finally:
+            if km.has_kernel:  # the client leaves a kernel it did not create running
+                km.shutdown_kernel(now=False)
+            if kernelspec is not None:
+                nb.metadata["kernelspec"] = kernelspec  # open it later with the usual Python kernel
+            nbformat.write(nb, path)

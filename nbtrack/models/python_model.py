@@ -11,25 +11,31 @@ references to MLflow's base classes are mapped to the ones below while unpicklin
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import pickle
 import shutil
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.models.model import Model
 
 __all__ = ["PythonModel", "PythonModelContext", "log_model", "save_model"]
 
+_log = logging.getLogger(__name__)
+
 PICKLE_FILE = "python_model.pkl"
 ARTIFACTS_DIR = "artifacts"
 _COMPRESSION = {"lzma": ".xz", "bzip2": ".bz2", "gzip": ".gz"}
 
 
-class _TypeHints(NamedTuple):
-    input: Any = None
-    output: Any = None
+class _TypeHints:
+    """Type hints of ``predict``; MLflow caches one of these on PythonModel instances."""
+
+    def __init__(self, input_: Any = None, output: Any = None) -> None:
+        self.input = input_
+        self.output = output
 
 
 class PythonModel:
@@ -249,6 +255,7 @@ def _artifact_paths(model_dir: str, config: dict[str, dict[str, str]]) -> dict[s
 # ---- loading -------------------------------------------------------------------------------
 
 _CLASS_ALIASES = {
+    ("mlflow.models.signature", "_TypeHints"): (__name__, "_TypeHints"),
     ("mlflow.pyfunc.model", "PythonModel"): (__name__, "PythonModel"),
     ("mlflow.pyfunc", "PythonModel"): (__name__, "PythonModel"),
     ("mlflow.pyfunc.model", "PythonModelContext"): (__name__, "PythonModelContext"),
@@ -256,10 +263,25 @@ _CLASS_ALIASES = {
 }
 
 
+class _MlflowPlaceholder:
+    """Stands in for an object of an MLflow-internal class when MLflow is not installed."""
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+
+
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         module, name = _CLASS_ALIASES.get((module, name), (module, name))
-        return super().find_class(module, name)
+        try:
+            return super().find_class(module, name)
+        except ModuleNotFoundError as e:
+            if module.split(".")[0] != "mlflow" or (e.name or "").split(".")[0] != "mlflow":
+                raise
+            _log.warning("MLflow is not installed; %s.%s in the pickled model is replaced by an "
+                         "inert placeholder.", module, name)
+            return _MlflowPlaceholder
 
 
 def _open(path: str, compression: str | None) -> Any:

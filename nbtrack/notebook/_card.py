@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CardData", "LiveCard", "read_card", "render_html", "render_text"]
+__all__ = ["CardData", "CardReader", "LiveCard", "render_html", "render_text"]
 
 log = logging.getLogger("nbtrack.notebook")
 
@@ -31,7 +31,7 @@ _COLORS = {"RUNNING": "#0969da", "FINISHED": "#1a7f37", "FAILED": "#cf222e", "KI
 
 @dataclass
 class CardData:
-    """What a card shows; built from the store by :func:`read_card`."""
+    """What a card shows; read from the store by :class:`CardReader`."""
 
     run_id: str
     name: str
@@ -46,20 +46,47 @@ class CardData:
     error: str | None = None
 
 
-def read_card(client: Any, run_id: str, experiment: str = "", error: str | None = None) -> CardData:
-    """Read one run and its (downsampled) metric history: two store reads."""
-    run = client.get_run(run_id)
-    data = CardData(run_id, run.info.run_name or run_id[:8], run.info.status, experiment,
-                    run.info.start_time, run.info.end_time, dict(run.data.params),
-                    dict(run.data.metrics), error=error)
-    if data.metrics:
-        keys = sorted(data.metrics)[:MAX_METRICS]
-        frame = client.store.metric_history_frame([run_id], keys)
-        for key, group in frame.groupby("key", sort=False):
-            values = group["value"].tolist()
-            data.history[str(key)] = _downsample(values, SPARK_POINTS)
-            data.steps[str(key)] = int(group["step"].iloc[-1])
-    return data
+class CardReader:
+    """Reads one run for its card: the run, then its metric history downsampled.
+
+    Short histories come back whole and are thinned here (one cheap read); once a run
+    has more than ``LONG_HISTORY`` points, the thinning moves into the SQL query, so a
+    long training loop costs the card a fixed 3 x ``SPARK_POINTS`` rows per refresh.
+    """
+
+    LONG_HISTORY = 20_000
+
+    def __init__(self, client: Any, run_id: str, experiment: str = "") -> None:
+        self.client, self.run_id, self.experiment = client, run_id, experiment
+        self._long = False
+
+    def __call__(self, error: str | None = None) -> CardData:
+        run = self.client.get_run(self.run_id)
+        data = CardData(self.run_id, run.info.run_name or self.run_id[:8], run.info.status, self.experiment,
+                        run.info.start_time, run.info.end_time, dict(run.data.params),
+                        dict(run.data.metrics), error=error)
+        if data.metrics:
+            keys = sorted(data.metrics)[:MAX_METRICS]
+            store = self.client.store
+            if self._long:
+                frame = store.sql(_THIN_HISTORY, [self.run_id, keys, SPARK_POINTS, SPARK_POINTS])
+            else:
+                frame = store.metric_history_frame([self.run_id], keys)
+                self._long = len(frame) > self.LONG_HISTORY
+            for key, group in frame.groupby("key", sort=False):
+                data.history[str(key)] = _downsample(group["value"].tolist(), SPARK_POINTS)
+                data.steps[str(key)] = int(group["step"].iloc[-1])
+        return data
+
+
+# Every n-th point of each key, plus the last one; parameters: run id, keys, points, points.
+_THIN_HISTORY = """
+SELECT key, step, value FROM (
+    SELECT key, step, value, row_number() OVER w AS i, count(*) OVER (PARTITION BY key) AS n
+    FROM metrics WHERE run_id = ? AND key IN (SELECT unnest(?))
+    WINDOW w AS (PARTITION BY key ORDER BY step, timestamp))
+WHERE n <= ? OR i = n OR (i - 1) % CAST(ceil(n / (? - 1)) AS BIGINT) = 0
+ORDER BY key, i"""
 
 
 def _downsample(values: Sequence[float], n: int) -> list[float]:
@@ -125,8 +152,8 @@ def render_html(data: CardData) -> str:
     if data.params:
         items = list(data.params.items())
         shown = " ".join(f'<code>{e(k)}={e(_short(v))}</code>' for k, v in items[:MAX_PARAMS])
-        more = f" &hellip; +{len(items) - MAX_PARAMS}" if len(items) > MAX_PARAMS else ""
-        parts.append(f'<div style="color:#57606a">params {shown}{more}</div>')
+        extra = f" &hellip; +{len(items) - MAX_PARAMS}" if len(items) > MAX_PARAMS else ""
+        parts.append(f'<div style="color:#57606a">params {shown}{extra}</div>')
     if data.metrics:
         rows = []
         for key in sorted(data.metrics)[:MAX_METRICS]:
@@ -170,14 +197,14 @@ def bundle(data: CardData) -> dict[str, str]:
 class LiveCard:
     """A display handle refreshed from a daemon thread until :meth:`finish`.
 
-    ``read`` returns fresh :class:`CardData`; ``publish(bundle, first)`` shows or updates
+    ``read(error=None)`` returns fresh :class:`CardData`; ``publish(bundle, first)`` shows or updates
     the display. The refresh interval adapts to the cost of a read (at least
     ``min_interval``, at least four times the last read), so a slow store is polled less.
     """
 
-    def __init__(self, read: Callable[[], CardData], publish: Callable[[dict[str, str], bool], None],
+    def __init__(self, read: Callable[..., CardData], publish: Callable[[dict[str, str], bool], None],
                  initial: CardData, live: bool, min_interval: float = 0.3) -> None:
-        self._read = read
+        self.read = read
         self._publish = publish
         self._min_interval = min_interval
         self._stop = threading.Event()
@@ -204,7 +231,7 @@ class LiveCard:
         while not self._stop.wait(interval):
             started = time.perf_counter()
             try:
-                data = self._read()
+                data = self.read()
             except Exception as e:  # a failed refresh must never disturb the cell
                 log.debug("nbtrack card refresh failed: %s", e)
                 continue
@@ -214,6 +241,10 @@ class LiveCard:
                 if self._finished:
                     return
                 self._show(bundle(data), first=False)
+
+    def stop(self) -> None:
+        """Start no more refreshes (the one under way, if any, still completes)."""
+        self._stop.set()
 
     def finish(self, final: CardData | None) -> None:
         """Stop refreshing and show ``final`` (when given) as the card's last state."""

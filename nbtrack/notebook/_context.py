@@ -91,6 +91,7 @@ def cell_number(shell: Any) -> int:
 
 def cell_finished() -> None:
     _state["cell"] = None
+    _state["git"] = None  # a prefetch no run used is stale by the next cell
 
 
 def current_cell() -> CellInfo | None:
@@ -243,7 +244,7 @@ def _ask_servers(kernel: str) -> str | None:
         request = urllib.request.Request(server["url"].rstrip("/") + "/api/sessions")
         if server.get("token"):
             request.add_header("Authorization", f"token {server['token']}")
-        with urllib.request.urlopen(request, timeout=_SERVER_TIMEOUT) as response:  # noqa: S310 (local server)
+        with urllib.request.urlopen(request, timeout=_SERVER_TIMEOUT) as response:
             sessions = json.load(response)
         for session in sessions:
             if (session.get("kernel") or {}).get("id") == kernel and session.get("path"):

@@ -115,11 +115,12 @@ def compare(tokens: list[str]) -> Any:
         column.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
         columns[label] = column
     table = pd.DataFrame(columns)
-    differs = table.astype(str).nunique(axis=1) > 1
-    kind = pd.Series([0 if i in ("status", "duration") else 1 if i.startswith("params.") else 2
-                      for i in table.index], index=table.index)
-    order = pd.DataFrame({"kind": kind, "same": ~differs}).sort_values(["kind", "same"], kind="stable")
-    return table.loc[order.index]
+    same = table.astype(str).nunique(axis=1) <= 1
+    rows = ["status", "duration"]
+    for prefix in ("params.", "metrics."):
+        group = [i for i in table.index if i.startswith(prefix)]
+        rows += [i for i in group if not same[i]] + [i for i in group if same[i]]
+    return table.loc[rows]
 
 
 def _duration(run: Any) -> str:
@@ -132,7 +133,7 @@ def dashboard() -> Any:
     try:
         from nbtrack import ui
 
-        show = ui.dashboard  # type: ignore[attr-defined]
+        show = ui.dashboard
     except (ImportError, AttributeError):
         print("nbtrack: the dashboard is not part of this nbtrack yet. Meanwhile: %nbtrack runs, "
               "%nbtrack compare RUN RUN, or nbtrack.search_runs() in a cell.")

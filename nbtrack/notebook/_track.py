@@ -92,7 +92,7 @@ def _autolog_function() -> Callable[..., Any]:
     import nbtrack
 
     try:
-        return nbtrack.autolog  # type: ignore[no-any-return]
+        return nbtrack.autolog
     except (AttributeError, ImportError):
         raise NbtrackError(
             "%%track --autolog needs nbtrack.autolog(), which this nbtrack does not have yet. Drop "
@@ -135,9 +135,9 @@ def _start_card(shell: Any, client: Client, run: Any, experiment: str, quiet: bo
         else:
             update_display(payload, raw=True, display_id=display_id)
 
-    run_id = run.info.run_id
-    initial = _card.CardData(run_id, run.info.run_name, RunStatus.RUNNING, experiment, run.info.start_time)
-    return _card.LiveCard(lambda: _card.read_card(client, run_id, experiment), publish, initial,
+    initial = _card.CardData(run.info.run_id, run.info.run_name, RunStatus.RUNNING, experiment,
+                             run.info.start_time)
+    return _card.LiveCard(_card.CardReader(client, run.info.run_id, experiment), publish, initial,
                           live=can_update_displays(shell))
 
 
@@ -152,6 +152,8 @@ def _finish(shell: Any, client: Client, run_id: str, depth: int, status: str, er
             param_names: list[str], autolog_off: Callable[[], None] | None, card: _card.LiveCard | None,
             experiment: str) -> None:
     """End the run whatever happened; report (never raise) what fails on the way."""
+    if card is not None:
+        card.stop()  # its last refresh would only compete with the final flush
     try:
         if autolog_off is not None:
             autolog_off()
@@ -168,7 +170,10 @@ def _finish(shell: Any, client: Client, run_id: str, depth: int, status: str, er
         except Exception as e:
             log.warning("nbtrack could not end run %s: %s", run_id, e)
         if card is not None:
-            card.finish(_final_card(client, run_id, experiment, status, error))
+            try:
+                card.finish(_final_card(card, run_id, experiment, status, error))
+            except Exception as e:  # a display problem must not hide the cell's own error
+                log.warning("nbtrack could not show the card of run %s: %s", run_id, e)
 
 
 def _log_params(client: Client, run_id: str, namespace: dict[str, Any], names: list[str]) -> None:
@@ -183,9 +188,10 @@ def _log_params(client: Client, run_id: str, namespace: dict[str, Any], names: l
             print(f"nbtrack: --params: {name} not logged: {e}")
 
 
-def _final_card(client: Client, run_id: str, experiment: str, status: str, error: str | None) -> _card.CardData:
+def _final_card(card: _card.LiveCard, run_id: str, experiment: str, status: str,
+                error: str | None) -> _card.CardData:
     try:
-        return _card.read_card(client, run_id, experiment, error)
+        return card.read(error)
     except Exception as e:
         log.warning("nbtrack could not read run %s for its card: %s", run_id, e)
         return _card.CardData(run_id, run_id[:8], status, experiment, error=error)

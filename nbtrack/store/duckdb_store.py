@@ -48,7 +48,7 @@ from nbtrack.store.segments import Buffer, write_segment
 __all__ = ["DuckDBStore"]
 
 log = logging.getLogger("nbtrack.store")
-_MAX_BUFFERED = 250_000  # records; past this a log call flushes itself (bounded memory)
+_MAX_BUFFERED = 200_000  # records; past this a log call flushes itself (bounded memory)
 
 
 @dataclass
@@ -82,6 +82,7 @@ class DuckDBStore:
         self._closed = False
         self._last_compact = 0.0
         self._last_sweep = 0.0
+        self._own_segments: set[str] = set()
         self._registry: Any = None
         atexit.register(self.close)
 
@@ -264,7 +265,7 @@ class DuckDBStore:
             self._wake.clear()
             try:
                 self.flush()
-                if time.monotonic() - self._last_compact > 1.0 and self.archive.pending_segments():
+                if time.monotonic() - self._last_compact > 0.5 and self.archive.pending_segments():
                     self._last_compact = time.monotonic()
                     self.archive.compact(blocking=False)
             except Exception as e:  # the flusher must never die; the next log call reports it
@@ -272,14 +273,18 @@ class DuckDBStore:
                 self._flush_error = e
                 time.sleep(min(interval * 4, 2.0))
 
-    def flush(self, at_exit: bool = False) -> None:
+    def flush(self) -> None:
         """Write buffered run data to a durable segment (blocking)."""
         with self._flush_lock:
             columns = self._buffer.take()
             if columns is None:
                 return
             try:
-                write_segment(self.archive.segments_dir, self._writer(), columns, at_exit=at_exit)
+                path = write_segment(self.archive.segments_dir, self._writer(), columns)
+                self._own_segments.add(os.path.basename(path))
+            except OSError as e:
+                self._buffer.put_back(columns)
+                raise _as_store_error(e, self.root) from None
             except BaseException:
                 self._buffer.put_back(columns)
                 raise
@@ -293,15 +298,16 @@ class DuckDBStore:
 
     def sync(self) -> None:
         """Make everything written so far visible to readers: flush, then fold segments in."""
-        try:
-            self.flush()
-        except OSError as e:
-            raise _as_store_error(e, self.root) from None
+        self.flush()
         if self.archive.read_only:
             return
         try:
-            if self.archive.pending_segments():
+            pending = set(self.archive.pending_segments())
+            self._own_segments &= pending
+            if self._own_segments:  # our own writes must be visible: wait for the lock
                 self.archive.compact(blocking=True)  # sweeps dead runs too
+            elif pending and self.archive.compact(blocking=False):
+                pass  # others' segments: fold them if nobody else is, never queue behind them
             elif time.monotonic() - self._last_sweep > 0.5:
                 self.archive.sweep()
             self._last_sweep = time.monotonic()
@@ -316,8 +322,11 @@ class DuckDBStore:
         self._wake.set()
         limit = config.env_float("NBTRACK_EXIT_FLUSH_TIMEOUT", 10.0) if timeout is None else timeout
         deadline = time.monotonic() + limit
+        if self._thread is not None and self._thread is not threading.current_thread():
+            # A daemon thread still inside DuckDB while the interpreter finalises can abort it.
+            self._thread.join(timeout=limit)
         try:
-            self.flush(at_exit=True)
+            self.flush()
             while self.archive.pending_segments() and time.monotonic() < deadline:
                 if self.archive.compact(blocking=False):
                     break

@@ -37,6 +37,7 @@ _VERSION_COLS = (
     "m.name, v.version, v.creation_time, v.last_updated_time, v.description, v.user_id, "
     "v.current_stage, v.source, v.run_id, v.status, v.status_message, v.run_link, v.model_id"
 )
+_KEY = "{t}.model_id || ':' || CAST({t}.version AS VARCHAR)"  # one (model, version) as text
 _HISTORY_COLS = "kind, version, from_value, to_value, user_id, timestamp, alias"
 
 
@@ -123,7 +124,7 @@ class RegistryStore:
             model_id = _model_id(con, name)
             rows = con.execute(
                 "SELECT current_stage, max(version) FROM arc.model_versions WHERE model_id = ? "
-                "AND current_stage IN (SELECT unnest(?)) GROUP BY current_stage", [model_id, wanted]).fetchall()
+                "AND list_contains(?, current_stage) GROUP BY current_stage", [model_id, wanted]).fetchall()
             latest = dict(rows)
             keys = [(model_id, latest[s]) for s in ModelVersionStage.ALL if s in latest]
             return _versions(con, keys)
@@ -164,8 +165,10 @@ class RegistryStore:
 
     def _stage(self, local_path: str) -> str:
         """Copy ``local_path`` into a private staging folder (outside any lock: it can be slow)."""
-        staging = os.path.join(self.registry_dir, ".staging", uuid.uuid4().hex)
-        os.makedirs(os.path.dirname(staging), exist_ok=True)
+        parent = os.path.join(self.registry_dir, ".staging")
+        os.makedirs(parent, exist_ok=True)
+        _sweep_stale(parent)
+        staging = os.path.join(parent, uuid.uuid4().hex)
         try:
             if os.path.isdir(local_path):
                 shutil.copytree(local_path, staging, symlinks=False)
@@ -312,6 +315,17 @@ class RegistryStore:
 
 
 # -- helpers (each takes the open connection of the caller's transaction) -----------------
+def _sweep_stale(parent: str, max_age: float = 24 * 3600) -> None:
+    """Remove staging copies left by writers that died mid-copy (nothing refers to them)."""
+    cutoff = time.time() - max_age
+    for entry in os.scandir(parent):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except FileNotFoundError:  # another process swept it first
+            pass
+
+
 def _now() -> int:
     return time.time_ns() // 1_000_000
 
@@ -349,19 +363,19 @@ def _versions(con: Any, keys: list[tuple[str, int]]) -> list[ModelVersion]:
     """ModelVersion entities for (model_id, version) keys, in that order (missing keys skipped)."""
     if not keys:
         return []
-    ids = sorted({k[0] for k in keys})
+    wanted = [f"{model_id}:{version}" for model_id, version in keys]
     rows = con.execute(
         f"SELECT {_VERSION_COLS} FROM arc.model_versions v JOIN arc.registered_models m "
-        "ON m.model_id = v.model_id WHERE v.model_id IN (SELECT unnest(?))", [ids]).fetchall()
+        f"ON m.model_id = v.model_id WHERE list_contains(?, {_KEY.format(t='v')})", [wanted]).fetchall()
     tags: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     for model_id, version, key, value in con.execute(
-            "SELECT model_id, version, key, value FROM arc.model_version_tags WHERE model_id IN (SELECT unnest(?)) "
-            "ORDER BY key", [ids]).fetchall():
+            f"SELECT model_id, version, key, value FROM arc.model_version_tags t "
+            f"WHERE list_contains(?, {_KEY.format(t='t')}) ORDER BY key", [wanted]).fetchall():
         tags[model_id, version][key] = value
     aliases: dict[tuple[str, int], list[str]] = defaultdict(list)
     for model_id, version, alias in con.execute(
-            "SELECT model_id, version, alias FROM arc.registered_model_aliases WHERE model_id IN (SELECT unnest(?)) "
-            "ORDER BY alias", [ids]).fetchall():
+            f"SELECT model_id, version, alias FROM arc.registered_model_aliases a "
+            f"WHERE list_contains(?, {_KEY.format(t='a')}) ORDER BY alias", [wanted]).fetchall():
         aliases[model_id, version].append(alias)
     found = {}
     for r in rows:
@@ -379,22 +393,22 @@ def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:
         return []
     rows = {r[0]: r for r in con.execute(
         "SELECT model_id, name, creation_time, last_updated_time, description FROM arc.registered_models "
-        "WHERE model_id IN (SELECT unnest(?))", [ids]).fetchall()}
+        "WHERE list_contains(?, model_id)", [ids]).fetchall()}
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     for model_id, key, value in con.execute(
-            "SELECT model_id, key, value FROM arc.registered_model_tags WHERE model_id IN (SELECT unnest(?)) "
+            "SELECT model_id, key, value FROM arc.registered_model_tags WHERE list_contains(?, model_id) "
             "ORDER BY key", [ids]).fetchall():
         tags[model_id][key] = value
     aliases: dict[str, dict[str, int]] = defaultdict(dict)
     for model_id, alias, version in con.execute(
-            "SELECT model_id, alias, version FROM arc.registered_model_aliases WHERE model_id IN (SELECT unnest(?)) "
+            "SELECT model_id, alias, version FROM arc.registered_model_aliases WHERE list_contains(?, model_id) "
             "ORDER BY alias", [ids]).fetchall():
         aliases[model_id][alias] = version
     order = {s: i for i, s in enumerate(ModelVersionStage.ALL)}
     latest_keys = sorted(
         ((m, v, s) for m, s, v in con.execute(
             "SELECT model_id, current_stage, max(version) FROM arc.model_versions "
-            "WHERE model_id IN (SELECT unnest(?)) GROUP BY model_id, current_stage", [ids]).fetchall()),
+            "WHERE list_contains(?, model_id) GROUP BY model_id, current_stage", [ids]).fetchall()),
         key=lambda k: order.get(k[2], len(order)))
     latest: dict[str, list[ModelVersion]] = defaultdict(list)
     for mv, (model_id, _, _) in zip(_versions(con, [(m, v) for m, v, _ in latest_keys]), latest_keys, strict=True):

@@ -96,64 +96,64 @@ class Buffer:
                 getattr(self, name)[:0] = columns[name]
 
 
-def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]], at_exit: bool = False) -> str:
-    """Write ``columns`` as a Parquet segment atomically; return its final path.
+def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]]) -> str:
+    """Write ``columns`` as a Parquet segment atomically (temp name, fsync, rename); return its path.
 
-    pyarrow is the fast path. At interpreter exit pyarrow's first conversion would import
-    pandas, which fails once shutdown has begun, so the exit flush writes through DuckDB.
+    Written through DuckDB from NumPy arrays, strings as codes into one small dictionary:
+    no pyarrow or pandas (whose import adds ~100 MB and fails during interpreter shutdown,
+    when the exit flush runs), and a 100,000-point flush costs tens of milliseconds.
     """
     import time
 
     name = f"{time.time_ns() // 1_000_000:013d}-{writer_id}"
     tmp = os.path.join(directory, name + ".tmp")
     final = os.path.join(directory, name + SEGMENT_SUFFIX)
-    if at_exit:
-        _write_with_duckdb(tmp, columns)
-    else:
-        _write_with_arrow(tmp, columns)
+    try:
+        _write_parquet(tmp, columns)
+    except OSError:
+        raise
+    except Exception as e:  # duckdb.IOException: report it as the OSError it is
+        import errno
+
+        code = errno.EROFS if "Read-only" in str(e) else errno.EACCES if "ermission" in str(e) else errno.EIO
+        raise OSError(code, str(e).splitlines()[0]) from None
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.rename(tmp, final)
     return final
 
 
-def _write_with_duckdb(path: str, columns: dict[str, list[Any]]) -> None:
+def _write_parquet(path: str, columns: dict[str, list[Any]]) -> None:
     import duckdb
     import numpy as np
 
-    data = {name: np.array(columns[name], dtype=object if name in ("kind", "run_id", "key", "text") else None)
-            for name in _COLUMNS}
-    data["num"] = np.array([np.nan if v is None else v for v in columns["num"]], dtype=np.float64)
+    n = len(columns["kind"])
+    strings: dict[str | None, int] = {}
+
+    def codes(values: list[str | None]) -> Any:
+        return np.fromiter((strings.setdefault(v, len(strings)) for v in values), dtype=np.int32, count=n)
+
+    num = columns["num"]
+    try:
+        nums = np.array(num, dtype=np.float64)
+    except TypeError:  # None for records that are not metric points
+        nums = np.fromiter((np.nan if v is None else v for v in num), dtype=np.float64, count=n)
+    data = {
+        "kind": codes(columns["kind"]), "run_id": codes(columns["run_id"]), "key": codes(columns["key"]),
+        "text": codes(columns["text"]), "num": nums,
+        # DuckDB reads NaN in a NumPy float column as NULL (pandas' convention): carry it apart.
+        "nan": np.isnan(nums),
+        "ts": np.array(columns["ts"], dtype=np.int64), "step": np.array(columns["step"], dtype=np.int64),
+        "seq": np.array(columns["seq"], dtype=np.int64),
+    }
     con = duckdb.connect(":memory:")
     try:
+        con.execute("SET threads = 1")
+        con.execute("CREATE TABLE dict AS SELECT ?::VARCHAR[] AS s", [list(strings)])
         con.register("seg", data)
         con.execute(
-            "COPY (SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, key::VARCHAR AS key, "
-            "text::VARCHAR AS text, CASE WHEN kind = 'm' THEN num END AS num, ts::BIGINT AS ts, "
-            f"step::BIGINT AS step, seq::BIGINT AS seq FROM seg) TO '{_sql_path(path)}' "
-            "(FORMAT parquet, COMPRESSION zstd)")
+            "COPY (SELECT d.s[kind + 1] AS kind, d.s[run_id + 1] AS run_id, d.s[key + 1] AS key, "
+            "d.s[text + 1] AS text, CASE WHEN d.s[kind + 1] = 'm' THEN (CASE WHEN nan THEN 'NaN'::DOUBLE ELSE num END) END AS num, ts, step, seq "
+            f"FROM seg, dict d) TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.close()
-
-
-def _sql_path(path: str) -> str:
-    return path.replace("'", "''")
-
-
-def _write_with_arrow(path: str, columns: dict[str, list[Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table(
-        {
-            "kind": pa.array(columns["kind"], pa.string()).dictionary_encode(),
-            "run_id": pa.array(columns["run_id"], pa.string()).dictionary_encode(),
-            "key": pa.array(columns["key"], pa.string()),
-            "text": pa.array(columns["text"], pa.string()),
-            "num": pa.array(columns["num"], pa.float64()),
-            "ts": pa.array(columns["ts"], pa.int64()),
-            "step": pa.array(columns["step"], pa.int64()),
-            "seq": pa.array(columns["seq"], pa.int64()),
-        }
-    )
-    pq.write_table(table, path, compression="zstd")

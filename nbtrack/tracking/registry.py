@@ -42,7 +42,14 @@ from nbtrack.tracking import uri_resolvers, validation
 if TYPE_CHECKING:
     from nbtrack.tracking.client import PagedList
 
-__all__ = ["RegistryClientMixin", "parse_models_uri", "register_model", "resolve_models_uri"]
+__all__ = [
+    "RegistryClientMixin",
+    "parse_models_uri",
+    "register_model",
+    "resolve_models_uri",
+    "search_model_versions",
+    "search_registered_models",
+]
 
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
@@ -176,6 +183,7 @@ class RegistryClientMixin:
         return self._registry.create_registered_model(_name(name), _tags(tags, "Registered model"), description)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        """The model with its tags, aliases and newest version per stage; NotFound if missing."""
         return self._registry.get_registered_model(_name(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
@@ -183,6 +191,7 @@ class RegistryClientMixin:
         return self._registry.rename_registered_model(_name(name), _name(new_name), _user())
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set the model's description."""
         return self._registry.update_registered_model(_name(name), description)
 
     def delete_registered_model(self, name: str) -> None:
@@ -208,9 +217,11 @@ class RegistryClientMixin:
         return self._registry.get_latest_versions(_name(name), canonical)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on the model (the value is stored as a string)."""
         self._registry.set_registered_model_tag(_name(name), *_tag(key, value, "Registered model"))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from the model (no error if it is not set, as in MLflow)."""
         self._registry.delete_registered_model_tag(_name(name), validation.key(key, "tag key"))
 
     # -- model versions ---------------------------------------------------------------------
@@ -232,9 +243,11 @@ class RegistryClientMixin:
             name, source, run_id or source_run, checked, run_link, description, _user(), local)
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """One version; NotFound if the model or the version does not exist."""
         return self._registry.get_model_version(_name(name), _version(version))
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        """Set a version's description."""
         return self._registry.update_model_version(_name(name), _version(version), description)
 
     def transition_model_version_stage(self, name: str, version: int | str, stage: str,
@@ -257,9 +270,11 @@ class RegistryClientMixin:
         self._registry.delete_model_version(_name(name), _version(version), _user())
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the version's files are: its copy in the store, or the source it was registered by."""
         return self._registry.get_model_version_download_uri(_name(name), _version(version))
 
     def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
+        """The stages a version can move to: None, Staging, Production, Archived."""
         return list(ModelVersionStage.ALL)
 
     def search_model_versions(self, filter_string: str | None = None,
@@ -295,6 +310,7 @@ class RegistryClientMixin:
 
     def delete_model_version_tag(self, name: str, version: int | str | None = None, key: str | None = None,
                                  stage: str | None = None) -> None:
+        """Remove a tag from a version, named by ``version`` or (the newest one in) ``stage``."""
         number = self._version_or_stage(_name(name), version, stage)
         self._registry.delete_model_version_tag(name, number, validation.key(key, "tag key"))
 
@@ -304,9 +320,11 @@ class RegistryClientMixin:
         self._registry.set_registered_model_alias(_name(name), _alias(alias), _version(version), _user())
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (no error if it is not set, as in MLflow)."""
         self._registry.delete_registered_model_alias(_name(name), _alias(alias), _user())
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at; AliasNotFound if no version holds it."""
         return self._registry.get_model_version_by_alias(_name(name), _alias(alias))
 
     # -- history (nbtrack) ------------------------------------------------------------------
@@ -349,9 +367,9 @@ class RegistryClientMixin:
         aliases: dict[str, int] = {}
         for event in self._registry.get_history(_name(name), None, timestamp):
             if event.kind in ("created", "stage"):
-                stages[event.version] = event.to_value  # type: ignore[index]
+                stages[event.version] = event.to_value
             elif event.kind == "deleted":
-                stages.pop(event.version, None)  # type: ignore[arg-type]
+                stages.pop(event.version, None)
             elif event.kind == "alias" and event.alias is not None:
                 if event.to_value is None:
                     aliases.pop(event.alias, None)
@@ -455,6 +473,38 @@ def register_model(model_uri: str, name: str, await_registration_for: int = 300,
     from nbtrack.tracking.client import Client
 
     return Client()._register(model_uri, name, tags)
+
+
+def search_registered_models(max_results: int | None = None, filter_string: str | None = None,
+                             order_by: list[str] | None = None) -> list[RegisteredModel]:
+    """Every registered model matching ``filter_string`` (all pages), as ``mlflow.search_registered_models``."""
+    from nbtrack.tracking.client import Client
+
+    return _all_pages(Client().search_registered_models, max_results, filter_string, order_by,
+                      SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+
+
+def search_model_versions(max_results: int | None = None, filter_string: str | None = None,
+                          order_by: list[str] | None = None) -> list[ModelVersion]:
+    """Every model version matching ``filter_string`` (all pages), as ``mlflow.search_model_versions``."""
+    from nbtrack.tracking.client import Client
+
+    return _all_pages(Client().search_model_versions, max_results, filter_string, order_by,
+                      SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+
+
+def _all_pages(search: Any, max_results: int | None, filter_string: str | None, order_by: list[str] | None,
+               page_size: int) -> list[Any]:
+    found: list[Any] = []
+    token = None
+    while max_results is None or len(found) < max_results:
+        size = page_size if max_results is None else min(page_size, max_results - len(found))
+        page = search(filter_string=filter_string, max_results=size, order_by=order_by, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    return found
 
 
 def parse_models_uri(uri: str) -> tuple[str, int | None, str | None, str | None]:

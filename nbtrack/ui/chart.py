@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from nbtrack.ui import _history, _live, _static
 from nbtrack.ui._base import with_static
+from nbtrack.ui._plotly import FigureWidget
 from nbtrack.ui._selection import PALETTE, Selection
 
 __all__ = ["MetricChart", "metric_chart"]
@@ -91,7 +92,7 @@ class MetricChart(W.VBox):
         self.log_y = W.Checkbox(value=log_y, description="log y", indent=False, layout=W.Layout(width="70px"))
         self.band = W.Checkbox(value=band, description="min/max band", indent=False, layout=W.Layout(width="120px"))
         self.status = W.HTML(layout=W.Layout(margin="0 0 0 8px"))
-        self.figure = go.FigureWidget()
+        self.figure = FigureWidget()
         self._height = height
         super().__init__([W.HBox([self.x_axis, self.smoothing, self.log_y, self.band, self.status],
                                  layout=W.Layout(flex_flow="row wrap", align_items="center")), self.figure])
@@ -122,21 +123,39 @@ class MetricChart(W.VBox):
                 self._wanted = list(run_ids)
             wanted = self._runs_to_show()
             self._hidden_runs = max(len(wanted) - self.max_runs, 0)
-            self._run_ids = wanted[: self.max_runs]
-            self._info = _history.run_info(self._run_ids)
-            self._run_ids = [r for r in self._run_ids if r in self._info]
-            self._keys = self._fixed_keys or self._common_keys()
+            info = _history.run_info(wanted[: self.max_runs])
+            run_ids = [r for r in wanted[: self.max_runs] if r in info]
+            self._info = info
+            keys = self._fixed_keys or self._common_keys(run_ids)
+            if run_ids == self._run_ids and keys == self._keys and self.figure.data:
+                self._update_status()
+                self._schedule_live()  # same lines: keep the zoom, let the live poll add points
+                return
+            self._run_ids, self._keys = run_ids, keys
             self._range = None
             self._build_figure()
             self._reload(reset_range=True)
 
-    def _common_keys(self) -> list[str]:
-        if not self._run_ids:
+    def set_keys(self, keys: str | Sequence[str] | None) -> None:
+        """Chart these metric keys (None: the keys most shown runs have)."""
+        self._fixed_keys = [keys] if isinstance(keys, str) else list(keys) if keys else None
+        self.set_runs(None)
+
+    @property
+    def metric_keys(self) -> list[str]:
+        return list(self._keys)  # (not `keys`: that name is ipywidgets' list of synced traits)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self._run_ids)
+
+    def _common_keys(self, run_ids: list[str]) -> list[str]:
+        if not run_ids:
             return []
         from nbtrack.tracking import fluent
 
         frame = fluent.sql("SELECT key, count(*) AS n FROM latest_metrics WHERE run_id IN (SELECT unnest(?)) "
-                           "GROUP BY key ORDER BY n DESC, key LIMIT 4", [self._run_ids])
+                           "GROUP BY key ORDER BY n DESC, key LIMIT 4", [run_ids])
         return sorted(frame["key"].tolist())
 
     def _on_selection(self, run_ids: tuple[str, ...]) -> None:

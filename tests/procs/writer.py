@@ -14,6 +14,6 @@ for r in range(runs):
         nbtrack.set_tag("writer", tag)
         for step in range(points):
             nbtrack.log_metric("loss", step * 0.5, step=step)
-            if step % 2000 == 0:
-                time.sleep(0.01)  # let the other writers and the reader interleave
+            if step % 1000 == 0:
+                time.sleep(0.02)  # log over a few seconds, as training does, so the reader can follow
 print("done", tag, flush=True)

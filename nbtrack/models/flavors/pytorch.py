@@ -34,6 +34,14 @@ def get_default_pip_requirements() -> list[str]:
     return [pinned("torch"), pinned("cloudpickle"), pinned("numpy")]
 
 
+def _tensor(array: Any) -> Any:
+    import numpy as np
+    import torch
+
+    # torch warns on read-only arrays (pandas' copy-on-write hands those out); copy them
+    return torch.from_numpy(array if array.flags.writeable else np.array(array))
+
+
 def _export(pytorch_model: Any, input_example: Any, signature: Any, target: str) -> None:
     import numpy as np
     import torch
@@ -49,7 +57,7 @@ def _export(pytorch_model: Any, input_example: Any, signature: Any, target: str)
             "tuple of them) to trace model.forward with. Pass one, or use "
             "serialization_format='pickle'."
         )
-    tensors = tuple(torch.from_numpy(v) if isinstance(v, np.ndarray) else v for v in example)
+    tensors = tuple(_tensor(v) if isinstance(v, np.ndarray) else v for v in example)
     specs = signature.inputs.inputs if signature is not None and signature.inputs is not None else [None] * len(tensors)
     dynamic = []
     for spec, t in zip(specs, tensors, strict=False):
@@ -220,7 +228,7 @@ class _PyTorchWrapper:
                 f"The PyTorch flavor takes a pandas DataFrame or a numpy array, not {type(data).__name__}."
             )
         with torch.no_grad():
-            out = self.pytorch_model(torch.from_numpy(array).to(self.device), **(params or {}))
+            out = self.pytorch_model(_tensor(array).to(self.device), **(params or {}))
         if not isinstance(out, torch.Tensor):
             raise InvalidParameter(f"Expected the PyTorch model to return one tensor, got {type(out).__name__}.")
         out = out.cpu().numpy()
