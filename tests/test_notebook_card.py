@@ -31,6 +31,7 @@ def ip(tmp_path, monkeypatch):
     yield shell
     while nbtrack.active_run() is not None:
         nbtrack.end_run()
+    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
 
 
 def run(ip, code, cell_id=None):

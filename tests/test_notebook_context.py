@@ -34,6 +34,7 @@ def ip(tmp_path, monkeypatch):
     yield shell
     while nbtrack.active_run() is not None:
         nbtrack.end_run()
+    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
     for name in ("__session__", "__vsc_ipynb_file__"):
         shell.user_ns.pop(name, None)
 

@@ -6,6 +6,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import python_env
@@ -19,12 +20,15 @@ VERSIONS = 5
 # Each worker promotes a version to Production (archiving the others), moves @champion, and
 # registers a new version every few rounds, then prints what it did.
 WORKER = """
-import json, random, sys
+import json, os, random, sys, time
 import nbtrack
 nbtrack.set_tracking_uri(sys.argv[1])
-worker, rounds = int(sys.argv[2]), int(sys.argv[3])
+worker, rounds, gate = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 client = nbtrack.MlflowClient()
 rng = random.Random(worker)
+open(os.path.join(gate, f"ready-{worker}"), "w").close()
+while not os.path.exists(os.path.join(gate, "go")):  # start together, so the writes interleave
+    time.sleep(0.01)
 done = {"promotions": 0, "alias_moves": 0, "created": []}
 for i in range(rounds):
     numbers = [v.version for v in client.search_model_versions("name = 'm'")]
@@ -54,9 +58,17 @@ def test_concurrent_promotions_and_alias_moves(tmp_path):
     for _ in range(VERSIONS):
         client.create_model_version("m", "s3://bucket/model")
 
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, store, str(i), str(ROUNDS)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_as_user(f"worker{i}"))
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, store, str(i), str(ROUNDS), str(gate)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=_as_user(f"worker{i}"))
              for i in range(WORKERS)]
+    deadline = time.monotonic() + 120
+    while len(list(gate.glob("ready-*"))) < WORKERS and time.monotonic() < deadline:
+        assert all(p.poll() is None for p in procs), "a worker exited before starting"
+        time.sleep(0.02)
+    (gate / "go").touch()
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)

@@ -222,14 +222,16 @@ def enforce_schema(data: Any, schema: Schema) -> Any:
 def _enforce_columns(frame: Any, schema: Schema) -> Any:
     import pandas as pd
 
-    out = {}
     if schema.has_input_names():
-        pairs = [(c.name, c) for c in schema.inputs]
+        pairs = [(c.name, c) for c in schema.inputs if c.name in frame]
     else:
         pairs = list(zip(frame.columns[: len(schema.inputs)], schema.inputs, strict=True))
+    if all(isinstance(spec.type, DataType) for _, spec in pairs) and not any(
+        frame[name].dtype == object for name, _ in pairs
+    ):
+        return _enforce_scalar_columns(frame, pairs)
+    out = {}
     for name, spec in pairs:
-        if name not in frame:
-            continue  # optional and absent
         if isinstance(spec.type, DataType):
             out[name] = enforce_column(name, frame[name], spec.type)
         else:
@@ -238,6 +240,18 @@ def _enforce_columns(frame: Any, schema: Schema) -> Any:
                 index=frame.index, name=name, dtype=object,
             )
     return pd.DataFrame(out, index=frame.index)
+
+
+def _enforce_scalar_columns(frame: Any, pairs: list[Any]) -> Any:
+    """Fast path (the common serving case): select and cast in one pandas call each."""
+    names = [name for name, _ in pairs]
+    out = frame if list(frame.columns) == names else frame[names]
+    casts = {}
+    for name, spec in pairs:
+        converted = enforce_column(name, frame[name], spec.type)
+        if converted.dtype != frame[name].dtype:
+            casts[name] = converted.dtype
+    return out.astype(casts) if casts else out
 
 
 def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:

@@ -99,6 +99,9 @@ def dataframe_from_json(decoded: Any, orient: str, schema: Schema | None = None)
     return cast_frame(frame, schema) if schema is not None else frame
 
 
+_PLAIN = (DataType.integer, DataType.long, DataType.float, DataType.double)
+
+
 def cast_frame(frame: Any, schema: Schema) -> Any:
     """Cast JSON-decoded DataFrame columns to the schema's types (base64 for binary)."""
     import pandas as pd
@@ -109,8 +112,15 @@ def cast_frame(frame: Any, schema: Schema) -> Any:
         pairs = [(c, schema.inputs[0]) for c in frame.columns]
     else:
         pairs = list(zip(frame.columns, schema.inputs, strict=False))
+    simple = {name: spec.type.to_numpy() for name, spec in pairs
+              if name in frame.columns and spec.type in _PLAIN and not frame[name].isna().any()}
+    if simple:
+        try:
+            frame = frame.astype(simple)
+        except (ValueError, TypeError, OverflowError):
+            simple = {}  # let the per-column loop name the column that failed
     for name, spec in pairs:
-        if name not in frame.columns:
+        if name not in frame.columns or name in simple:
             continue
         col = frame[name]
         try:

@@ -158,7 +158,7 @@ def render_html(data: CardData) -> str:
         rows = []
         for key in sorted(data.metrics)[:MAX_METRICS]:
             step = data.steps.get(key)
-            step_text = f"step {step}" if step is not None else ""
+            step_text = f"step {step}" if step is not None and len(data.history.get(key, ())) > 1 else ""
             rows.append(
                 f'<tr><td style="padding:0 8px 0 0;text-align:left">{e(key)}</td>'
                 f'<td style="padding:0 8px 0 0;text-align:right"><b>{e(_fmt(data.metrics[key]))}</b></td>'
@@ -167,7 +167,7 @@ def render_html(data: CardData) -> str:
         more = len(data.metrics) - MAX_METRICS
         if more > 0:
             rows.append(f'<tr><td colspan="4" style="color:#57606a;text-align:left">+{more} more metrics</td></tr>')
-        parts.append(f'<table style="border-collapse:collapse;margin:2px 0">{"".join(rows)}</table>')
+        parts.append(f'<table style="border-collapse:collapse;margin:2px 0;font:inherit">{"".join(rows)}</table>')
     parts.append("</div>")
     return "".join(parts)
 

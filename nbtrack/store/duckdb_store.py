@@ -265,13 +265,27 @@ class DuckDBStore:
             self._wake.clear()
             try:
                 self.flush()
-                if time.monotonic() - self._last_compact > 0.5 and self.archive.pending_segments():
+                if self._should_compact():
                     self._last_compact = time.monotonic()
                     self.archive.compact(blocking=False)
             except Exception as e:  # the flusher must never die; the next log call reports it
                 log.warning("nbtrack background flush failed (will retry): %s", e)
                 self._flush_error = e
                 time.sleep(min(interval * 4, 2.0))
+
+    def _should_compact(self) -> bool:
+        """Writers leave compaction to readers (who compact before reading) unless segments pile up.
+
+        Four writers each compacting twice a second kept the exclusive lock held almost all the
+        time under load, starving readers; now a writer compacts only when more than 32 segments
+        wait or the oldest has waited 3 s (no reader about).
+        """
+        if time.monotonic() - self._last_compact < 0.5:
+            return False
+        pending = self.archive.pending_segments()
+        if len(pending) > 32:
+            return True
+        return bool(pending) and time.time() * 1000 - int(pending[0].split("-", 1)[0]) > 3000
 
     def flush(self) -> None:
         """Write buffered run data to a durable segment (blocking)."""

@@ -107,7 +107,7 @@ class StoreLock:
                         f"{self.timeout:.0f} s. If no nbtrack process is running, delete that file."
                     )
                 time.sleep(delay)
-                delay = min(delay * 2, 0.02)
+                delay = min(delay * 2, 0.005)
 
     def acquire_thread(self, timeout: float) -> bool:
         return self._thread_lock.acquire(timeout=timeout)

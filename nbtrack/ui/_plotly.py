@@ -27,9 +27,10 @@ async function plotlyWidget() {
   if (!globalThis[KEY]) throw new Error("nbtrack: plotly's widget bundle did not load");
   return globalThis[KEY];
 }
-export default {
-  async initialize(ctx) { const w = await plotlyWidget(); return w.initialize ? w.initialize(ctx) : undefined; },
-  async render(ctx) { const w = await plotlyWidget(); return w.render(ctx); },
+// plotly's default export is a factory of per-model {initialize, render}; anywidget awaits it
+export default async () => {
+  const widget = await plotlyWidget();
+  return typeof widget === "function" ? widget() : widget;
 };
 """ % _GLOBAL
 
@@ -41,7 +42,8 @@ def _bundle_source() -> str | None:
     """plotly's bundle with its final export rewritten to set the global (None if unexpected)."""
     if "source" in _state:
         return _state["source"]
-    text = go.FigureWidget._esm.read_text() if hasattr(go.FigureWidget._esm, "read_text") else None
+    esm = getattr(go.FigureWidget, "_esm", None)
+    text = esm.read_text() if hasattr(esm, "read_text") else str(esm) if esm is not None else None
     source = None
     if text:
         matches = list(re.finditer(r"export\s*\{([^{}]*)\}\s*;?", text))
@@ -52,7 +54,7 @@ def _bundle_source() -> str | None:
             local = names.get("default")
             if local and re.fullmatch(r"[\w$]+", local):
                 source = (text[:last.start()] + f"globalThis.{_GLOBAL} = {local};\n"
-                          "export default { initialize() {}, render() {} };" + text[last.end():])
+                          "export default { initialize() {}, render() {} };\n" + text[last.end():])
     _state["source"] = source
     return source
 

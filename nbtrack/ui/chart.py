@@ -85,8 +85,10 @@ class MetricChart(W.VBox):
         self._run_ids: list[str] = []
         self.last_fetch_seconds = 0.0
 
-        self.x_axis = W.ToggleButtons(options=[("step", "step"), ("relative time", "relative"), ("wall time", "wall")],
-                                      value=x, style={"button_width": "90px"}, layout=W.Layout(width="auto"))
+        self.x_axis = W.ToggleButtons(options=[("step", "step"), ("relative", "relative"), ("wall", "wall")],
+                                      value=x, tooltips=["training step", "seconds since each run started",
+                                                         "time of day the value was logged"],
+                                      style={"button_width": "70px"}, layout=W.Layout(width="auto"))
         self.smoothing = W.FloatSlider(value=smoothing, min=0.0, max=0.99, step=0.01, description="smoothing",
                                        continuous_update=True, readout_format=".2f", layout=W.Layout(width="260px"))
         self.log_y = W.Checkbox(value=log_y, description="log y", indent=False, layout=W.Layout(width="70px"))
@@ -177,8 +179,8 @@ class MetricChart(W.VBox):
         gap = 0.06 if n > 1 else 0.0
         h = (1 - gap * (n - 1)) / n
         layout: dict[str, Any] = {
-            "height": self._height or (260 * n + 70), "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
-            "legend": {"orientation": "h", "y": -0.12 if n == 1 else -0.05, "yanchor": "top"},
+            "height": self._height or (250 * n + 70), "margin": {"l": 60, "r": 10, "t": 30, "b": 45},
+            "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 11}},
             "hovermode": "closest", "template": "plotly_white", "uirevision": "keep",
         }
         annotations = []

@@ -104,10 +104,17 @@ class Dashboard(W.VBox):
     def _update_header(self) -> None:
         live = self._fingerprint[3] or 0
         now = datetime.now().strftime("%H:%M:%S")
-        names = ", ".join(self.experiment_ids)
+        names = ", ".join(self._experiment_names())
         state = f" · {live} running" if live else ""
-        self.header.value = (f'<div style="font-size:13px"><b>nbtrack dashboard</b> · experiment {escape(names)} · '
+        self.header.value = (f'<div style="font-size:13px"><b>nbtrack dashboard</b> · {escape(names)} · '
                              f'{self.table.total:,} runs{state} · <span style="color:#888">updated {now}</span></div>')
+
+    def _experiment_names(self) -> list[str]:
+        if not hasattr(self, "_names"):
+            from nbtrack.tracking import fluent
+
+            self._names = [fluent.get_experiment(e).name for e in self.experiment_ids]
+        return self._names
 
     def static_html(self) -> str:
         return (self.header.value + self.table.static_html(limit=30)

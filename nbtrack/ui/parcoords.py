@@ -217,16 +217,19 @@ class ParallelCoordinates(W.VBox):
         Highlighted runs get 0.1 + 0.9 * metric on a scale whose first tenth is grey.
         """
         norm, selected, axis = self._colouring()
-        values = np.where(selected, 0.1 + 0.9 * norm, 0.0)
-        scale = [[0.0, _GREY], [0.0999, _GREY]] + [[0.1 + 0.9 * p, c] for p, c in _VIRIDIS]
         steps = np.linspace(0, 1, 5)
         labels = []
         if axis is not None:
             lo, hi = _finite_range(axis.values)
             labels = [_static._fmt(10 ** (lo + t * (hi - lo)) if axis.log else lo + t * (hi - lo)) for t in steps]
+        bar = {"title": {"text": self.color_metric or ""}, "ticktext": labels, "len": 0.8}
+        if selected.all():
+            return norm, {"colorscale": _VIRIDIS, "cmin": 0, "cmax": 1, "showscale": axis is not None,
+                          "colorbar": {**bar, "tickvals": list(steps)}}
+        values = np.where(selected, 0.1 + 0.9 * norm, 0.0)
+        scale = [[0.0, _GREY], [0.0999, _GREY]] + [[0.1 + 0.9 * p, c] for p, c in _VIRIDIS]
         return values, {"colorscale": scale, "cmin": 0, "cmax": 1, "showscale": axis is not None,
-                        "colorbar": {"title": {"text": self.color_metric or ""},
-                                     "tickvals": list(0.1 + 0.9 * steps), "ticktext": labels}}
+                        "colorbar": {**bar, "tickvals": list(0.1 + 0.9 * steps)}}
 
     def _draw(self) -> None:
         colors, line = self._color_values()
