@@ -114,7 +114,7 @@ def cast_frame(frame: Any, schema: Schema) -> Any:
         pairs = list(zip(frame.columns, schema.inputs, strict=False))
     simple = {name: spec.type.to_numpy() for name, spec in pairs
               if name in frame.columns and spec.type in _PLAIN and not frame[name].isna().any()}
-    if simple:
+    if simple and any(frame[n].dtype != d for n, d in simple.items()):
         try:
             frame = frame.astype(simple)
         except (ValueError, TypeError, OverflowError):
