@@ -280,6 +280,7 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
             f"array or a DataFrame with those columns, not a {type(data).__name__}."
         )
     spec = schema.inputs[0]
+    assert isinstance(spec, TensorSpec)
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise InvalidParameter("Input DataFrame is empty.")
@@ -291,11 +292,11 @@ def _enforce_tensor_schema(data: Any, schema: Schema) -> Any:
                 f"{len(data.columns)} columns. Send a DataFrame with {spec.shape[-1]} columns "
                 "or an array of that shape."
             )
-        return enforce_tensor_spec(data.to_numpy(), spec)  # type: ignore[arg-type]
+        return enforce_tensor_spec(data.to_numpy(), spec)
     if isinstance(data, list):
         data = np.asarray(data)
     if isinstance(data, np.ndarray) or hasattr(data, "toarray"):
-        return enforce_tensor_spec(data, spec)  # type: ignore[arg-type]
+        return enforce_tensor_spec(data, spec)
     raise InvalidParameter(
         "This model has a tensor signature with no input names; pass a numpy array or a "
         f"DataFrame, not a {type(data).__name__}."
@@ -362,7 +363,7 @@ def _enforce_scalar(data: Any, t: DataType, required: bool) -> Any:
         return enforce_column("", pd.Series([data]), t)[0]
     except InvalidParameter:
         raise InvalidParameter(
-            f"Failed to enforce schema of data `{data}` with dtype `{t.name}`"
+            f"Failed to enforce schema of data `{data!r}` with dtype `{t.name}`"
         ) from None
 
 
@@ -456,10 +457,10 @@ def enforce_param_value(value: Any, t: DataType, spec: str = "") -> Any:
         DataType.check_type(w, value) for w in _PARAM_WIDENING.get(t, ())
     ):
         if isinstance(value, bool) and t is not DataType.boolean:
-            raise InvalidParameter(f"Can not safely convert `{type(value)}` to `{t}` for value `{value}`{where}")
+            raise InvalidParameter(f"Can not safely convert `{type(value)}` to `{t}` for value `{value!r}`{where}")
         return t.to_python()(value)
     raise InvalidParameter(
-        f"Can not safely convert `{type(value)}` to `{t}` for value `{value}`{where}"
+        f"Can not safely convert `{type(value)}` to `{t}` for value `{value!r}`{where}"
     )
 
 

@@ -51,7 +51,7 @@ def resolve_name(name: str | None, artifact_path: str | None) -> str:
 
 def _tags_entry(model: Model) -> dict[str, Any]:
     d = model.to_dict()
-    entry = {k: d[k] for k in ("run_id", "utc_time_created", "artifact_path", "model_uuid") if k in d}
+    entry: dict[str, Any] = {k: d[k] for k in ("run_id", "utc_time_created", "artifact_path", "model_uuid") if k in d}
     entry["flavors"] = {
         f: {k: v for k, v in conf.items() if k != "config"} if isinstance(conf, dict) else conf
         for f, conf in d.get("flavors", {}).items()

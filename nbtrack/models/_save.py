@@ -57,7 +57,7 @@ def copy_code_paths(code_paths: Iterable[str] | None, path: str) -> str | None:
 
 def new_model(mlflow_model: Model | None, signature: Any, metadata: dict[str, Any] | None) -> Model:
     model = mlflow_model if mlflow_model is not None else Model()
-    model.nbtrack_version = _nbtrack_version()
+    model.nbtrack_version = _nbtrack_version()  # type: ignore[attr-defined]
     if signature is not None and signature is not False:
         from nbtrack.models.signature import ModelSignature
 

@@ -113,7 +113,7 @@ def resolve_requirements(
     constraints: list[str] = []
     if conda_env is not None:
         env = _load_conda(conda_env)
-        pip = next((d["pip"] for d in env.get("dependencies", []) if isinstance(d, dict) and "pip" in d), [])
+        pip: list[str] = next((d["pip"] for d in env.get("dependencies", []) if isinstance(d, dict) and "pip" in d), [])
         reqs, constraints = _parse_lines(list(pip), os.getcwd())
     elif pip_requirements is not None:
         reqs, constraints = _parse(pip_requirements)

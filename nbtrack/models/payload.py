@@ -112,7 +112,7 @@ def cast_frame(frame: Any, schema: Schema) -> Any:
         pairs = [(c, schema.inputs[0]) for c in frame.columns]
     else:
         pairs = list(zip(frame.columns, schema.inputs, strict=False))
-    simple = {name: spec.type.to_numpy() for name, spec in pairs
+    simple = {name: spec.type.to_numpy() for name, spec in pairs  # type: ignore[union-attr]
               if name in frame.columns and spec.type in _PLAIN and not frame[name].isna().any()}
     if simple and any(frame[n].dtype != d for n, d in simple.items()):
         try:

@@ -446,12 +446,12 @@ class Schema:
             return [x.type for x in self.inputs]
         if not all(isinstance(x.type, DataType) for x in self.inputs):
             raise InvalidParameter("Only schemas of scalar DataTypes map to numpy types.")
-        return [x.type.to_numpy() for x in self.inputs]
+        return [x.type.to_numpy() for x in self.inputs]  # type: ignore[union-attr]
 
     def pandas_types(self) -> list[Any]:
         if self.is_tensor_spec() or not all(isinstance(x.type, DataType) for x in self.inputs):
             raise InvalidParameter("Only schemas of scalar DataTypes map to pandas types.")
-        return [x.type.to_pandas() for x in self.inputs]
+        return [x.type.to_pandas() for x in self.inputs]  # type: ignore[union-attr]
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [x.to_dict() for x in self.inputs]

@@ -272,7 +272,7 @@ def infer_schema(data: Any) -> Schema:
         for row in data:
             for k, v in row.items():
                 columns.setdefault(k, []).append(v)
-        specs = []
+        specs: list[ColSpec | TensorSpec] = []
         for name, values in columns.items():
             t = infer_datatype(values)
             specs.append(ColSpec(t.dtype if isinstance(t, Array) else AnyType(), name,

@@ -140,8 +140,8 @@ def build_app(model: Any, timeout: float = 60.0, max_body_bytes: int = DEFAULT_M
 
     async def invocations(request: Any) -> Any:
         mime, problem = _content_type(request.headers.get("content-type"))
-        if problem is not None:
-            return _error(415, "BAD_REQUEST", problem)
+        if problem is not None or mime is None:
+            return _error(415, "BAD_REQUEST", problem or _supported(None))
         try:
             body = await _read_body(request, max_body_bytes)
         except _TooLarge:

@@ -226,14 +226,7 @@ def _row(rec: Any) -> dict[str, Any]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        if math.isnan(value):
-            return None
-    except TypeError:
-        pass
-    return int(value)
+    return None if _isnull(value) else int(value)
 
 
 def _columns_from(catalogue: Any) -> list[Column]:
@@ -258,22 +251,29 @@ def default_columns(columns: Iterable[Column], limit_each: int = 8) -> list[str]
 
 
 def fingerprint(experiments: list[str]) -> tuple[Any, ...]:
-    """A cheap summary that changes when runs are added, end, or log new metric values."""
+    """A cheap summary that changes when runs are added, end, or running runs log new steps.
+
+    (runs, newest start, newest end, running runs, steps logged by the running runs)
+    """
     frame = fluent.sql(
+        "WITH r AS (SELECT run_id, start_time, end_time, status FROM runs "
+        "           WHERE experiment_id IN (SELECT unnest(?)) AND lifecycle_stage = 'active') "
         "SELECT count(*) AS n, max(start_time) AS s, max(end_time) AS e, "
-        "count(*) FILTER (WHERE status = 'RUNNING') AS live, "
-        "(SELECT max(timestamp) FROM latest_metrics WHERE run_id IN (SELECT run_id FROM runs "
-        " WHERE experiment_id IN (SELECT unnest(?)))) AS m "
-        "FROM runs WHERE experiment_id IN (SELECT unnest(?)) AND lifecycle_stage = 'active'",
-        [experiments, experiments])
-    return tuple(None if _isnull(v) else v for v in frame.iloc[0].tolist())
+        "       count(*) FILTER (WHERE status = 'RUNNING') AS live, "
+        "       (SELECT sum(step) + count(*) FROM latest_metrics "
+        "        WHERE run_id IN (SELECT run_id FROM r WHERE status = 'RUNNING')) AS progress "
+        "FROM r", [experiments])
+    return tuple(None if _isnull(v) else int(v) for v in frame.iloc[0].tolist())
 
 
 def _isnull(value: Any) -> bool:
+    """None, NaN or pandas' NA (what a NULL BIGINT becomes in a nullable column)."""
+    if value is None:
+        return True
     try:
-        return value is None or bool(math.isnan(value))
+        return bool(value != value)  # NaN and NA are not equal to themselves
     except TypeError:
-        return False
+        return True  # pd.NA: its comparison is ambiguous
 
 
 # -- formatting shared by the widget and the static HTML ------------------------------------

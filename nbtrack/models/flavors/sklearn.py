@@ -76,7 +76,7 @@ def _dump(sk_model: Any, path: str, fmt: str, skops_trusted_types: list[str] | N
     if fmt == SERIALIZATION_FORMAT_CLOUDPICKLE:
         import cloudpickle as lib
     else:
-        lib = pickle  # type: ignore[no-redef]
+        lib = pickle
     with open(path, "wb") as f:
         try:
             lib.dump(sk_model, f, protocol=pickle.DEFAULT_PROTOCOL)
