@@ -156,8 +156,12 @@ function render({ model, el }) {
   function drawHeader() {
     const err = model.get("filter_error");
     if (err && err.problem) {
-      const caret = err.position ? "\n" + " ".repeat(Math.max(err.position - 1, 0)) + "^" : "";
-      error.textContent = `${err.text || ""}${caret}\n${err.problem}`;
+      // the caret sits under the column the parser names: pad with the hidden text itself
+      const text = err.text || "";
+      const caret = err.position
+        ? h("div", {}, h("span", { style: "visibility: hidden" }, text.slice(0, err.position - 1)), "^")
+        : null;
+      error.replaceChildren(h("div", {}, text), caret, h("div", {}, err.problem));
       error.hidden = false;
       input.classList.add("nbt-invalid");
     } else {

@@ -77,6 +77,7 @@ class MetricChart(W.VBox):
         self._info: dict[str, dict[str, Any]] = {}
         self._slots: dict[tuple[str, str], int] = {}
         self._range: tuple[float, float] | None = None
+        self._revision = 0
         self._zoom_timer: threading.Timer | None = None
         self._tz = _tz_offset_ms()
         self._wanted = run_ids_of(runs)
@@ -175,13 +176,16 @@ class MetricChart(W.VBox):
 
     def _build_figure(self) -> None:
         """Lay out one subplot per key and four traces per (run, key), empty for now."""
+        self._revision += 1
         n = max(len(self._keys), 1)
         gap = 0.06 if n > 1 else 0.0
         h = (1 - gap * (n - 1)) / n
         layout: dict[str, Any] = {
             "height": self._height or (250 * n + 70), "margin": {"l": 60, "r": 10, "t": 30, "b": 45},
             "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 11}},
-            "hovermode": "closest", "template": "plotly_white", "uirevision": "keep",
+            "hovermode": "closest", "template": "plotly_white",
+            # a new revision per rebuild: zoom survives data updates, not a change of runs
+            "uirevision": str(self._revision),
         }
         annotations = []
         for row in range(n):

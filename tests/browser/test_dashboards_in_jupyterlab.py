@@ -1,0 +1,250 @@
+"""notebooks/dashboards.ipynb in a real JupyterLab: every view renders, and the views link.
+
+The tests share one page (module scope) and run in file order: run all cells, check what
+rendered, watch a run logged by another process arrive, click table rows, brush an axis,
+save. Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "dashboards.ipynb"
+KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    return !!(w && w.context && w.context.path === '%s' && w.sessionContext.session
+        && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'); }""" % NOTEBOOK
+ALL_DONE = """() => { const prompts = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputArea-prompt')];
+    return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }"""
+DASH = ".nbtrack-dashboard"
+
+
+def legend(page: Any, scope: str) -> list[str]:
+    """Names in the legend of the metric chart under ``scope`` (SVG text: read textContent)."""
+    return page.evaluate("""(scope) => [...document.querySelectorAll(
+        scope + ' .nbtrack-metric-chart .legendtext')].map(e => e.textContent)""", scope)
+
+
+def plot_data(page: Any, selector: str) -> Any:
+    """The trace data plotly.js holds for the first plot under ``selector``."""
+    return page.evaluate("""(sel) => { const gd = document.querySelector(sel + ' .js-plotly-plot');
+        return gd && gd.data ? gd.data.map(t => ({name: t.name, type: t.type, showlegend: t.showlegend,
+            n: t.x ? t.x.length : 0, visible: t.visible,
+            color: t.line && t.line.color && t.line.color.length !== undefined && typeof t.line.color !== 'string'
+                   ? Array.from(t.line.color) : null,
+            dims: t.dimensions ? t.dimensions.length : 0})) : null; }""", selector)
+
+
+@pytest.fixture(scope="module")
+def page(lab: Any, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    started = time.monotonic()
+    page.goto(lab.page_url(NOTEBOOK))
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_timeout(1500)
+    page.wait_for_function(ALL_DONE, timeout=180_000, polling=500)
+    # widgets draw after their cell finished: wait for every view's own DOM, not just the cell
+    page.wait_for_function("""() => document.querySelectorAll('.js-plotly-plot').length >= 6
+        && document.querySelectorAll('.js-plotly-plot .parcoords').length >= 2
+        && document.querySelectorAll('.nbtrack-dashboard .nbt-row').length > 0""", timeout=120_000, polling=500)
+    page.wait_for_timeout(1500)
+    page.run_all_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def test_every_view_renders(page: Any, shot: Any) -> None:
+    body = page.inner_text("body")
+    assert "Loading widget" not in body
+    assert "Error displaying widget" not in body
+    assert "Traceback (most recent call last)" not in body, body[body.find("Traceback"):][:2000]
+
+    # run table: rows, sortable headers, the filter applied in the notebook shown as a chip
+    table = page.locator(".nbt-table").first
+    assert table.locator(".nbt-row").count() > 10
+    assert "acc > 0.5" in table.locator(".nbt-chips").inner_text()
+    headers = table.locator("th.nbt-th").all_inner_texts()
+    assert any(h.startswith("acc") for h in headers) and any(h.startswith("lr") for h in headers)
+
+    # charts: every metric chart has drawn line traces with points
+    charts = page.locator(".nbtrack-metric-chart")
+    assert charts.count() >= 3  # long run, best runs, compare (and the dashboard's)
+    for i in range(charts.count()):
+        assert charts.nth(i).locator(".scatterlayer .trace path.js-line").count() > 0
+    long_run = plot_data(page, ".nbtrack-metric-chart")
+    drawn = [t for t in long_run if t["showlegend"] is not False and t["n"]]
+    assert drawn and all(t["n"] <= 4 * 400 + 2 for t in drawn)  # 200,000 points arrive downsampled
+
+    # parallel coordinates: one axis per param and metric (batch_size, depth, lr, optimizer, acc, loss)
+    first = page.locator(".nbtrack-parcoords").first
+    titles = first.locator(".axis-title").all_text_contents()
+    assert {"batch_size", "depth", "lr (log)", "optimizer", "acc", "loss"} <= set(titles)
+    assert set(first.locator(".axis .tick text").all_text_contents()) >= {"adam", "sgd", "rmsprop"}
+
+    # compare: differing params highlighted, a best value starred
+    compare = page.locator(".nbtrack-compare")
+    assert compare.locator("tr[data-differs='1']").count() >= 1
+    assert "★" in compare.inner_text()
+
+    shot(page, "01-after-run-all")
+    for name, selector in [("02-run-table", ".nbt-table >> nth=0"), ("03-metric-chart-long", ".nbtrack-metric-chart >> nth=0"),
+                           ("04-metric-chart-best", ".nbtrack-metric-chart >> nth=1"),
+                           ("05-parallel-coordinates", ".nbtrack-parcoords >> nth=0"), ("06-compare", ".nbtrack-compare")]:
+        element = page.locator(selector)
+        element.scroll_into_view_if_needed()
+        shot(element, name)
+    real_errors = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]
+    assert not real_errors, real_errors
+
+
+def test_zooming_fetches_detail_from_duckdb(page: Any, shot: Any) -> None:
+    """Drag a zoom box on the 200,000-point chart: the kernel sends the range in full detail."""
+    chart = page.locator(".nbtrack-metric-chart").first
+    chart.scroll_into_view_if_needed()
+    in_range = """() => { const gd = document.querySelector('.nbtrack-metric-chart .js-plotly-plot');
+        const [lo, hi] = gd.layout.xaxis.range; const t = gd.data.find(t => t.name === 'long-200k');
+        return {lo, hi, inside: Array.from(t.x).filter(x => x >= lo && x <= hi).length}; }"""
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.40, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.405, y + 2, steps=4)
+    page.mouse.move(box["x"] + box["width"] * 0.41, y + 2, steps=4)
+    page.mouse.up()
+    page.wait_for_function("() => document.querySelector('.nbtrack-metric-chart .js-plotly-plot').layout.xaxis.autorange === false")
+    zoomed = page.evaluate(in_range)
+    span = zoomed["hi"] - zoomed["lo"]
+    assert 0 < span < 10_000, zoomed  # about 1% of 200,000 steps
+    # the overview held ~1,600 points for 200,000 steps (a handful in this range); the detail
+    # fetched for the range has up to 4 points per bucket of 400: most of its steps
+    page.wait_for_function(f"() => {{ const z = ({in_range})(); return z.inside >= Math.min(0.5 * (z.hi - z.lo), 300); }}",
+                           timeout=30_000)
+    shot(chart, "04b-metric-chart-zoomed")
+    chart.locator(".nsewdrag").first.dblclick()  # back to everything
+    page.wait_for_function("() => document.querySelector('.nbtrack-metric-chart .js-plotly-plot').layout.xaxis.autorange === true")
+
+
+def test_run_from_another_process_appears_live(page: Any, shot: Any) -> None:
+    """The last cell starts a process that logs for ~15 s: the dashboard picks it up."""
+    dash = page.locator(DASH)
+    dash.scroll_into_view_if_needed()
+    deadline = time.monotonic() + 60
+    seen_statuses: set[str] = set()
+    lengths: list[int] = []
+    while time.monotonic() < deadline:
+        row = dash.locator(".nbt-row", has_text="live-from-another-process")
+        if row.count():
+            seen_statuses.add(row.first.locator(".nbt-status").inner_text())
+            traces = plot_data(page, f"{DASH} .nbtrack-metric-chart") or []
+            lengths += [t["n"] for t in traces if t["name"] == "live-from-another-process"]
+            if "FINISHED" in seen_statuses and lengths and lengths[-1] == 150:
+                break
+        page.wait_for_timeout(500)
+    assert seen_statuses, "the run logged by another process never showed up in the dashboard"
+    assert "FINISHED" in seen_statuses
+    assert "live-from-another-process" in legend(page, DASH)
+    assert lengths and lengths[-1] == 150, lengths  # every point arrived in the chart
+    shot(dash, "07-dashboard-live-run")
+
+
+def test_ticking_table_rows_selects_runs_in_chart_and_parallel_coordinates(page: Any, shot: Any) -> None:
+    dash = page.locator(DASH)
+    rows = dash.locator(".nbt-row")
+    names = [rows.nth(i).locator("td").nth(1).inner_text().split("×")[0].strip() for i in (1, 3)]
+    rows.nth(1).click()
+    rows.nth(3).click()
+    page.wait_for_function("""(names) => { const l = [...document.querySelectorAll(
+        '.nbtrack-dashboard .nbtrack-metric-chart .legendtext')].map(e => e.textContent);
+        return l.length === 2 && names.every(n => l.includes(n)); }""", arg=names, timeout=30_000)
+    assert dash.locator(".nbt-row.nbt-selected").count() == 2
+    assert "2 selected" in dash.locator(".nbt-selinfo").inner_text()
+    page.wait_for_function("""() => { const gd = document.querySelector('.nbtrack-dashboard .nbtrack-parcoords .js-plotly-plot');
+        const c = Array.from(gd.data[0].line.color); return c.filter(v => v > 0).length === 2; }""", timeout=30_000)
+    colors = plot_data(page, f"{DASH} .nbtrack-parcoords")[0]["color"]
+    assert sum(1 for c in colors if c > 0) == 2 and sum(1 for c in colors if c == 0) >= 40  # the rest greyed
+    shot(dash, "08-dashboard-rows-selected")
+    dash.locator(".nbt-clear-sel").click()
+    page.wait_for_function("() => document.querySelectorAll('.nbtrack-dashboard .nbt-row.nbt-selected').length === 0")
+    page.wait_for_function("""() => document.querySelectorAll(
+        '.nbtrack-dashboard .nbtrack-metric-chart .legendtext').length === 10""", timeout=30_000)
+
+
+def test_brushing_an_axis_selects_runs_in_table_and_chart(page: Any, shot: Any) -> None:
+    dash = page.locator(DASH)
+    parcoords = dash.locator(".nbtrack-parcoords")
+    parcoords.scroll_into_view_if_needed()
+    titles = parcoords.locator(".axis-title").all_text_contents()
+    brushes = parcoords.locator(".axis-brush rect.background")
+    box = brushes.nth(titles.index("acc")).bounding_box()
+    assert box is not None
+    x, top, height = box["x"] + box["width"] / 2, box["y"], box["height"]
+    # drag over the top third of the acc axis: the best runs
+    page.mouse.move(x, top + 3)
+    page.mouse.down()
+    page.mouse.move(x, top + height * 0.2, steps=6)
+    page.mouse.move(x, top + height * 0.33, steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => document.querySelectorAll('.nbtrack-dashboard .nbt-row.nbt-selected').length > 0",
+                           timeout=30_000)
+    selected = dash.locator(".nbt-row.nbt-selected")
+    selected_names = {selected.nth(i).locator("td").nth(1).inner_text().split("×")[0].strip()
+                      for i in range(selected.count())}
+    total = dash.locator(".nbt-row").count()
+    assert 0 < len(selected_names) < total
+    page.wait_for_function("""(names) => { const l = [...document.querySelectorAll(
+        '.nbtrack-dashboard .nbtrack-metric-chart .legendtext')].map(e => e.textContent);
+        return l.length > 0 && l.every(n => names.includes(n)); }""", arg=sorted(selected_names), timeout=30_000)
+    # the runs marked are exactly those whose acc lies in the brushed range plotly reports
+    lo, hi = page.evaluate("""() => document.querySelector('.nbtrack-dashboard .nbtrack-parcoords .js-plotly-plot')
+        .data[0].dimensions.find(d => d.label === 'acc').constraintrange""")
+    acc_col = dash.locator("th.nbt-th").all_inner_texts().index("acc") + 1
+
+    def acc_of(rows: Any) -> list[float]:
+        texts = [rows.nth(i).locator("td").nth(acc_col).inner_text() for i in range(rows.count())]
+        return [float(t) for t in texts if t]
+
+    tolerance = 1e-4  # the table shows 5 significant digits
+    assert all(lo - tolerance <= v <= hi + tolerance for v in acc_of(selected))
+    assert all(v < lo + tolerance or v > hi - tolerance for v in acc_of(dash.locator(".nbt-row:not(.nbt-selected)")))
+    shot(dash, "09-dashboard-brushed")
+
+
+def test_filter_error_is_shown_inline(page: Any, shot: Any) -> None:
+    table = page.locator(".nbt-table").first
+    table.scroll_into_view_if_needed()
+    box = table.locator(".nbt-filter")
+    box.fill("metrics.acc >")
+    box.press("Enter")
+    error = table.locator(".nbt-error")
+    error.wait_for(state="visible", timeout=30_000)
+    assert "column 14" in error.inner_text()
+    shot(table, "10-filter-error")
+    box.fill("metrics.acc > 0.9 AND params.optimizer = 'adam'")
+    box.press("Enter")
+    page.wait_for_function("""() => { const t = document.querySelector('.nbt-table');
+        return t.querySelector('.nbt-error').hidden && t.querySelectorAll('.nbt-chip').length === 2; }""")
+    assert all("adam" in r for r in table.locator(".nbt-row").all_inner_texts())
+
+
+def test_saved_notebook_is_small_and_carries_static_copies(page: Any, lab: Any) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    path = lab.root / NOTEBOOK
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "nbtrack dashboard" not in path.read_text():
+        time.sleep(0.5)
+    text = path.read_text()
+    assert path.stat().st_size < 1_000_000, path.stat().st_size
+    assert "nbtrack dashboard" in text and "<svg" in text  # static HTML + SVG for kernel-less readers
