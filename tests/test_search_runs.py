@@ -123,3 +123,20 @@ def test_sql_reads_views_and_nothing_else(runs, tmp_path):
         with pytest.raises(InvalidParameter, match="nbtrack.sql"):
             nbtrack.sql(bad)
     assert len(nbtrack.search_runs()) == 4 and not (tmp_path / "x.csv").exists()
+
+
+def test_sql_sees_the_registry(runs):
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp()
+    try:
+        open(f"{d}/MLmodel", "w").write("flavors: {}\n")
+        nbtrack.register_model(d, "m")
+        nbtrack.MlflowClient().set_registered_model_alias("m", "champion", 1)
+    finally:
+        shutil.rmtree(d)
+    versions = nbtrack.sql("SELECT name, version, current_stage FROM model_versions")
+    assert versions.values.tolist() == [["m", 1, "None"]]
+    assert nbtrack.sql("SELECT alias, version FROM model_aliases").values.tolist() == [["champion", 1]]
+    assert set(nbtrack.sql("SELECT kind FROM registry_history")["kind"]) >= {"created", "alias"}

@@ -188,6 +188,22 @@ class Archive:
             SELECT run_id, dataset_name, dataset_digest, context, source_type, source,
                    dataset_schema, profile, tags FROM arc.inputs""")
         con.execute("""
+            CREATE OR REPLACE VIEW model_versions AS
+            SELECT m.name, v.version, v.current_stage, v.source, v.run_id, v.status, v.creation_time,
+                   v.last_updated_time, v.description, v.user_id
+            FROM arc.model_versions v JOIN arc.registered_models m USING (model_id)""")
+        con.execute("""
+            CREATE OR REPLACE VIEW registered_models AS
+            SELECT name, creation_time, last_updated_time, description FROM arc.registered_models""")
+        con.execute("""
+            CREATE OR REPLACE VIEW model_aliases AS
+            SELECT m.name, a.alias, a.version
+            FROM arc.registered_model_aliases a JOIN arc.registered_models m USING (model_id)""")
+        con.execute("""
+            CREATE OR REPLACE VIEW registry_history AS
+            SELECT m.name, h.seq, h.kind, h.version, h.alias, h.from_value, h.to_value, h.user_id, h.timestamp
+            FROM arc.registry_history h JOIN arc.registered_models m USING (model_id)""")
+        con.execute("""
             CREATE OR REPLACE VIEW experiment_tags AS
             SELECT CAST(experiment_id AS VARCHAR) AS experiment_id, key, value FROM arc.experiment_tags""")
 

@@ -161,7 +161,8 @@ def read_only_sql(archive: Any, query: str, params: list[Any]) -> Any:
                     raise InvalidParameter(
                         f"nbtrack.sql could not run the query: {str(e).splitlines()[0]}. The query may read "
                         "the views runs, params, tags, metrics, latest_metrics, inputs, experiments, "
-                        "experiment_tags; the store is read-only here."
+                        "experiment_tags, registered_models, model_versions, model_aliases, "
+                        "registry_history; the store is read-only here."
                     ) from None
             finally:
                 con.close()
