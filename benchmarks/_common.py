@@ -116,7 +116,7 @@ def emit(result: dict[str, Any]) -> None:
 
 
 def import_times(module: str, repeat: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``python -c "import <module>"`` in ``repeat`` fresh processes.
+    """``python -c "import <module>"`` in ``repeat`` fresh processes (environment ``env``, whole).
 
     Returns the median wall time of the whole process (interpreter start included) and the
     median time of the import statement alone, measured inside the child.
@@ -126,7 +126,7 @@ def import_times(module: str, repeat: int, env: dict[str, str] | None = None) ->
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                             env={**worker_env(), **(env or {})}, cwd=tempfile.gettempdir())
+                             env=env or worker_env(), cwd=tempfile.gettempdir())
         walls.append(time.perf_counter() - t0)
         inner.append(float(out.stdout.strip().splitlines()[-1]))
     return {"wall": statistics.median(walls), "import": statistics.median(inner), "walls": walls,

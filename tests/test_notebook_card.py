@@ -19,14 +19,12 @@ from nbtrack.notebook import _card
 
 @pytest.fixture
 def ip(tmp_path, monkeypatch):
-    """The test shell with the extension loaded and a store of its own."""
+    """The test shell with the extension loaded (conftest gives each test its own store)."""
     globalipapp.start_ipython()
     shell = globalipapp.get_ipython()
     shell.run_line_magic("load_ext", "nbtrack")
-    monkeypatch.setenv("NBTRACK_TRACKING_URI", str(tmp_path / "store"))
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.chdir(tmp_path)
-    nbtrack.set_tracking_uri(str(tmp_path / "store"))
     shell.user_ns["nbtrack"] = nbtrack
     yield shell
     while nbtrack.active_run() is not None:

@@ -61,7 +61,10 @@ class CardReader:
         self._long = False
 
     def __call__(self, error: str | None = None) -> CardData:
-        run = self.client.get_run(self.run_id)
+        local = getattr(self.client.store, "local_run", None)
+        run = local(self.run_id) if local is not None else None
+        if run is None or run.data.metrics:  # sparklines need the stored history
+            run = self.client.get_run(self.run_id)
         data = CardData(self.run_id, run.info.run_name or self.run_id[:8], run.info.status, self.experiment,
                         run.info.start_time, run.info.end_time, dict(run.data.params),
                         dict(run.data.metrics), error=error)

@@ -53,11 +53,18 @@ _MAX_BUFFERED = 200_000  # records; past this a log call flushes itself (bounded
 
 @dataclass
 class _RunState:
-    """What this process knows about a run it writes to."""
+    """What this process knows about a run it writes to.
+
+    For runs created here, ``info`` mirrors the run record and ``tags``/``metrics`` what this
+    process logged, so :meth:`DuckDBStore.local_run` can answer without a store round trip.
+    """
 
     experiment_id: str
     lifecycle_stage: str
     params: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] | None = None        # None: created elsewhere, the mirror is not whole
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # key -> (step, ts, value)
 
 
 class DuckDBStore:
@@ -83,6 +90,8 @@ class DuckDBStore:
         self._last_compact = 0.0
         self._last_sweep = 0.0
         self._own_segments: set[str] = set()
+        self._seg_con: Any = None
+        self._seg_con_pid = 0
         self._registry: Any = None
         atexit.register(self.close)
 
@@ -131,15 +140,39 @@ class DuckDBStore:
             "status": RunStatus.RUNNING, "start_time": start, "end_time": None,
             "lifecycle_stage": LifecycleStage.ACTIVE, "owner": liveness.current_owner(),
         }
-        self._runs[run_id] = _RunState(experiment_id, LifecycleStage.ACTIVE)
-        self._run_event(run_id, fields, ts=start)
         tag_dict = dict(tags)
         tag_dict["mlflow.runName"] = run_name
+        artifact_uri = f"{experiment.artifact_location}/{run_id}/artifacts"
+        self._runs[run_id] = _RunState(experiment_id, LifecycleStage.ACTIVE, tags=dict(tag_dict), info={
+            "run_name": run_name, "user_id": user_id, "status": RunStatus.RUNNING, "start_time": start,
+            "end_time": None, "artifact_uri": artifact_uri})
+        self._run_event(run_id, fields, ts=start)
         for key, value in tag_dict.items():
             self._add("t", run_id, key, value, ts=start)
         info = RunInfo(run_id, experiment_id, run_name, user_id, RunStatus.RUNNING, start, None,
-                       f"{experiment.artifact_location}/{run_id}/artifacts", LifecycleStage.ACTIVE)
+                       artifact_uri, LifecycleStage.ACTIVE)
         return Run(info, RunData(tags=tag_dict))
+
+    def local_run(self, run_id: str) -> Run | None:
+        """The run as this process wrote it, with no store access; None unless it was created
+        here and every metric went through the per-point paths (a columnar batch is not mirrored).
+        Another process writing to the same run is not seen."""
+        state = self._runs.get(run_id)
+        if state is None or state.info is None:
+            return None
+        i = state.info
+        info = RunInfo(run_id, state.experiment_id, i["run_name"], i["user_id"], i["status"], i["start_time"],
+                       i["end_time"], i["artifact_uri"], state.lifecycle_stage)
+        metrics = {k: v for k, (_, _, v) in state.metrics.items()}
+        return Run(info, RunData(metrics, dict(state.params), dict(state.tags)))
+
+    @staticmethod
+    def _mirror_metric(state: _RunState, key: str, value: float, ts: int, step: int) -> None:
+        if state.info is None:
+            return
+        old = state.metrics.get(key)
+        if old is None or (step, ts, value) > old:  # MLflow's latest: greatest (step, timestamp, value)
+            state.metrics[key] = (step, ts, value)
 
     def _writable(self, run_id: str) -> _RunState:
         state = self._runs.get(run_id)
@@ -156,12 +189,17 @@ class DuckDBStore:
 
     def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
                         run_name: str | None = None, resume: bool = False) -> None:
-        self._writable(run_id)
+        state = self._writable(run_id)
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = status
         if end_time is not None:
             fields["end_time"] = int(end_time)
+        if state.info is not None:
+            state.info.update({k: v for k, v in fields.items()})
+            if run_name is not None:
+                state.info["run_name"] = run_name
+                state.tags["mlflow.runName"] = run_name
         if resume:
             fields["owner"] = liveness.current_owner()
         if run_name is not None:
@@ -188,27 +226,41 @@ class DuckDBStore:
             self._add("p", run_id, key, value)
         for key, value in tags:
             self._add("t", run_id, key, value)
+            state.tags[key] = value
             if key == "mlflow.runName":
                 self._run_event(run_id, {"run_name": value})
+                if state.info is not None:
+                    state.info["run_name"] = value
         if metrics:
             self._buffer.add_metrics(
                 run_id, [m.key for m in metrics], [m.value for m in metrics],
                 [m.timestamp for m in metrics], [m.step for m in metrics])
             self._after_add()
+            for m in metrics[:64]:
+                self._mirror_metric(state, m.key, m.value, m.timestamp, m.step)
+            if len(metrics) > 64:
+                state.info = None  # big batches are not mirrored: reads go to the store
         state.params.update(new_params)
 
     def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
                             timestamps: Sequence[int], steps: Sequence[int]) -> None:
         """Columnar fast path: many points without building Metric objects."""
-        self._writable(run_id)
+        state = self._writable(run_id)
         self._buffer.add_metrics(run_id, keys, values, timestamps, steps)
+        if len(keys) <= 64:
+            for args in zip(keys, values, timestamps, steps, strict=True):
+                self._mirror_metric(state, *args)
+        else:
+            state.info = None  # not mirrored: reads of this run go to the store
         self._after_add()
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         state = self._runs.get(run_id)
         if state is None or state.lifecycle_stage != LifecycleStage.ACTIVE:
-            self._writable(run_id)
+            state = self._writable(run_id)
         self._add("m", run_id, key, None, value, timestamp, step)
+        if state.info is not None:
+            self._mirror_metric(state, key, value, timestamp, step)
 
     @staticmethod
     def _check_params(run_id: str, state: _RunState, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -238,6 +290,7 @@ class DuckDBStore:
         if key not in run.data.tags:
             raise NotFound(f"No tag with name: {key} in run with id {run_id}")
         self._add("d", run_id, key, None)
+        self._runs[run_id].tags.pop(key, None)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         self._writable(run_id)
@@ -294,7 +347,7 @@ class DuckDBStore:
             if columns is None:
                 return
             try:
-                path = write_segment(self.archive.segments_dir, self._writer(), columns)
+                path = write_segment(self.archive.segments_dir, self._writer(), columns, self._segment_con())
                 self._own_segments.add(os.path.basename(path))
             except OSError as e:
                 self._buffer.put_back(columns)
@@ -302,6 +355,16 @@ class DuckDBStore:
             except BaseException:
                 self._buffer.put_back(columns)
                 raise
+
+    def _segment_con(self) -> Any:
+        """The in-memory DuckDB connection that writes segments (one per process; under _flush_lock)."""
+        if self._seg_con is None or self._seg_con_pid != os.getpid():
+            import duckdb
+
+            self._seg_con = duckdb.connect(":memory:")
+            self._seg_con.execute("SET threads = 1")
+            self._seg_con_pid = os.getpid()
+        return self._seg_con
 
     def _writer(self) -> str:
         pid = os.getpid()
@@ -349,6 +412,10 @@ class DuckDBStore:
             log.warning("nbtrack could not finish writing %s at exit: %s", self.root, e)
         finally:
             try:
+                with self._flush_lock:
+                    if self._seg_con is not None:
+                        self._seg_con.close()
+                        self._seg_con = None
                 self.archive.close()
             except Exception as e:
                 log.debug("closing %s: %s", self.root, e)

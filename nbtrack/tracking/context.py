@@ -93,7 +93,10 @@ def resolve_tags(user_tags: dict[str, str] | None = None) -> dict[str, str]:
     """Default context, then registered providers, then the user's tags on top (as MLflow)."""
     source = _source_name()
     tags = {"mlflow.user": _user(), "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
-    tags.update(git_info(source if os.path.exists(source) else os.getcwd()))
+    # In a kernel, argv[0] is ipykernel_launcher.py inside the environment: the code being run
+    # is the notebook's, so take git from the working directory instead.
+    launcher = os.path.basename(source).startswith(("ipykernel_launcher", "ipython"))
+    tags.update(git_info(os.getcwd() if launcher or not os.path.exists(source) else source))
     for provider in _providers:
         try:
             tags.update(provider())

@@ -339,6 +339,7 @@ def fetch_wide(experiments: list[str] | None, filter_string: str | None, params:
     ``limit``) or from ``run_ids`` (in that order). Returns the frame and how many runs
     matched in all, so a cap is never silent. Pivoted in DuckDB: one query.
     """
+    scope_params: list[Any]
     if run_ids is not None:
         scope_sql, scope_params = "SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)]
         order = "array_position(?::VARCHAR[], r.run_id)"
@@ -360,11 +361,9 @@ def fetch_wide(experiments: list[str] | None, filter_string: str | None, params:
         pivots.append(f"max(v.num) FILTER (WHERE v.kind = 'metric' AND v.key = ?) AS m{i}")
         pivot_params.append(key)
     select = "".join(", " + p for p in pivots)
-    # parameters in the order their ? appear: the scope, the ORDER BY, the JOIN, the limit, pivots
-    if run_ids is None and order_metric:
-        ordered_params = [*scope_params, *order_params, int(limit)]
-    else:
-        ordered_params = [*scope_params, *order_params, int(limit)]
+    # parameters in the order their ? appear: the scope, the ORDER BY (or its JOIN), the limit,
+    # the key lists, the pivots
+    ordered_params = [*scope_params, *order_params, int(limit)]
     frame = fluent.sql(f"""
 WITH matched AS ({scope_sql}),
 chosen AS (

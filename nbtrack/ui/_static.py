@@ -7,6 +7,7 @@ few hundred points per line and a few hundred lines in parallel coordinates.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def _decimate(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[np.ndarray, np.
     chunks = max(limit // 2, 1)
     edges = np.linspace(0, n, chunks + 1).astype(int)
     keep = set()
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         if b > a:
             seg = y[a:b]
             keep.add(a + int(np.nanargmin(seg)) if np.isfinite(seg).any() else a)
@@ -86,12 +87,17 @@ def _decimate(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[np.ndarray, np.
     return x[idx], y[idx]
 
 
-def _ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi]."""
     if not math.isfinite(lo) or not math.isfinite(hi):
         return []
     if hi <= lo:
         return [lo]
-    return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step) + 1)]
 
 
 def _fmt(value: float) -> str:
@@ -126,11 +132,11 @@ def svg_lines(panels: Sequence[Panel], width: int = 720, panel_height: int = 220
         if x_hi == x_lo:
             x_lo, x_hi = x_lo - 0.5, x_hi + 0.5
 
-        def sx(v: np.ndarray, lo: float = x_lo, hi: float = x_hi) -> np.ndarray:
-            return left + (v - lo) / (hi - lo) * plot_w
+        def sx(v: Any, lo: float = x_lo, hi: float = x_hi, w: float = plot_w) -> Any:
+            return left + (v - lo) / (hi - lo) * w
 
-        def sy(v: np.ndarray, lo: float = y_lo, hi: float = y_hi, base: float = y0) -> np.ndarray:
-            return base + top + plot_h - (v - lo) / (hi - lo) * plot_h
+        def sy(v: Any, lo: float = y_lo, hi: float = y_hi, base: float = y0, h: float = plot_h) -> Any:
+            return base + top + h - (v - lo) / (hi - lo) * h
 
         parts.append(f'<rect x="{left}" y="{y0 + top}" width="{plot_w}" height="{plot_h}" '
                      f'fill="none" stroke="#ccc"/>')

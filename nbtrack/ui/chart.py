@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as W
@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from nbtrack.ui import _history, _live, _static
 from nbtrack.ui._base import with_static
-from nbtrack.ui._plotly import FigureWidget
+from nbtrack.ui._plotly import TEMPLATE, FigureWidget
 from nbtrack.ui._selection import PALETTE, Selection
 
 __all__ = ["MetricChart", "metric_chart"]
@@ -183,7 +183,7 @@ class MetricChart(W.VBox):
         layout: dict[str, Any] = {
             "height": self._height or (250 * n + 70), "margin": {"l": 60, "r": 10, "t": 30, "b": 45},
             "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 11}},
-            "hovermode": "closest", "template": "plotly_white",
+            "hovermode": "closest", "template": TEMPLATE,
             # a new revision per rebuild: zoom survives data updates, not a change of runs
             "uirevision": str(self._revision),
         }
@@ -199,7 +199,8 @@ class MetricChart(W.VBox):
                                      "yref": "paper", "yanchor": "bottom", "showarrow": False,
                                      "font": {"size": 12}})
         layout["annotations"] = annotations
-        traces, self._slots = [], {}
+        traces: list[Any] = []
+        self._slots = {}
         for row, key in enumerate(self._keys):
             xa, ya = self._axis_names(row)
             for run_id in self._run_ids:
@@ -350,9 +351,9 @@ class MetricChart(W.VBox):
 
     # -- live ------------------------------------------------------------------------------
     def _schedule_live(self) -> None:
-        if self.live and any(self._info.get(r, {}).get("status") == "RUNNING" for r in self._run_ids):
-            if not _live.scheduled(self):
-                _live.schedule(self, _LIVE_INTERVAL)
+        running = any(self._info.get(r, {}).get("status") == "RUNNING" for r in self._run_ids)
+        if self.live and running and not _live.scheduled(self):
+            _live.schedule(self, _LIVE_INTERVAL)
 
     def _poll(self) -> float | None:
         """Append points logged since the last poll; stop once no shown run is RUNNING."""
@@ -426,7 +427,7 @@ class MetricChart(W.VBox):
         fmt = None
         if self.x_axis.value == "wall":
             def fmt(v: float) -> str:
-                return datetime.fromtimestamp(v / 1000, tz=timezone.utc).strftime("%H:%M:%S")
+                return datetime.fromtimestamp(v / 1000, tz=UTC).strftime("%H:%M:%S")
         return _static.svg_lines(panels, x_format=fmt) + _static.note(
             f"{_X_LABELS[self.x_axis.value]} · static copy of the chart")
 

@@ -20,13 +20,13 @@ import plotly.graph_objects as go
 
 from nbtrack.ui import _data, _static
 from nbtrack.ui._base import with_static
-from nbtrack.ui._plotly import FigureWidget
+from nbtrack.ui._plotly import TEMPLATE, FigureWidget
 from nbtrack.ui._selection import Selection
 from nbtrack.ui.chart import run_ids_of
 
 __all__ = ["ParallelCoordinates", "parallel_coordinates"]
 
-_VIRIDIS = [[i / 9, c] for i, c in enumerate(_static._VIRIDIS)]
+_VIRIDIS: list[list[Any]] = [[i / 9, c] for i, c in enumerate(_static._VIRIDIS)]
 _GREY = "#d4d4d4"
 _MAX_CATEGORIES = 50
 
@@ -138,7 +138,7 @@ class ParallelCoordinates(W.VBox):
         self._names: list[str] = []
         self.total = 0
         self.figure = FigureWidget(layout={"height": height, "margin": {"l": 70, "r": 70, "t": 60, "b": 30},
-                                              "template": "plotly_white"})
+                                              "template": TEMPLATE})
         self.status = W.HTML()
         super().__init__([self.status, self.figure])
         self.add_class("nbtrack-parcoords")
