@@ -215,7 +215,7 @@ def main() -> None:
         if not args.skip_100k:
             rows += nbtrack_alone(tmp, sizes["big"], extra)
     print_table("nbtrack vs MLflow 3.x (sqlite): search", rows)
-    write_results("bench_search", rows, {"sizes": sizes, "filter": FILTER, "order_by": ORDER_BY, **extra})
+    write_results("bench_search-quick" if args.quick else "bench_search", rows, {"sizes": sizes, "filter": FILTER, "order_by": ORDER_BY, **extra})
 
 
 def compare(tmp: str, n: int, rebuild: bool) -> tuple[list[Row], dict[str, Any]]:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-__all__ = ["AutologWarning", "Guard", "Integration", "patch", "session", "training_active", "unpatch"]
+__all__ = ["AutologWarning", "Guard", "Integration", "current_guard", "patch", "session", "training_active",
+           "unpatch"]
 
 log = logging.getLogger("nbtrack.autolog")
 _MISSING = object()
@@ -268,6 +269,13 @@ def session(key: Any, allow_children: bool = False) -> Iterator[Session]:
 
 def training_active() -> bool:
     return bool(_sessions)
+
+
+def current_guard() -> Guard | None:
+    """The guard of the innermost training call that has one: a nested ``train()`` inside a
+    wrapper's ``fit`` shares its one warning."""
+    with _lock:
+        return next((s.guard for s in reversed(_sessions) if s.guard is not None), None)
 
 
 # -- the guard -----------------------------------------------------------------------------------

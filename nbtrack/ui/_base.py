@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["with_static"]
+__all__ = ["callable_module", "with_static"]
 
 
 def with_static(bundle: Any, html: str) -> Any:
@@ -19,3 +19,22 @@ def with_static(bundle: Any, html: str) -> Any:
     if isinstance(bundle, dict):
         return {**bundle, "text/html": html}
     return bundle
+
+
+def callable_module(module_name: str, function_name: str) -> None:
+    """Make the module ``module_name`` callable as its function ``function_name``.
+
+    ``nbtrack.ui.compare`` is both a submodule and the function it defines: Python binds the
+    submodule on the package whenever it is imported directly, so a caller may get either.
+    A callable module makes ``nbtrack.ui.compare(run_ids)`` work in both cases.
+    """
+    import sys
+    import types
+
+    module = sys.modules[module_name]
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return getattr(self, function_name)(*args, **kwargs)
+
+    module.__class__ = _CallableModule

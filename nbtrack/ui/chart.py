@@ -393,6 +393,12 @@ class MetricChart(W.VBox):
         else:
             self._restyle()
 
+    def close(self) -> None:
+        _live.unschedule(self)
+        if self._zoom_timer is not None:
+            self._zoom_timer.cancel()
+        super().close()
+
     # -- output ----------------------------------------------------------------------------
     def data(self) -> Any:
         """What is drawn, long format: run_id, run_name, key, x, value, smoothed (NaN if off)."""

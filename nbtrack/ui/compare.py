@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 
 from nbtrack.ui import _data
-from nbtrack.ui._base import with_static
+from nbtrack.ui._base import callable_module, with_static
 from nbtrack.ui._selection import Selection
 from nbtrack.ui.chart import MetricChart, run_ids_of
 
@@ -174,3 +174,6 @@ def compare(run_ids: Any, keys: Sequence[str] | None = None, *,
     """
     return Compare(run_ids, keys, higher_is_better=higher_is_better, chart=chart)
 
+
+
+callable_module(__name__, "compare")

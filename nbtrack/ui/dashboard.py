@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as W
 
 from nbtrack.ui import _data, _live, _static
-from nbtrack.ui._base import with_static
+from nbtrack.ui._base import callable_module, with_static
 from nbtrack.ui._selection import Selection
 from nbtrack.ui.chart import MetricChart
 from nbtrack.ui.parcoords import ParallelCoordinates
@@ -99,7 +99,14 @@ class Dashboard(W.VBox):
     def stop(self) -> None:
         """Stop refreshing (the views stay as they are)."""
         _live.unschedule(self)
+        _live.unschedule(self.chart)
         self.refresh_interval = 0
+
+    def close(self) -> None:
+        self.stop()
+        for view in (self.table, self.parcoords, self.chart):
+            view.close()
+        super().close()
 
     def _update_header(self) -> None:
         live = self._fingerprint[3] or 0
@@ -150,3 +157,6 @@ def dashboard(experiment: Any = None, filter: str = "", *, refresh: float = 2.0,
     """
     return Dashboard(experiment, filter, refresh=refresh, max_runs=max_runs, chart_runs=chart_runs,
                      metric=metric, group_by_cell=group_by_cell)
+
+
+callable_module(__name__, "dashboard")
