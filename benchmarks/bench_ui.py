@@ -19,7 +19,17 @@ import sys
 import time
 from typing import Any
 
-from _common import Row, clean_environment, emit, log, median_time, print_table, run_worker, workspace, write_results
+from _common import (
+    Row,
+    clean_environment,
+    emit,
+    log,
+    median_time,
+    print_table,
+    run_worker,
+    workspace,
+    write_results,
+)
 
 TABLE_RUNS = 10_000
 CHART_POINTS = 1_000_000

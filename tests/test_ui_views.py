@@ -326,3 +326,17 @@ def test_ui_exports_exactly_the_six_views_and_imports_lazily():
             "import nbtrack\n"
             "assert nbtrack.runs_table is ui.runs_table and 'anywidget' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], env=python_env(), check=True, timeout=120)
+
+
+def test_charts_share_one_plotly_bundle_per_kernel(monkeypatch):
+    from nbtrack.ui import _plotly
+
+    assert _plotly.shared_bundle_available()
+    source = _plotly._bundle_source()
+    assert source is not None and "globalThis.__nbtrackPlotlyWidget = " in source
+    first, second = _plotly.FigureWidget(), _plotly.FigureWidget()
+    assert len(first._esm) < 2000 and first._esm == second._esm  # a loader, not 5 MB each
+    assert len(_plotly._state["widget"]._esm) > 1_000_000  # the one copy
+    # a plotly whose bundle does not end the expected way: no rewrite, plain FigureWidgets
+    monkeypatch.setitem(_plotly._state, "source", None)
+    assert not _plotly.shared_bundle_available()

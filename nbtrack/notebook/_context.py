@@ -54,7 +54,6 @@ class CellInfo:
     sourced: set[str] = field(default_factory=set)  # runs whose cell source is logged
 
 
-_git_cache: dict[str, tuple[float, bool | None]] = {}
 _state: dict[str, Any] = {"cell": None, "shell": None, "server": (0.0, None), "git": None}
 
 
@@ -265,19 +264,7 @@ def _alive(pid: Any) -> bool:
 
 
 # -- git and packages -----------------------------------------------------------------------
-_GIT_TTL = 10.0  # seconds a `git status` answer is reused: cells run in quick succession
-
-
-def _cached_git(where: str) -> tuple[bool, bool | None]:
-    hit = _git_cache.get(where)
-    if hit is not None and time.monotonic() - hit[0] < _GIT_TTL:
-        return True, hit[1]
-    return False, None
-
-
 def _prefetch_git_dirty(where: str) -> None:
-    if _cached_git(where)[0]:
-        return
     result: dict[str, bool | None] = {}
     thread = threading.Thread(target=lambda: result.update(value=_run_git_status(where)),
                               name="nbtrack-git-status", daemon=True)
@@ -287,9 +274,6 @@ def _prefetch_git_dirty(where: str) -> None:
 
 def git_dirty(where: str) -> bool | None:
     """Whether tracked files differ from HEAD (None outside git or without git)."""
-    fresh, value = _cached_git(where)
-    if fresh:
-        return value
     prefetched = _state["git"]
     if prefetched is not None:
         _state["git"] = None
@@ -309,9 +293,7 @@ def _run_git_status(where: str) -> bool | None:
                               capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    value = bool(done.stdout.strip()) if done.returncode == 0 else None
-    _git_cache[where] = (time.monotonic(), value)
-    return value
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def package_versions() -> str:

@@ -60,8 +60,8 @@ class Dashboard(W.VBox):
         return f"Dashboard(experiments={self.experiment_ids}, runs={self.table.total})"
 
     def _metric_keys(self) -> list[str]:
-        stats = _data.key_stats(self.experiment_ids, self.table.filter if not self.table.filter_error else "")
-        return sorted(stats[stats["kind"] == "metric"]["key"].tolist())
+        """Metric keys of the runs in the table, from the column catalogue it already fetched."""
+        return sorted(c["label"] for c in self.table.catalogue if c["kind"] == "metric")
 
     def _fallback_runs(self) -> list[str]:
         return self.table.page_run_ids[: self.chart_runs]
