@@ -12,7 +12,6 @@ the first batch it saw. The callbacks autolog adds are removed again when ``fit`
 from __future__ import annotations
 
 import os
-import tempfile
 import types
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,6 @@ from nbtrack.autolog._runs import Config, Target, config, configure, training_ru
 __all__ = ["FLAVOR_NAME", "autolog"]
 
 FLAVOR_NAME = "pytorch"
-LATEST_CHECKPOINT_TAG = "mlflow.latest_checkpoint_artifact"
 
 
 def autolog(
@@ -151,10 +149,3 @@ def _log_model(target: Target, trainer: Any, signature: Any) -> None:
     if best and os.path.isfile(best):
         target.client.log_artifact(target.run_id, best, "restored_model_checkpoint")
 
-
-def checkpoint_dir() -> str:
-    return tempfile.mkdtemp(prefix="nbtrack-ckpt-")
-
-
-def options(target: Target) -> Config:
-    return target.settings
