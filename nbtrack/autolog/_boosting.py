@@ -78,7 +78,7 @@ def call_params(fn: Callable[..., Any], bound: inspect.BoundArguments, unlogged:
 
 
 def _copy_bound(bound: inspect.BoundArguments) -> inspect.BoundArguments:
-    return inspect.BoundArguments(bound.signature, bound.arguments.copy())  # type: ignore[arg-type]
+    return inspect.BoundArguments(bound.signature, bound.arguments.copy())
 
 
 def run_train(flavor: str, original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

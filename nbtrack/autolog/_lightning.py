@@ -154,7 +154,7 @@ class FitState:
 def callback_classes(base: type) -> tuple[type, type]:
     """Callback classes deriving from this Lightning package's ``Callback``."""
 
-    class AutologCallback(base):  # type: ignore[misc, valid-type]
+    class AutologCallback(base):
         def __init__(self, state: FitState) -> None:
             super().__init__()
             self.state = state
@@ -171,7 +171,7 @@ def callback_classes(base: type) -> tuple[type, type]:
             if trainer.is_global_zero:
                 self.state.safely("log step metrics", self.state.batch_end, trainer)
 
-    class CheckpointCallback(base):  # type: ignore[misc, valid-type]
+    class CheckpointCallback(base):
         def __init__(self, state: FitState) -> None:
             super().__init__()
             self.state = state

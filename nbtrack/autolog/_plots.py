@@ -26,19 +26,26 @@ log = logging.getLogger("nbtrack.autolog")
 
 _jobs: queue.Queue[tuple[str, str, str, Callable[[Any], None]]] = queue.Queue()
 _done = threading.Condition()
-_state = {"pending": 0, "thread": None, "atexit": False}
+
+
+class _State:
+    pending = 0
+    thread: threading.Thread | None = None
+    atexit_registered = False
+
+
+_state = _State()
 
 
 def submit(tracking_uri: str, run_id: str, artifact_file: str, draw: Callable[[Any], None]) -> None:
     """Render ``draw(figure)`` in the background and log it as ``artifact_file`` of ``run_id``."""
     with _done:
-        _state["pending"] += 1
-        if _state["thread"] is None:
-            thread = threading.Thread(target=_work, name="nbtrack-autolog-figures", daemon=True)
-            _state["thread"] = thread
-            thread.start()
-        if not _state["atexit"]:
-            _state["atexit"] = True
+        _state.pending += 1
+        if _state.thread is None:
+            _state.thread = threading.Thread(target=_work, name="nbtrack-autolog-figures", daemon=True)
+            _state.thread.start()
+        if not _state.atexit_registered:
+            _state.atexit_registered = True
             atexit.register(_drain_at_exit)
     _jobs.put((tracking_uri, run_id, artifact_file, draw))
 
@@ -46,7 +53,7 @@ def submit(tracking_uri: str, run_id: str, artifact_file: str, draw: Callable[[A
 def drain(timeout: float | None = None) -> bool:
     """Wait until every submitted figure is logged; False if ``timeout`` ran out first."""
     with _done:
-        return _done.wait_for(lambda: _state["pending"] == 0, timeout)
+        return _done.wait_for(lambda: _state.pending == 0, timeout)
 
 
 def _drain_at_exit() -> None:
@@ -68,7 +75,7 @@ def _work() -> None:
             log.warning("nbtrack autolog could not log %s for run %s: %s", artifact_file, run_id, e)
         finally:
             with _done:
-                _state["pending"] -= 1
+                _state.pending -= 1
                 _done.notify_all()
 
 

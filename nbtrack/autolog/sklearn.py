@@ -88,9 +88,9 @@ def autolog(
 
 # -- patching -------------------------------------------------------------------------------
 def _install(sklearn: types.ModuleType) -> None:
-    base = sys.modules.get("sklearn.base")
-    if base is not None:
-        pending, seen = [base.BaseEstimator], set()
+    estimator = _base_estimator()
+    if estimator is not None:
+        pending, seen = [estimator], set()
         while pending:
             cls = pending.pop()
             for sub in cls.__subclasses__():
@@ -105,27 +105,32 @@ def _install(sklearn: types.ModuleType) -> None:
 
 def _on_module(module: types.ModuleType) -> None:
     """A ``sklearn.*`` module was imported after autolog was enabled: patch what it defines."""
-    base = sys.modules.get("sklearn.base")
-    if base is not None:
+    estimator = _base_estimator()
+    if estimator is not None:
         for value in list(vars(module).values()):
-            if isinstance(value, type) and value.__module__ == module.__name__ and issubclass(value, base.BaseEstimator):
+            if isinstance(value, type) and value.__module__ == module.__name__ and issubclass(value, estimator):
                 _patch_class(value)
     if module.__name__ == "sklearn.metrics":
         post.patch_metrics(FLAVOR_NAME, module)
 
 
+def _base_estimator() -> type | None:
+    """``sklearn.base.BaseEstimator``, once that module has finished importing."""
+    return getattr(sys.modules.get("sklearn.base"), "BaseEstimator", None)
+
+
 _INTEGRATION = Integration(FLAVOR_NAME, ("sklearn",), _install, _on_module)
 
 
-@functools.lru_cache(maxsize=None)
-def _loggable(cls: type) -> bool:
+@functools.cache
+def _loggable(cls: Any) -> bool:
     """Whether fitting ``cls`` is a model worth a run: the nearest scikit-learn class in its
     MRO is a public, concrete estimator outside the data-preparation modules."""
-    base = sys.modules.get("sklearn.base")
-    if base is None:
+    estimator = _base_estimator()
+    if estimator is None:
         return False
     nearest = next((c for c in cls.__mro__ if (c.__module__ or "").startswith("sklearn.")), None)
-    if nearest is None or nearest is base.BaseEstimator or not issubclass(nearest, base.BaseEstimator):
+    if nearest is None or nearest is estimator or not issubclass(nearest, estimator):
         return False
     module = nearest.__module__
     return not (nearest.__name__.startswith("_") or inspect.isabstract(nearest)
@@ -158,7 +163,7 @@ def patch_method(flavor: str, cls: type, name: str, hook: Any, package: str = "s
 # -- one fit --------------------------------------------------------------------------------
 def _fit_hook(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     settings = config(FLAVOR_NAME)
-    if settings is None or not _loggable(type(self)):
+    if settings is None or not _loggable(self.__class__):
         return original(self, *args, **kwargs)
     with session(self) as current:
         if not current.should_log:

@@ -75,7 +75,9 @@ _INTEGRATION = Integration(FLAVOR_NAME, ("xgboost",), _install)
 
 
 def _callback_class(xgb: types.ModuleType) -> type:
-    class AutologCallback(xgb.callback.TrainingCallback):  # type: ignore[misc, name-defined]
+    base: Any = xgb.callback.TrainingCallback
+
+    class AutologCallback(base):
         """Sends each iteration's evaluation results to the run."""
 
         def __init__(self, recorder: _boosting.Recorder) -> None:

@@ -83,8 +83,17 @@ def quickstart(directory: str, store: str | None) -> None:
     click.echo(f"Running {out} headless (a minute at most) ...")
     _execute_notebook(out, {"NBTRACK_TRACKING_URI": store})
     click.echo(f"\nDone. The executed notebook is {out}\nIts runs are in the store {store}\n")
-    click.echo(f"List them:            nbtrack runs --store {store}")
+    click.echo(f"List them:            {_nbtrack_command()} runs --store {store}")
     click.echo(f"Open it in JupyterLab: cd {out_dir} && {_jupyter_lab()} quickstart.ipynb")
+
+
+def _nbtrack_command() -> str:
+    """`nbtrack` if it is on PATH, else the script beside this interpreter (a venv not activated)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "nbtrack")
+    on_path = shutil.which("nbtrack")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(beside):
+        return "nbtrack"
+    return beside if os.path.exists(beside) else f"{sys.executable} -m nbtrack"
 
 
 def _jupyter_lab() -> str:
