@@ -11,6 +11,7 @@ from nbtrack.entities import Metric, Param, RunTag
 
 mlflow = pytest.importorskip("mlflow")
 
+# Start times are distinct: the tiebreak is run_id, and the two stores draw different random ids.
 RUNS = [  # name, start_time, status, params, metrics, tags
     ("r0", 1000, "FINISHED", {"model": "LogisticRegression", "C": "1"}, {"acc": 0.91, "rmse": 0.5}, {"team": "a"}),
     ("r1", 2000, "FINISHED", {"model": "logisticregression", "C": "10"}, {"acc": 0.95, "rmse": 1.5}, {"team": "b"}),
@@ -18,7 +19,7 @@ RUNS = [  # name, start_time, status, params, metrics, tags
     ("r3", 4000, "FINISHED", {"model": "RandomForest", "C": "0.1"}, {"acc": 0.5}, {}),
     ("r4", 5000, "RUNNING", {"model": "GBM"}, {"rmse": 0.2, "acc": 0.95}, {"team": "Prod"}),
     ("r5", 6000, "FINISHED", {"model": "GBM", "C": "1"}, {"acc": 0.7, "spacey name": 3.0}, {"team": "dev"}),
-    ("r6", 6000, "KILLED", {}, {"acc": -1.0, "rmse": math.inf}, {"team": "prod"}),
+    ("r6", 7000, "KILLED", {}, {"acc": -1.0, "rmse": math.inf}, {"team": "prod"}),
 ]
 
 FILTERS = [

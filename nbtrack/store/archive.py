@@ -245,37 +245,20 @@ class Archive:
                 "CREATE OR REPLACE TEMP TABLE pend AS SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, "
                 "key, text, num, ts, step, seq, parse_filename(filename) AS file "
                 "FROM read_parquet(?, filename = true)", [paths])
-            self._fold_runs(con)
-            con.execute("""
-                INSERT INTO arc.params
-                SELECT run_id, key, arg_min(text, (ts, file, seq)) FROM pend WHERE kind = 'p'
-                GROUP BY run_id, key ON CONFLICT DO NOTHING""")
-            con.execute("""
-                CREATE OR REPLACE TEMP TABLE tag_last AS
-                SELECT run_id, key, kind, text FROM pend WHERE kind IN ('t', 'd')
-                QUALIFY row_number() OVER (PARTITION BY run_id, key ORDER BY ts DESC, file DESC, seq DESC) = 1""")
-            con.execute("INSERT OR REPLACE INTO arc.tags SELECT run_id, key, text FROM tag_last WHERE kind = 't'")
-            con.execute("""DELETE FROM arc.tags t USING tag_last l
-                           WHERE l.kind = 'd' AND t.run_id = l.run_id AND t.key = l.key""")
-            con.execute("INSERT INTO arc.metrics SELECT run_id, key, num, ts, step FROM pend WHERE kind = 'm'")
-            con.execute("""
-                INSERT OR REPLACE INTO arc.latest_metrics
-                SELECT run_id, key, value, timestamp, step FROM (
-                    SELECT run_id, key, num AS value, ts AS timestamp, step FROM pend WHERE kind = 'm'
-                    UNION ALL
-                    SELECT l.run_id, l.key, l.value, l.timestamp, l.step FROM arc.latest_metrics l
-                    SEMI JOIN (SELECT DISTINCT run_id, key FROM pend WHERE kind = 'm') k
-                    ON l.run_id = k.run_id AND l.key = k.key)
-                QUALIFY row_number() OVER (
-                    PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, value DESC) = 1""")
-            con.execute("""
-                INSERT INTO arc.inputs
-                SELECT DISTINCT run_id, text->>'name', text->>'digest', text->>'source_type', text->>'source',
-                       text->>'schema', text->>'profile', text->>'context', text->>'tags'
-                FROM pend p WHERE kind = 'i' AND NOT EXISTS (
-                    SELECT 1 FROM arc.inputs x WHERE x.run_id = p.run_id AND x.dataset_name = p.text->>'name'
-                    AND x.dataset_digest = p.text->>'digest'
-                    AND x.context IS NOT DISTINCT FROM p.text->>'context')""")
+            kinds = dict(con.execute("SELECT kind, count(*) FROM pend GROUP BY kind").fetchall())
+            if "r" in kinds:
+                self._fold_runs(con)
+            if "p" in kinds:
+                con.execute("""
+                    INSERT INTO arc.params
+                    SELECT run_id, key, arg_min(text, (ts, file, seq)) FROM pend WHERE kind = 'p'
+                    GROUP BY run_id, key ON CONFLICT DO NOTHING""")
+            if "t" in kinds or "d" in kinds:
+                self._fold_tags(con)
+            if "m" in kinds:
+                self._fold_metrics(con)
+            if "i" in kinds:
+                self._fold_inputs(con)
             now = _now()
             con.execute("INSERT INTO arc.segments_done SELECT unnest(?), ?", [names, now])
             con.execute("DELETE FROM arc.segments_done WHERE compacted_at < ?", [now - _DONE_RETENTION_MS])
@@ -286,6 +269,45 @@ class Archive:
         finally:
             con.execute("DROP TABLE IF EXISTS pend")
             con.execute("DROP TABLE IF EXISTS tag_last")
+
+    @staticmethod
+    def _fold_tags(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE tag_last AS
+            SELECT run_id, key, kind, text FROM pend WHERE kind IN ('t', 'd')
+            QUALIFY row_number() OVER (PARTITION BY run_id, key ORDER BY ts DESC, file DESC, seq DESC) = 1""")
+        con.execute("INSERT OR REPLACE INTO arc.tags SELECT run_id, key, text FROM tag_last WHERE kind = 't'")
+        con.execute("""DELETE FROM arc.tags t USING tag_last l
+                       WHERE l.kind = 'd' AND t.run_id = l.run_id AND t.key = l.key""")
+
+    @staticmethod
+    def _fold_metrics(con: duckdb.DuckDBPyConnection) -> None:
+        """Append the points; keep the latest per (run, key): greatest (step, timestamp, value), as MLflow."""
+        con.execute("INSERT INTO arc.metrics SELECT run_id, key, num, ts, step FROM pend WHERE kind = 'm'")
+        con.execute("""
+            INSERT OR REPLACE INTO arc.latest_metrics
+            SELECT run_id, key, best.v, best.t, best.s FROM (
+                SELECT run_id, key,
+                       arg_max(struct_pack(v := value, t := timestamp, s := step),
+                               struct_pack(s := step, t := timestamp, v := value)) AS best
+                FROM (
+                    SELECT run_id, key, num AS value, ts AS timestamp, step FROM pend WHERE kind = 'm'
+                    UNION ALL
+                    SELECT l.run_id, l.key, l.value, l.timestamp, l.step FROM arc.latest_metrics l
+                    SEMI JOIN (SELECT DISTINCT run_id, key FROM pend WHERE kind = 'm') k
+                    ON l.run_id = k.run_id AND l.key = k.key)
+                GROUP BY run_id, key)""")
+
+    @staticmethod
+    def _fold_inputs(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("""
+            INSERT INTO arc.inputs
+            SELECT DISTINCT run_id, text->>'name', text->>'digest', text->>'source_type', text->>'source',
+                   text->>'schema', text->>'profile', text->>'context', text->>'tags'
+            FROM pend p WHERE kind = 'i' AND NOT EXISTS (
+                SELECT 1 FROM arc.inputs x WHERE x.run_id = p.run_id AND x.dataset_name = p.text->>'name'
+                AND x.dataset_digest = p.text->>'digest'
+                AND x.context IS NOT DISTINCT FROM p.text->>'context')""")
 
     def _fold_runs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Apply run events (JSON objects of fields) in order; a field absent from every event keeps its value.

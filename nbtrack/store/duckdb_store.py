@@ -343,17 +343,17 @@ class DuckDBStore:
     def flush(self) -> None:
         """Write buffered run data to a durable segment (blocking)."""
         with self._flush_lock:
-            columns = self._buffer.take()
-            if columns is None:
+            batch = self._buffer.take()
+            if batch is None:
                 return
             try:
-                path = write_segment(self.archive.segments_dir, self._writer(), columns, self._segment_con())
+                path = write_segment(self.archive.segments_dir, self._writer(), batch, self._segment_con())
                 self._own_segments.add(os.path.basename(path))
             except OSError as e:
-                self._buffer.put_back(columns)
+                self._buffer.put_back(batch)
                 raise _as_store_error(e, self.root) from None
             except BaseException:
-                self._buffer.put_back(columns)
+                self._buffer.put_back(batch)
                 raise
 
     def _segment_con(self) -> Any:

@@ -32,7 +32,12 @@ _COLUMNS = ("kind", "run_id", "key", "text", "num", "ts", "step", "seq")
 
 
 class Buffer:
-    """A thread-safe columnar buffer of records. ``take()`` swaps it out for a flush."""
+    """A thread-safe buffer of records. ``take()`` swaps it out for a flush.
+
+    Single records go to eight parallel lists; a ``log_batch`` of metric points is kept as
+    one chunk of its own column lists (constant run id and kind are not repeated), so a
+    100,000-point batch costs a few list references until the flush turns it into arrays.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -40,63 +45,64 @@ class Buffer:
         self._reset()
 
     def _reset(self) -> None:
-        self.kind: list[str] = []
-        self.run_id: list[str] = []
-        self.key: list[str | None] = []
-        self.text: list[str | None] = []
-        self.num: list[float | None] = []
-        self.ts: list[int] = []
-        self.step: list[int] = []
-        self.seq: list[int] = []
+        self.records: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+        self.chunks: list[tuple[str, Sequence[str], Sequence[float], Sequence[int], Sequence[int], int]] = []
+        self._size = 0
 
     def __len__(self) -> int:
-        return len(self.kind)
+        return self._size
 
     def add(self, kind: str, run_id: str, key: str | None, text: str | None, num: float | None,
             ts: int, step: int = 0) -> None:
+        r = self.records
         with self._lock:
             self._seq += 1
-            self.kind.append(kind)
-            self.run_id.append(run_id)
-            self.key.append(key)
-            self.text.append(text)
-            self.num.append(num)
-            self.ts.append(ts)
-            self.step.append(step)
-            self.seq.append(self._seq)
+            self._size += 1
+            r["kind"].append(kind)
+            r["run_id"].append(run_id)
+            r["key"].append(key)
+            r["text"].append(text)
+            r["num"].append(num)
+            r["ts"].append(ts)
+            r["step"].append(step)
+            r["seq"].append(self._seq)
 
     def add_metrics(self, run_id: str, keys: Sequence[str], values: Sequence[float],
                     timestamps: Sequence[int], steps: Sequence[int]) -> None:
-        """Append many metric points at once (the ``log_batch`` fast path)."""
+        """Append many metric points at once (the ``log_batch`` fast path); the lists are kept, not copied."""
         n = len(keys)
         with self._lock:
-            start = self._seq + 1
+            self.chunks.append((run_id, keys, values, timestamps, steps, self._seq + 1))
             self._seq += n
-            self.kind.extend(["m"] * n)
-            self.run_id.extend([run_id] * n)
-            self.key.extend(keys)
-            self.text.extend([None] * n)
-            self.num.extend(values)
-            self.ts.extend(timestamps)
-            self.step.extend(steps)
-            self.seq.extend(range(start, start + n))
+            self._size += n
 
-    def take(self) -> dict[str, list[Any]] | None:
+    def take(self) -> Batch | None:
         with self._lock:
-            if not self.kind:
+            if not self._size:
                 return None
-            columns = {name: getattr(self, name) for name in _COLUMNS}
+            batch = Batch(self.records, self.chunks, self._size)
             self._reset()
-            return columns
+            return batch
 
-    def put_back(self, columns: dict[str, list[Any]]) -> None:
+    def put_back(self, batch: Batch) -> None:
         """Return records whose flush failed to the front of the buffer (nothing is lost)."""
         with self._lock:
             for name in _COLUMNS:
-                getattr(self, name)[:0] = columns[name]
+                self.records[name][:0] = batch.records[name]
+            self.chunks[:0] = batch.chunks
+            self._size += batch.size
 
 
-def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]], con: Any = None) -> str:
+class Batch:
+    """What one flush writes: single records and metric chunks (see :class:`Buffer`)."""
+
+    __slots__ = ("chunks", "records", "size")
+
+    def __init__(self, records: dict[str, list[Any]], chunks: list[Any], size: int) -> None:
+        self.records, self.chunks, self.size = records, chunks, size
+
+
+def write_segment(directory: str, writer_id: str, batch: Batch, con: Any = None) -> str:
     """Write ``columns`` as a Parquet segment atomically (temp name, fsync, rename); return its path.
 
     Written through DuckDB from NumPy arrays, strings as codes into one small dictionary:
@@ -111,7 +117,7 @@ def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]],
     tmp = os.path.join(directory, name + ".tmp")
     final = os.path.join(directory, name + SEGMENT_SUFFIX)
     try:
-        _write_parquet(tmp, columns, con)
+        _write_parquet(tmp, batch, con)
     except OSError:
         raise
     except Exception as e:  # duckdb.IOException: report it as the OSError it is
@@ -125,29 +131,40 @@ def write_segment(directory: str, writer_id: str, columns: dict[str, list[Any]],
     return final
 
 
-def _write_parquet(path: str, columns: dict[str, list[Any]], con: Any) -> None:
+def _write_parquet(path: str, batch: Batch, con: Any) -> None:
     import duckdb
     import numpy as np
 
-    n = len(columns["kind"])
     strings: dict[str | None, int] = {}
 
-    def codes(values: list[str | None]) -> Any:
-        return np.fromiter((strings.setdefault(v, len(strings)) for v in values), dtype=np.int32, count=n)
+    def codes(values: Sequence[str | None]) -> Any:
+        for v in set(values):
+            strings.setdefault(v, len(strings))
+        return np.fromiter(map(strings.__getitem__, values), dtype=np.int32, count=len(values))
 
-    num = columns["num"]
-    try:
-        nums = np.array(num, dtype=np.float64)
-    except TypeError:  # None for records that are not metric points
-        nums = np.fromiter((np.nan if v is None else v for v in num), dtype=np.float64, count=n)
-    data = {
-        "kind": codes(columns["kind"]), "run_id": codes(columns["run_id"]), "key": codes(columns["key"]),
-        "text": codes(columns["text"]), "num": nums,
-        # DuckDB reads NaN in a NumPy float column as NULL (pandas' convention): carry it apart.
-        "nan": np.isnan(nums),
-        "ts": np.array(columns["ts"], dtype=np.int64), "step": np.array(columns["step"], dtype=np.int64),
-        "seq": np.array(columns["seq"], dtype=np.int64),
-    }
+    def floats(values: Sequence[float | None]) -> Any:
+        try:
+            return np.array(values, dtype=np.float64)
+        except TypeError:  # None for records that are not metric points
+            return np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64,
+                               count=len(values))
+
+    r = batch.records
+    parts = [{
+        "kind": codes(r["kind"]), "run_id": codes(r["run_id"]), "key": codes(r["key"]),
+        "text": codes(r["text"]), "num": floats(r["num"]), "ts": np.array(r["ts"], dtype=np.int64),
+        "step": np.array(r["step"], dtype=np.int64), "seq": np.array(r["seq"], dtype=np.int64)}]
+    for run_id, keys, values, stamps, steps, seq in batch.chunks:
+        n = len(keys)
+        parts.append({
+            "kind": np.full(n, codes(["m"])[0], dtype=np.int32),
+            "run_id": np.full(n, codes([run_id])[0], dtype=np.int32), "key": codes(keys),
+            "text": np.full(n, codes([None])[0], dtype=np.int32), "num": floats(values),
+            "ts": np.array(stamps, dtype=np.int64), "step": np.array(steps, dtype=np.int64),
+            "seq": np.arange(seq, seq + n, dtype=np.int64)})
+    data = {name: np.concatenate([p[name] for p in parts]) for name in _COLUMNS}
+    # DuckDB reads NaN in a NumPy float column as NULL (pandas' convention): carry it apart.
+    data["nan"] = np.isnan(data["num"])
     own = con is None
     if own:
         con = duckdb.connect(":memory:")
@@ -156,7 +173,8 @@ def _write_parquet(path: str, columns: dict[str, list[Any]], con: Any) -> None:
         con.register("seg", data)
         con.execute(
             "COPY (SELECT d.s[kind + 1] AS kind, d.s[run_id + 1] AS run_id, d.s[key + 1] AS key, "
-            "d.s[text + 1] AS text, CASE WHEN d.s[kind + 1] = 'm' THEN (CASE WHEN nan THEN 'NaN'::DOUBLE ELSE num END) END AS num, ts, step, seq "
+            "d.s[text + 1] AS text, CASE WHEN d.s[kind + 1] = 'm' THEN (CASE WHEN nan THEN 'NaN'::DOUBLE "
+            "ELSE num END) END AS num, ts, step, seq "
             f"FROM seg, dict d) TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.unregister("seg")

@@ -416,8 +416,12 @@ def sql(query: str, params: Sequence[Any] | None = None) -> Any:
 
 
 def flush() -> None:
-    """Make everything logged so far durable and visible to other processes."""
-    _client().store.sync()
+    """Make everything logged so far durable (fsynced in the store) and so visible to every reader.
+
+    Readers, in any process, fold pending segments into the DuckDB file before they read, so a
+    flushed point is seen by the next search; the fold itself is left to them.
+    """
+    _client().store.flush()
 
 
 # -- exit -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
-_METRIC_FIELDS = operator.attrgetter("key", "value", "timestamp", "step")
+_KEY, _VALUE, _TIMESTAMP, _STEP = (operator.attrgetter(f) for f in ("key", "value", "timestamp", "step"))
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
@@ -135,7 +135,10 @@ def metric_columns(metrics: Any) -> tuple[list[str], list[float], list[int], lis
     """
     if not metrics:
         return [], [], [], []
-    keys, values, stamps, steps = (list(c) for c in zip(*map(_METRIC_FIELDS, metrics), strict=True))
+    keys = list(map(_KEY, metrics))
+    values = list(map(_VALUE, metrics))
+    stamps = list(map(_TIMESTAMP, metrics))
+    steps = list(map(_STEP, metrics))
     for name in set(keys):
         key(name, "metric key")
     if set(map(type, values)) != {float}:
