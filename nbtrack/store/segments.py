@@ -164,6 +164,7 @@ def _write_parquet(path: str, batch: Batch, con: Any) -> None:
             "seq": np.arange(seq, seq + n, dtype=np.int64)})
     data = {name: np.concatenate([p[name] for p in parts]) for name in _COLUMNS}
     # DuckDB reads NaN in a NumPy float column as NULL (pandas' convention): carry it apart.
+    # (Records that are not metric points get NaN in ``num``; the compactor never reads it.)
     data["nan"] = np.isnan(data["num"])
     own = con is None
     if own:
@@ -173,9 +174,8 @@ def _write_parquet(path: str, batch: Batch, con: Any) -> None:
         con.register("seg", data)
         con.execute(
             "COPY (SELECT d.s[kind + 1] AS kind, d.s[run_id + 1] AS run_id, d.s[key + 1] AS key, "
-            "d.s[text + 1] AS text, CASE WHEN d.s[kind + 1] = 'm' THEN (CASE WHEN nan THEN 'NaN'::DOUBLE "
-            "ELSE num END) END AS num, ts, step, seq "
-            f"FROM seg, dict d) TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd)")
+            "d.s[text + 1] AS text, CASE WHEN nan THEN 'NaN'::DOUBLE ELSE num END AS num, ts, step, seq "
+            f"FROM seg, dict d) TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION snappy)")
     finally:
         con.unregister("seg")
         if own:
