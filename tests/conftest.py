@@ -41,3 +41,26 @@ def python_env() -> dict[str, str]:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """IPython's test shell with the extension loaded, in tmp_path, with no notebook identity."""
+    from IPython.testing import globalipapp
+
+    import nbtrack
+    from nbtrack.notebook import _context
+
+    globalipapp.start_ipython()
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "nbtrack")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    shell.user_ns["nbtrack"] = nbtrack
+    _context._state["server"] = (0.0, None)
+    yield shell
+    while nbtrack.active_run() is not None:
+        nbtrack.end_run()
+    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
+    for name in ("__session__", "__vsc_ipynb_file__"):
+        shell.user_ns.pop(name, None)

@@ -8,34 +8,12 @@ import textwrap
 import types
 
 import pytest
+from ipshell import run
 from IPython.core.error import UsageError
-from IPython.testing import globalipapp
-from IPython.utils.capture import capture_output
 
 import nbtrack
 from nbtrack.entities import Metric
 from nbtrack.notebook import _card
-
-
-@pytest.fixture
-def ip(tmp_path, monkeypatch):
-    """The test shell with the extension loaded (conftest gives each test its own store)."""
-    globalipapp.start_ipython()
-    shell = globalipapp.get_ipython()
-    shell.run_line_magic("load_ext", "nbtrack")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    shell.user_ns["nbtrack"] = nbtrack
-    yield shell
-    while nbtrack.active_run() is not None:
-        nbtrack.end_run()
-    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
-
-
-def run(ip, code, cell_id=None):
-    with capture_output() as out:
-        result = ip.run_cell(code, store_history=True, cell_id=cell_id)
-    return result, out
 
 
 def cards(out):

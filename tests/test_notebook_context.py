@@ -12,40 +12,10 @@ import sys
 import threading
 
 import pytest
-from IPython.testing import globalipapp
-from IPython.utils.capture import capture_output
+from ipshell import run, runs
 
 import nbtrack
 from nbtrack.notebook import _context
-
-
-@pytest.fixture
-def ip(tmp_path, monkeypatch):
-    """The test shell with the extension loaded (conftest gives each test its own store)."""
-    globalipapp.start_ipython()
-    shell = globalipapp.get_ipython()
-    shell.run_line_magic("load_ext", "nbtrack")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    shell.user_ns["nbtrack"] = nbtrack
-    _context._state["server"] = (0.0, None)
-    yield shell
-    while nbtrack.active_run() is not None:
-        nbtrack.end_run()
-    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
-    for name in ("__session__", "__vsc_ipynb_file__"):
-        shell.user_ns.pop(name, None)
-
-
-def run(ip, code, cell_id=None):
-    with capture_output() as out:
-        result = ip.run_cell(code, store_history=True, cell_id=cell_id)
-    return result, out
-
-
-def runs():
-    nbtrack.flush()
-    return {r.info.run_name: r for r in nbtrack.search_runs(output_format="list", search_all_experiments=True)}
 
 
 def tags_of(ip, cell_id=None, code="%%track --name t --quiet\npass"):

@@ -6,39 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from ipshell import run, runs
 from IPython.core.error import UsageError
-from IPython.testing import globalipapp
-from IPython.utils.capture import capture_output
 
 import nbtrack
 from nbtrack.errors import NbtrackError
-
-
-@pytest.fixture
-def ip(tmp_path, monkeypatch):
-    """The test shell with the extension loaded (conftest gives each test its own store)."""
-    globalipapp.start_ipython()
-    shell = globalipapp.get_ipython()
-    shell.run_line_magic("load_ext", "nbtrack")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    shell.user_ns["nbtrack"] = nbtrack
-    yield shell
-    while nbtrack.active_run() is not None:
-        nbtrack.end_run()
-    shell.run_line_magic("unload_ext", "nbtrack")  # other tests' runs get no notebook context
-
-
-def run(ip, code, cell_id=None):
-    """Run ``code`` as a notebook cell; return (ExecutionResult, captured output)."""
-    with capture_output() as out:
-        result = ip.run_cell(code, store_history=True, cell_id=cell_id)
-    return result, out
-
-
-def runs():
-    nbtrack.flush()
-    return {r.info.run_name: r for r in nbtrack.search_runs(output_format="list", search_all_experiments=True)}
 
 
 def test_cell_runs_inside_a_finished_run_and_keeps_its_value(ip):
