@@ -140,3 +140,22 @@ def test_sql_sees_the_registry(runs):
     assert versions.values.tolist() == [["m", 1, "None"]]
     assert nbtrack.sql("SELECT alias, version FROM model_aliases").values.tolist() == [["champion", 1]]
     assert set(nbtrack.sql("SELECT kind FROM registry_history")["kind"]) >= {"created", "alias"}
+
+
+def test_dataframe_order_matches_list_order_on_many_runs():
+    import random
+
+    from nbtrack.entities import Metric
+
+    client = nbtrack.MlflowClient()
+    rng = random.Random(7)
+    for i in range(5000):
+        run = client.create_run("0", start_time=1000 + i)
+        client.log_batch(run.info.run_id, metrics=[Metric("acc", rng.random(), 1, 0)])
+    for order in (["metrics.acc DESC"], None):
+        df = nbtrack.search_runs(experiment_ids=["0"], order_by=order)
+        listed = nbtrack.search_runs(experiment_ids=["0"], order_by=order, output_format="list")
+        assert df["run_id"].tolist() == [r.info.run_id for r in listed]
+        assert len(df) == 5000
+    df = nbtrack.search_runs(experiment_ids=["0"], order_by=["metrics.acc DESC"])
+    assert df["metrics.acc"].is_monotonic_decreasing

@@ -34,6 +34,7 @@ _RUN_FIELDS = (
 )
 _RUN_TYPES = {"experiment_id": "BIGINT", "start_time": "BIGINT", "end_time": "BIGINT", "deleted_time": "BIGINT"}
 _DONE_RETENTION_MS = 24 * 3600 * 1000
+_SEGMENTS_PER_FOLD = 8
 
 
 class Archive:
@@ -52,6 +53,10 @@ class Archive:
         if self._con is None:
             con = duckdb.connect(":memory:")
             con.execute("SET VARIABLE nbtrack_root = ?", [self.root])
+            # DuckDB's default limit is 80% of RAM, and it keeps what it took: a fold of a few
+            # million points grew the process by 250 MB. Cap it, and let big folds spill to disk.
+            con.execute("SET memory_limit = '256MB'")
+            con.execute("SET temp_directory = ?", [os.path.join(self.root, "segments", ".spill")])
             self._con = con
         return self._con
 
@@ -228,10 +233,11 @@ class Archive:
         names = self.pending_segments()
         if names:
             done = {r[0] for r in con.execute(
-                "SELECT name FROM arc.segments_done WHERE name IN (SELECT unnest(?))", [names]).fetchall()}
+                "SELECT name FROM arc.segments_done WHERE list_contains(?, name)", [names]).fetchall()}
             todo = [n for n in names if n not in done]
-            if todo:
-                self._fold(con, todo)
+            # Oldest first, a bounded number per transaction, so memory stays flat however much waits.
+            for start in range(0, len(todo), _SEGMENTS_PER_FOLD):
+                self._fold(con, todo[start:start + _SEGMENTS_PER_FOLD])
             for name in names:  # every listed name is now recorded: remove the files
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.segments_dir, name))

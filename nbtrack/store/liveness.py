@@ -29,9 +29,16 @@ def _start_ticks(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
+_owner: dict[int, str] = {}
+
+
 def current_owner() -> str:
+    """This process as an owner string (cached per pid: it was 0.5 ms of every start_run)."""
     pid = os.getpid()
-    return f"{_host()}:{pid}:{_start_ticks(pid)}"
+    owner = _owner.get(pid)
+    if owner is None:
+        owner = _owner[pid] = f"{_host()}:{pid}:{_start_ticks(pid)}"
+    return owner
 
 
 def is_dead(owner: str) -> bool:

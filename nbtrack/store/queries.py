@@ -84,51 +84,57 @@ def runs_by_ids(con: Any, ids: list[str]) -> list[Run]:
 
 
 def runs_frame(con: Any, ids: list[str]) -> Any:
-    """MLflow's search_runs DataFrame: run columns, then metrics., params., tags. columns."""
-    import pandas as pd
-
+    """MLflow's search_runs DataFrame for ``ids``, in that order."""
     con.execute("CREATE OR REPLACE TEMP TABLE sel AS SELECT unnest(?) AS run_id, "
                 "generate_subscripts(?, 1) AS pos", [ids, ids])
+    return _frame_of_selection(con)
+
+
+def search_frame(con: Any, sql: str, params: list[Any]) -> Any:
+    """MLflow's search_runs DataFrame for a compiled search; run ids never leave DuckDB."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sel AS SELECT run_id, row_number() OVER () AS pos FROM ({sql})",
+                params)
+    return _frame_of_selection(con)
+
+
+def _frame_of_selection(con: Any) -> Any:
+    """Run columns, then metrics., params., tags. columns (keys in first-seen order), for temp table sel."""
+    import pandas as pd
+
     try:
         base = con.execute(
             "SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, r.end_time "
             "FROM sel JOIN runs r USING (run_id) ORDER BY sel.pos").df()
+        n = len(base)
         frames = [base]
         for prefix, table in (("metrics.", "latest_metrics"), ("params.", "params"), ("tags.", "tags")):
-            frames.append(_pivot(con, table, prefix, base["run_id"]))
+            frames.append(_pivot(con, table, prefix, n))
     finally:
         con.execute("DROP TABLE IF EXISTS sel")
     for col in ("start_time", "end_time"):
         base[col] = pd.to_datetime(base[col], unit="ms", utc=True)
-    df = pd.concat(frames, axis=1)
-    return df
+    return pd.concat(frames, axis=1)
 
 
-def _pivot(con: Any, table: str, prefix: str, run_ids: Any) -> Any:
-    """One column per key, keys in first-seen order over the result, aligned with ``run_ids``."""
+def _pivot(con: Any, table: str, prefix: str, n: int) -> Any:
+    """One column per key, aligned with ``sel.pos``; keys ordered by the first run that has them."""
     import numpy as np
     import pandas as pd
 
-    long = con.execute(
-        f"SELECT sel.pos, t.key, t.value FROM sel JOIN {table} t USING (run_id) ORDER BY sel.pos, t.key"
-    ).fetchnumpy()
-    n = len(run_ids)
-    if len(long["key"]) == 0:
+    order = [k for (k,) in con.execute(
+        f"SELECT t.key FROM sel JOIN {table} t USING (run_id) GROUP BY t.key ORDER BY min(sel.pos), t.key"
+    ).fetchall()]
+    if not order:
         return pd.DataFrame(index=range(n))
-    keys, first = np.unique(long["key"], return_index=True)
-    order = keys[np.argsort(first, kind="stable")]
-    rank = {k: i for i, k in enumerate(order)}
+    long = con.execute(f"SELECT sel.pos, t.key, t.value FROM sel JOIN {table} t USING (run_id)").fetchnumpy()
+    codes, uniques = pd.factorize(long["key"])
+    column_of = pd.Index(order).get_indexer(uniques)  # factorize's order -> the column order
+    cols = column_of[codes]
+    rows = np.asarray(long["pos"]) - 1
     numeric = table == "latest_metrics"
-    columns = {}
-    pos = np.asarray(long["pos"]) - 1
-    key_idx = np.fromiter((rank[k] for k in long["key"]), dtype=np.int64, count=len(pos))
-    values = np.asarray(long["value"])
-    for j, key in enumerate(order):
-        mask = key_idx == j
-        col = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
-        col[pos[mask]] = values[mask]
-        columns[prefix + key] = col
-    return pd.DataFrame(columns, index=range(n))
+    matrix = np.full((n, len(order)), np.nan) if numeric else np.full((n, len(order)), None, dtype=object)
+    matrix[rows, cols] = np.asarray(long["value"], dtype=np.float64 if numeric else object)
+    return pd.DataFrame({prefix + key: matrix[:, j] for j, key in enumerate(order)}, index=range(n))
 
 
 def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -> Any:

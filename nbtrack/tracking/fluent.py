@@ -387,10 +387,10 @@ def search_runs(experiment_ids: Sequence[str] | None = None, filter_string: str 
         ids = [_resolve_experiment_id()]
     if output_format not in ("pandas", "list"):
         raise InvalidParameter(f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'")
-    run_ids = client.store.search_run_ids(ids, filter_string, run_view_type, max_results, order_by)
     if output_format == "list":
-        return client.store.runs_by_ids(run_ids)
-    return client.store.runs_frame(run_ids)
+        return client.store.runs_by_ids(
+            client.store.search_run_ids(ids, filter_string, run_view_type, max_results, order_by))
+    return client.store.search_frame(ids, filter_string, run_view_type, max_results, order_by)
 
 
 def metric_history(runs: Any, keys: str | Sequence[str] | None = None) -> Any:
