@@ -34,7 +34,7 @@ _RUN_FIELDS = (
 )
 _RUN_TYPES = {"experiment_id": "BIGINT", "start_time": "BIGINT", "end_time": "BIGINT", "deleted_time": "BIGINT"}
 _DONE_RETENTION_MS = 24 * 3600 * 1000
-_SEGMENTS_PER_FOLD = 8
+_SEGMENTS_PER_FOLD = 4
 
 
 class Archive:
@@ -55,7 +55,7 @@ class Archive:
             con.execute("SET VARIABLE nbtrack_root = ?", [self.root])
             # DuckDB's default limit is 80% of RAM, and it keeps what it took: a fold of a few
             # million points grew the process by 250 MB. Cap it, and let big folds spill to disk.
-            con.execute("SET memory_limit = '256MB'")
+            con.execute("SET memory_limit = '128MB'")
             con.execute("SET temp_directory = ?", [os.path.join(self.root, "segments", ".spill")])
             self._con = con
         return self._con

@@ -363,6 +363,7 @@ class DuckDBStore:
 
             self._seg_con = duckdb.connect(":memory:")
             self._seg_con.execute("SET threads = 1")
+            self._seg_con.execute("SET memory_limit = '64MB'")
             self._seg_con_pid = os.getpid()
         return self._seg_con
 
