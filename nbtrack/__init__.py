@@ -74,14 +74,14 @@ __all__ = [
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use
 # so ``import nbtrack`` stays light.
 _LAZY_MODULES = {
-    "artifacts", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "pytorch",
+    "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "pytorch",
     "sklearn", "tracking", "xgboost", "ui", "notebook",
 }
 # Names from the notebook and widget layers, imported on first use.
 _LAZY_ATTRS = {
     "runs_table": "nbtrack.ui", "metric_chart": "nbtrack.ui", "parallel_coordinates": "nbtrack.ui",
     "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
-    "autolog": "nbtrack.autolog", "register_model": "nbtrack.tracking.registry",
+"register_model": "nbtrack.tracking.registry",
 }
 
 

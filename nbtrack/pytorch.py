@@ -14,7 +14,10 @@ from nbtrack.models.flavors.pytorch import (
     save_model,
 )
 
+from nbtrack.autolog.pytorch import autolog
+
 __all__ = [
+    "autolog",
     "FLAVOR_NAME",
     "get_default_pip_requirements",
     "load_model",

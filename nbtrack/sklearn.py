@@ -17,7 +17,10 @@ from nbtrack.models.flavors.sklearn import (
     save_model,
 )
 
+from nbtrack.autolog.sklearn import autolog
+
 __all__ = [
+    "autolog",
     "FLAVOR_NAME",
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
     "SERIALIZATION_FORMAT_PICKLE",

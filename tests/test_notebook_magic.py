@@ -140,20 +140,24 @@ def test_body_may_end_its_own_run(ip):
     assert runs()["self-ended"].info.status == "KILLED"
 
 
-def test_autolog_is_scoped_to_the_cell(ip, monkeypatch):
-    calls = []
-    monkeypatch.setattr(nbtrack, "autolog", lambda **kw: calls.append(kw), raising=False)
-    result, _ = run(ip, "%%track --autolog --quiet\npass")
+def test_autolog_is_scoped_to_the_cell(ip):
+    pytest.importorskip("sklearn")
+    ip.run_cell("from sklearn.linear_model import LogisticRegression\n"
+                "from sklearn.datasets import load_iris\nX, y = load_iris(return_X_y=True)")
+    result, _ = run(ip, "%%track --autolog --quiet --name auto\nLogisticRegression(max_iter=300).fit(X, y)")
     assert result.success
-    assert calls == [{}, {"disable": True}]
+    auto = runs()["auto"]
+    assert auto.data.params["max_iter"] == "300"                 # the fit logged into the cell's run
+    assert auto.data.tags["estimator_name"] == "LogisticRegression"
+    assert "training_accuracy_score" in auto.data.metrics
+    ip.run_cell("LogisticRegression(max_iter=300).fit(X, y)")   # after the cell: autolog is off again
+    assert sorted(runs()) == ["auto"]
 
 
 def test_autolog_unavailable_is_a_clear_error_and_starts_no_run(ip, monkeypatch):
-    def missing(name):
-        raise AttributeError(name)
+    import sys
 
-    monkeypatch.delattr(nbtrack, "autolog", raising=False)
-    monkeypatch.setattr(nbtrack, "__getattr__", missing)
+    monkeypatch.setitem(sys.modules, "nbtrack.autolog", None)  # as if autolog could not be imported
     result, _ = run(ip, "%%track --autolog --name auto\npass")
     assert isinstance(result.error_in_exec, NbtrackError)
     assert "nbtrack.autolog" in str(result.error_in_exec)

@@ -147,3 +147,4 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+__signature__ = inspect.signature(autolog)  # inspect.signature(nbtrack.autolog) is autolog's

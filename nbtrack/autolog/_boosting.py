@@ -37,9 +37,10 @@ def data_hook(flavor: str) -> Callable[..., Any]:
         if settings is not None and settings.log_models and not training_active():
             data = args[0] if args else kwargs.get("data")
             if data is not None and not isinstance(data, (str, bytes)) and not hasattr(data, "__fspath__"):
-                example = Guard(flavor, True).run("keep an input example", example_rows, data)
+                guard = Guard(flavor, silent=True)  # an example is optional: no warning without one
+                example = guard.run("keep an input example", example_rows, data)
                 if example is not None:
-                    Guard(flavor, True).run("keep an input example", examples.__setitem__, self, example)
+                    guard.run("keep an input example", examples.__setitem__, self, example)
         return result
 
     return hook
@@ -70,7 +71,7 @@ class Recorder:
             self.target.guard.fail("log per-iteration metrics", e)
 
 
-def call_params(fn: Callable[..., Any], bound: inspect.BoundArguments, unlogged: Sequence[str]) -> dict[str, Any]:
+def call_params(bound: inspect.BoundArguments, unlogged: Sequence[str]) -> dict[str, Any]:
     """The arguments of one call, defaults included, minus data and callables (as MLflow)."""
     bound = _copy_bound(bound)
     bound.apply_defaults()
@@ -125,7 +126,7 @@ def log_importance(target: Target, features: Sequence[str], importance: Any, imp
 
     values = importance.tolist() if hasattr(importance, "tolist") else list(importance)
     table = dict(zip((str(f) for f in features), values, strict=False))
-    target.client.log_text(target.run_id, json.dumps(table, indent=indent), f"feature_importance_{importance_type}.json")
+    target.log_text(json.dumps(table, indent=indent), f"feature_importance_{importance_type}.json")
     if table:
         _plots.submit(target.client.tracking_uri, target.run_id, f"feature_importance_{importance_type}.png",
                       _plots.feature_importance(list(table), list(table.values()), importance_type))

@@ -119,12 +119,11 @@ class FitState:
             folder, model_file, metrics_file = f"checkpoints/{sub}", f"checkpoint{suffix}", "checkpoint_metrics.json"
         target = self.target
         target.set_tags({LATEST_CHECKPOINT_TAG: f"{folder}/{model_file}"})
-        target.client.log_dict(target.run_id, {**metrics, "epoch": epoch, "global_step": trainer.global_step},
-                               f"{folder}/{metrics_file}")
+        target.log_dict({**metrics, "epoch": epoch, "global_step": trainer.global_step}, f"{folder}/{metrics_file}")
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, model_file)
             trainer.save_checkpoint(path, weights_only=weights_only)
-            target.client.log_artifact(target.run_id, path, folder)
+            target.log_artifact(path, folder)
 
     def _improved(self, metrics: dict[str, float]) -> bool:
         monitor = self.options.get("checkpoint_monitor")

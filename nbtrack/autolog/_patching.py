@@ -22,12 +22,12 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-__all__ = ["AutologWarning", "Guard", "Integration", "current_guard", "patch", "session", "training_active",
-           "unpatch"]
+__all__ = ["AutologWarning", "Guard", "Integration", "current_guard", "patch", "patch_function", "session",
+           "training_active", "unpatch", "unpatched"]
 
 log = logging.getLogger("nbtrack.autolog")
 _MISSING = object()
@@ -61,13 +61,21 @@ def wrap(original: Callable[..., Any], hook: Callable[..., Any]) -> Callable[...
     return patched
 
 
+def _raw(owner: Any, name: str) -> Any:
+    """``owner.__dict__[name]`` (no descriptor binding), or the attribute of a dict-less owner."""
+    try:
+        return vars(owner).get(name, _MISSING)
+    except TypeError:  # a closure cell
+        return getattr(owner, name, _MISSING)
+
+
 def patch(flavor: str, owner: Any, name: str, hook: Callable[..., Any]) -> bool:
     """Route ``owner.name`` through ``hook``; False if it is already patched (or not a function)."""
     key = (id(owner), name)
     with _lock:
         if key in _by_target:
             return False
-        original = vars(owner).get(name, _MISSING)
+        original = _raw(owner, name)
         target = getattr(owner, name, None) if original is _MISSING else original
         if not callable(target) or isinstance(target, (staticmethod, classmethod, type)):
             return False
@@ -79,16 +87,47 @@ def patch(flavor: str, owner: Any, name: str, hook: Callable[..., Any]) -> bool:
         return True
 
 
-def is_patched(owner: Any, name: str) -> bool:
-    return (id(owner), name) in _by_target
+# Functions made by a decorator whose wrapper calls a closure variable ``func`` (scikit-learn's
+# ``validate_params``): patching that cell reaches every reference to the function, including
+# ``from sklearn.metrics import accuracy_score`` done before autolog was enabled.
+wrapper_codes: set[Any] = set()
 
 
-def original_of(owner: Any, name: str) -> Any:
-    """The attribute as it was before autolog (what ``vars(owner)[name]`` held), or None."""
-    record = _by_target.get((id(owner), name))
+def _inner_cell(function: Any) -> Any:
+    code, closure = getattr(function, "__code__", None), getattr(function, "__closure__", None)
+    if code is None or not closure or "func" not in code.co_freevars:
+        return None
+    cell = closure[code.co_freevars.index("func")]
+    inner = cell.cell_contents
+    if (id(cell), "cell_contents") in _by_target:
+        return cell
+    if getattr(function, "__wrapped__", None) is not inner or not callable(inner):
+        return None
+    return cell
+
+
+def patch_function(flavor: str, module: Any, name: str, hook: Callable[..., Any]) -> bool:
+    """Route calls of the function ``module.name`` through ``hook``, through the decorator's
+    closure when there is one (see :data:`wrapper_codes`), else through the module attribute."""
+    function: Any = getattr(module, name, None)
+    cell = _inner_cell(function)
+    if cell is None:
+        return patch(flavor, module, name, hook)
+    wrapper_codes.add(function.__code__)
+    return patch(flavor, cell, "cell_contents", hook)
+
+
+def unpatched(owner: Any, name: str) -> Any:
+    """``owner.name`` without autolog's hook: for autolog's own computations, which must not be
+    taken for the user's calls (and may run on another thread)."""
+    attribute = getattr(owner, name)
+    cell = _inner_cell(attribute)
+    record = _by_target.get((id(cell), "cell_contents")) if cell is not None else None
     if record is None:
-        return vars(owner).get(name)
-    return None if record.original is _MISSING else record.original
+        record = _by_target.get((id(owner), name))
+    if record is None or record.original is _MISSING:
+        return attribute
+    return record.original
 
 
 def unpatch(flavor: str) -> None:
@@ -96,7 +135,7 @@ def unpatch(flavor: str) -> None:
     with _lock:
         for record in reversed(_patches.pop(flavor, [])):
             _by_target.pop((id(record.owner), record.name), None)
-            if vars(record.owner).get(record.name, _MISSING) is not record.replacement:
+            if _raw(record.owner, record.name) is not record.replacement:
                 # Someone patched over us; their wrapper still calls ours, which now passes through.
                 log.debug("left %s.%s alone: it was patched again after autolog", record.owner, record.name)
                 continue
@@ -120,7 +159,6 @@ class Integration:
     modules: Sequence[str]
     install: Callable[[ModuleType], None]
     on_submodule: Callable[[ModuleType], None] | None = None
-    _watching: list[str] = field(default_factory=list)
 
 
 class _HookedLoader(importlib.abc.Loader):
@@ -202,7 +240,6 @@ def _watch(integration: Integration, name: str, table: dict[str, list[Integratio
     entries = table.setdefault(name, [])
     if integration not in entries:
         entries.append(integration)
-        integration._watching.append(name)
     if _hook not in sys.meta_path:
         sys.meta_path.insert(0, _hook)
 
@@ -228,7 +265,6 @@ def detach(integration: Integration) -> None:
                 table[name] = [i for i in table[name] if i.flavor != integration.flavor]
                 if not table[name]:
                     del table[name]
-        integration._watching.clear()
         if not _hook.exact and not _hook.prefixes and _hook in sys.meta_path:
             sys.meta_path.remove(_hook)
         unpatch(integration.flavor)

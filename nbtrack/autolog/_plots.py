@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
+import posixpath
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from nbtrack import config
-from nbtrack.tracking.client import Client
+from nbtrack.autolog._runs import write_file
 
 __all__ = ["confusion_matrix", "curve", "drain", "feature_importance", "submit"]
 
@@ -65,18 +68,25 @@ def _work() -> None:
     while True:
         tracking_uri, run_id, artifact_file, draw = _jobs.get()
         try:
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(6.4, 4.8), dpi=100)
-            draw(figure)
-            figure.tight_layout()
-            Client(tracking_uri).log_figure(run_id, figure, artifact_file)
+            _render(tracking_uri, run_id, artifact_file, draw)
         except Exception as e:  # a figure is a nicety: say so and go on
             log.warning("nbtrack autolog could not log %s for run %s: %s", artifact_file, run_id, e)
         finally:
             with _done:
                 _state.pending -= 1
                 _done.notify_all()
+
+
+def _render(tracking_uri: str, run_id: str, artifact_file: str, draw: Callable[[Any], None]) -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.8), dpi=100)
+    draw(figure)
+    folder, name = posixpath.split(artifact_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, name)
+        figure.savefig(path, format="png")
+        write_file(tracking_uri, run_id, path, folder or None)
 
 
 # -- drawings (numbers in, figure out) ---------------------------------------------------------
@@ -91,6 +101,8 @@ def confusion_matrix(matrix: Any, labels: Sequence[Any], title: str) -> Callable
                 ax.text(j, i, f"{value:.2g}", ha="center", va="center",
                         color="white" if value > 0.5 else "black", fontsize=8)
         ticks = range(len(labels))
+        if len(labels) > 5:
+            figure.subplots_adjust(bottom=0.2)
         ax.set_xticks(list(ticks), [str(label) for label in labels], rotation=45 if len(labels) > 5 else 0)
         ax.set_yticks(list(ticks), [str(label) for label in labels])
         ax.set_xlabel("Predicted label")
@@ -141,6 +153,8 @@ def feature_importance(features: Sequence[str], importance: Any, importance_type
         else:
             ax.barh(positions, values, align="center", height=0.5)
         ax.set_yticks(positions, names)
+        longest = max((len(n) for n in names), default=0)
+        figure.subplots_adjust(left=min(0.5, 0.08 + 0.011 * longest), right=0.95)  # room for the names
         ax.set_xlabel("Importance")
         ax.set_title(f"Feature Importance ({importance_type})")
 

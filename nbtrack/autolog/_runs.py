@@ -13,7 +13,6 @@ Run rules (MLflow's, minus its surprises):
 from __future__ import annotations
 
 import logging
-import math
 import numbers
 import time
 from collections.abc import Iterator, Mapping
@@ -155,6 +154,15 @@ class Target:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
 
+    def log_text(self, text: str, artifact_file: str) -> None:
+        write_text(self.client.tracking_uri, self.run_id, text, artifact_file)
+
+    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
+        write_dict(self.client.tracking_uri, self.run_id, dictionary, artifact_file)
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        write_file(self.client.tracking_uri, self.run_id, local_path, artifact_path)
+
     def log_input(self, dataset: Any, context: str) -> None:
         self.client.log_inputs(self.run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", context)])])
 
@@ -176,6 +184,33 @@ class Target:
             self.client.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "train")])])
         self.client.set_terminated(run_id, RunStatus.FINISHED, end_time=now)
         return run_id
+
+
+# Artifacts go through the fluent API when it points at the same store: its client already
+# knows the run's artifact folder, where a new Client would read the run (a store sync) first.
+def _fluent_for(tracking_uri: str) -> bool:
+    return fluent.get_tracking_uri() == tracking_uri
+
+
+def write_text(tracking_uri: str, run_id: str, text: str, artifact_file: str) -> None:
+    if _fluent_for(tracking_uri):
+        fluent.log_text(text, artifact_file, run_id=run_id)
+    else:
+        Client(tracking_uri).log_text(run_id, text, artifact_file)
+
+
+def write_dict(tracking_uri: str, run_id: str, dictionary: Any, artifact_file: str) -> None:
+    if _fluent_for(tracking_uri):
+        fluent.log_dict(dictionary, artifact_file, run_id=run_id)
+    else:
+        Client(tracking_uri).log_dict(run_id, dictionary, artifact_file)
+
+
+def write_file(tracking_uri: str, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+    if _fluent_for(tracking_uri):
+        fluent.log_artifact(local_path, artifact_path, run_id=run_id)
+    else:
+        Client(tracking_uri).log_artifact(run_id, local_path, artifact_path)
 
 
 def _in_scope(client: Client, active: Any, scope_run_id: str) -> bool:
@@ -241,7 +276,3 @@ def training_run(flavor: str, settings: Config, guard: Guard) -> Iterator[Target
         guard.run("end the run", _close, target, RunStatus.FAILED)
         raise
     guard.run("end the run", _close, target, RunStatus.FINISHED)
-
-
-def finite(value: Any) -> bool:
-    return is_number(value) and math.isfinite(float(value))

@@ -15,6 +15,7 @@ and no run is ever started here.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 import weakref
 from collections import defaultdict
@@ -23,14 +24,15 @@ from dataclasses import dataclass
 from types import FrameType, ModuleType
 from typing import Any
 
-from nbtrack.autolog._patching import Guard, patch, session, training_active
-from nbtrack.autolog._runs import Target, config, is_number
+from nbtrack.autolog._patching import Guard, patch_function, session, training_active, wrapper_codes
+from nbtrack.autolog._runs import Target, config, is_number, write_dict
 from nbtrack.tracking import fluent
 from nbtrack.tracking.client import Client
 
 __all__ = ["metric_hook", "patch_metrics", "predict_hook", "remember", "score_hook"]
 
 _NOT_METRICS = {"check_scoring", "get_scorer", "make_scorer", "get_scorer_names"}
+_LIBRARIES = ("sklearn.", "xgboost.", "lightgbm.", "scipy.", "joblib.")
 UNKNOWN_DATASET = "unknown_dataset"
 
 
@@ -90,12 +92,27 @@ def patch_metrics(flavor: str, metrics: ModuleType) -> None:
         if (name in _NOT_METRICS or name.startswith("plot_") or inspect.isclass(fn)
                 or not inspect.isfunction(fn)):
             continue
-        patch(flavor, metrics, name, metric_hook)
+        patch_function(flavor, metrics, name, metric_hook)
 
 
 # -- hooks ------------------------------------------------------------------------------------
+def _from_user_code() -> bool:
+    """Whether the hooked call comes from the user's code, not from inside a library
+    (``permutation_importance`` scoring a model hundreds of times is not the user's metric)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and _ours(frame):
+        frame = frame.f_back
+    caller = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+    return not caller.startswith(_LIBRARIES)
+
+
+def _ours(frame: FrameType) -> bool:
+    """Autolog's own frames, and the argument-checking wrapper around a hooked function."""
+    return frame.f_code in wrapper_codes or str(frame.f_globals.get("__name__", "")).startswith("nbtrack.autolog")
+
+
 def predict_hook(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
-    if training_active() or not _enabled():
+    if training_active() or not _enabled() or not _from_user_code():
         return original(self, *args, **kwargs)
     origin = _origin(self)
     if origin is None:
@@ -107,7 +124,7 @@ def predict_hook(original: Callable[..., Any], self: Any, *args: Any, **kwargs: 
 
 
 def score_hook(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
-    if training_active() or not _enabled():
+    if training_active() or not _enabled() or not _from_user_code():
         return original(self, *args, **kwargs)
     origin = _origin(self)
     if origin is None:
@@ -119,7 +136,7 @@ def score_hook(original: Callable[..., Any], self: Any, *args: Any, **kwargs: An
 
 
 def metric_hook(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    if training_active() or not _predictions or not _enabled():
+    if training_active() or not _predictions or not _enabled() or not _from_user_code():
         return original(*args, **kwargs)
     with session(None):  # one metric may call another
         value = original(*args, **kwargs)
@@ -167,11 +184,10 @@ def _register_call(run_id: str, metric: str, dataset: str, call: str) -> str:
 
 
 def _log(origin: _Origin, run_id: str, key: str, value: Any) -> None:
-    client = Client(origin.tracking_uri)
-    client.log_metric(run_id, key, float(value))
+    Client(origin.tracking_uri).log_metric(run_id, key, float(value))
     with _lock:
         info = dict(sorted(kv for calls in _calls[run_id].values() for kv in calls))
-    client.log_dict(run_id, info, "metric_info.json")
+    write_dict(origin.tracking_uri, run_id, info, "metric_info.json")
 
 
 def _log_metric(original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
@@ -233,8 +249,8 @@ def variable_name(value: Any, fallback: str) -> str:
     frame: FrameType | None = inspect.currentframe()
     try:
         while frame is not None:
-            if str(frame.f_globals.get("__name__", "")).startswith("nbtrack.autolog"):
-                frame = frame.f_back  # our own hooks and helpers
+            if _ours(frame):
+                frame = frame.f_back
                 continue
             info = inspect.getargvalues(frame)
             passed = [info.locals.get(a) for a in info.args]

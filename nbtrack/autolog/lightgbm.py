@@ -85,7 +85,7 @@ def _train_hook(log_models: bool) -> Callable[..., Any]:
 def _train(target: Target, train: Callable[..., Any], bound: inspect.BoundArguments, log_models: bool) -> Any:
     guard = target.guard
     params = dict(bound.arguments.get("params") or {})
-    guard.run("log params", target.log_params, {**params, **_boosting.call_params(train, bound, _UNLOGGED)})
+    guard.run("log params", target.log_params, {**params, **_boosting.call_params(bound, _UNLOGGED)})
     recorder = _boosting.Recorder(target)
 
     def callback(env: Any) -> None:

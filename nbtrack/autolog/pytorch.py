@@ -122,7 +122,7 @@ def _log_summary(target: Target, package: types.ModuleType, trainer: Any) -> Non
     if summary_cls is None:
         return
     text = str(summary_cls(trainer.lightning_module, max_depth=-1))
-    target.client.log_text(target.run_id, text, "model_summary.txt")
+    target.log_text(text, "model_summary.txt")
 
 
 def _summary_class(package: types.ModuleType) -> Any:
@@ -147,5 +147,5 @@ def _log_model(target: Target, trainer: Any, signature: Any) -> None:
     early = [c for c in trainer.callbacks if type(c).__name__ == "EarlyStopping"]
     best = getattr(trainer.checkpoint_callback, "best_model_path", "") if early else ""
     if best and os.path.isfile(best):
-        target.client.log_artifact(target.run_id, best, "restored_model_checkpoint")
+        target.log_artifact(best, "restored_model_checkpoint")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from nbtrack.autolog import _plots
 from nbtrack.autolog import _sklearn_post as post
-from nbtrack.autolog._patching import Guard, Integration, patch, session
+from nbtrack.autolog._patching import Guard, Integration, patch, patch_function, session, unpatched
 from nbtrack.autolog._runs import Config, Target, config, configure, is_number, training_run
 from nbtrack.errors import InvalidParameter
 
@@ -90,10 +90,11 @@ def autolog(
 def _install(sklearn: types.ModuleType) -> None:
     estimator = _base_estimator()
     if estimator is not None:
-        pending, seen = [estimator], set()
+        pending: list[type] = [estimator]
+        seen: set[type] = set()
         while pending:
-            cls = pending.pop()
-            for sub in cls.__subclasses__():
+            subclasses: list[type] = pending.pop().__subclasses__()
+            for sub in subclasses:
                 if sub not in seen:
                     seen.add(sub)
                     pending.append(sub)
@@ -101,6 +102,9 @@ def _install(sklearn: types.ModuleType) -> None:
     metrics = sys.modules.get("sklearn.metrics")
     if metrics is not None:
         post.patch_metrics(FLAVOR_NAME, metrics)
+    selection = sys.modules.get("sklearn.model_selection")
+    if selection is not None:
+        _patch_model_selection(selection)
 
 
 def _on_module(module: types.ModuleType) -> None:
@@ -112,6 +116,25 @@ def _on_module(module: types.ModuleType) -> None:
                 _patch_class(value)
     if module.__name__ == "sklearn.metrics":
         post.patch_metrics(FLAVOR_NAME, module)
+    elif module.__name__ == "sklearn.model_selection":
+        _patch_model_selection(module)
+
+
+# Helpers that fit clones many times: one run per fold would be noise (as in MLflow, nothing
+# inside them is autologged; a run of the user's own is still theirs to log into).
+_QUIET_HELPERS = ("cross_validate", "cross_val_predict", "cross_val_score", "learning_curve",
+                  "permutation_test_score", "validation_curve")
+
+
+def _patch_model_selection(module: types.ModuleType) -> None:
+    for name in _QUIET_HELPERS:
+        if callable(getattr(module, name, None)):
+            patch_function(FLAVOR_NAME, module, name, _quietly)
+
+
+def _quietly(original: Any, *args: Any, **kwargs: Any) -> Any:
+    with session(None):
+        return original(*args, **kwargs)
 
 
 def _base_estimator() -> type | None:
@@ -291,7 +314,7 @@ def _log_html(target: Target, estimator: Any) -> None:
 
     page = ('<!DOCTYPE html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8"/>\n  </head>\n'
             f"  <body>\n    {estimator_html_repr(estimator)}\n  </body>\n</html>\n")
-    target.client.log_text(target.run_id, page, "estimator.html")
+    target.log_text(page, "estimator.html")
 
 
 # -- training metrics ------------------------------------------------------------------------
@@ -330,24 +353,31 @@ def _log_training_metrics(target: Target, estimator: Any, data: TrainingData) ->
     target.log_metrics({TRAINING_PREFIX + k: v for k, v in metrics.items() if is_number(v)})
 
 
+def _metric(name: str) -> Any:
+    """A ``sklearn.metrics`` function itself, not autolog's hook around it."""
+    return unpatched(sys.modules["sklearn.metrics"], name)
+
+
 def _classifier_metrics(target: Target, estimator: Any, data: TrainingData) -> dict[str, Any]:
     import numpy as np
-    from sklearn import metrics as m
 
     y, weight = data.y, data.sample_weight
     pos_label = target.settings.options.get("pos_label")
     average = "weighted" if pos_label is None else "binary"
     y_pred = estimator.predict(data.X)
-    found = {name: _safely(name, fn, y, y_pred, pos_label=pos_label, average=average, sample_weight=weight)
-             for name, fn in (("precision_score", m.precision_score), ("recall_score", m.recall_score),
-                              ("f1_score", m.f1_score))}
-    found["accuracy_score"] = _safely("accuracy_score", m.accuracy_score, y, y_pred, normalize=True,
+    found: dict[str, Any] = {}
+    # precision_score, recall_score and f1_score are this one computation, made three times.
+    prf = _safely("precision, recall and f1", _metric("precision_recall_fscore_support"), y, y_pred,
+                  pos_label=pos_label, average=average, sample_weight=weight)
+    if prf is not None:
+        found.update(precision_score=prf[0], recall_score=prf[1], f1_score=prf[2])
+    found["accuracy_score"] = _safely("accuracy_score", _metric("accuracy_score"), y, y_pred, normalize=True,
                                       sample_weight=weight)
     proba = estimator.predict_proba(data.X) if hasattr(estimator, "predict_proba") else None
     if proba is not None:
-        found["log_loss"] = _safely("log_loss", m.log_loss, y, proba, sample_weight=weight)
+        found["log_loss"] = _safely("log_loss", _metric("log_loss"), y, proba, sample_weight=weight)
         score = proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 else proba
-        found["roc_auc"] = _safely("roc_auc", m.roc_auc_score, y, score, average="weighted",
+        found["roc_auc"] = _safely("roc_auc", _metric("roc_auc_score"), y, score, average="weighted",
                                    sample_weight=weight, multi_class="ovo")
     classes = getattr(estimator, "classes_", None)
     labels = list(classes) if classes is not None else sorted(set(np.asarray(y).ravel().tolist()))
@@ -357,12 +387,18 @@ def _classifier_metrics(target: Target, estimator: Any, data: TrainingData) -> d
 
 def _classifier_figures(target: Target, estimator: Any, data: TrainingData, y_pred: Any, proba: Any,
                         labels: list[Any]) -> None:
-    from sklearn import metrics as m
+    """MLflow's training figures; the numbers and the drawing both happen in the background,
+    on copies of the labels (the user may change theirs as soon as fit returns)."""
+    import numpy as np
 
-    y, weight, uri, run = data.y, data.sample_weight, target.client.tracking_uri, target.run_id
-    matrix = m.confusion_matrix(y, y_pred, labels=labels, sample_weight=weight, normalize="true")
-    _plots.submit(uri, run, f"{TRAINING_PREFIX}confusion_matrix.png",
-                  _plots.confusion_matrix(matrix, labels, "Normalized confusion matrix"))
+    y, weight = np.array(data.y, copy=True), None if data.sample_weight is None else np.array(data.sample_weight)
+    uri, run = target.client.tracking_uri, target.run_id
+
+    def confusion(figure: Any) -> None:
+        matrix = _metric("confusion_matrix")(y, y_pred, labels=labels, sample_weight=weight, normalize="true")
+        _plots.confusion_matrix(matrix, labels, "Normalized confusion matrix")(figure)
+
+    _plots.submit(uri, run, f"{TRAINING_PREFIX}confusion_matrix.png", confusion)
     if len(labels) != 2:
         return
     if proba is not None and getattr(proba, "ndim", 0) == 2:
@@ -371,28 +407,30 @@ def _classifier_figures(target: Target, estimator: Any, data: TrainingData, y_pr
         score = estimator.decision_function(data.X)
     else:
         return
-    name = type(estimator).__name__
-    fpr, tpr, _ = m.roc_curve(y, score, pos_label=labels[1], sample_weight=weight)
-    auc = m.auc(fpr, tpr)
-    _plots.submit(uri, run, f"{TRAINING_PREFIX}roc_curve.png",
-                  _plots.curve(fpr, tpr, "False Positive Rate", "True Positive Rate", "ROC curve",
-                               f"{name} (AUC = {auc:.2f})"))
-    precision, recall, _ = m.precision_recall_curve(y, score, pos_label=labels[1], sample_weight=weight)
-    ap = m.average_precision_score(y, score, pos_label=labels[1], sample_weight=weight)
-    _plots.submit(uri, run, f"{TRAINING_PREFIX}precision_recall_curve.png",
-                  _plots.curve(recall, precision, "Recall", "Precision", "Precision recall curve",
-                               f"{name} (AP = {ap:.2f})"))
+    name, positive = type(estimator).__name__, labels[1]
+
+    def roc(figure: Any) -> None:
+        fpr, tpr, _ = _metric("roc_curve")(y, score, pos_label=positive, sample_weight=weight)
+        auc = _metric("auc")(fpr, tpr)
+        _plots.curve(fpr, tpr, "False Positive Rate", "True Positive Rate", "ROC curve",
+                     f"{name} (AUC = {auc:.2f})")(figure)
+
+    def precision_recall(figure: Any) -> None:
+        precision, recall, _ = _metric("precision_recall_curve")(y, score, pos_label=positive, sample_weight=weight)
+        ap = _metric("average_precision_score")(y, score, pos_label=positive, sample_weight=weight)
+        _plots.curve(recall, precision, "Recall", "Precision", "Precision recall curve", f"{name} (AP = {ap:.2f})")(figure)
+
+    _plots.submit(uri, run, f"{TRAINING_PREFIX}roc_curve.png", roc)
+    _plots.submit(uri, run, f"{TRAINING_PREFIX}precision_recall_curve.png", precision_recall)
 
 
 def _regressor_metrics(estimator: Any, data: TrainingData) -> dict[str, Any]:
     import numpy as np
-    from sklearn import metrics as m
 
     y, weight = data.y, data.sample_weight
     y_pred = estimator.predict(data.X)
-    found = {name: _safely(name, fn, y, y_pred, sample_weight=weight, multioutput="uniform_average")
-             for name, fn in (("mean_squared_error", m.mean_squared_error),
-                              ("mean_absolute_error", m.mean_absolute_error), ("r2_score", m.r2_score))}
+    found = {name: _safely(name, _metric(name), y, y_pred, sample_weight=weight, multioutput="uniform_average")
+             for name in ("mean_squared_error", "mean_absolute_error", "r2_score")}
     mse = found["mean_squared_error"]
     found["root_mean_squared_error"] = float(np.sqrt(mse)) if is_number(mse) else None
     return found
@@ -409,7 +447,7 @@ def _log_search(target: Target, search: Any, data: TrainingData) -> None:
     import pandas as pd
 
     results = pd.DataFrame.from_dict(search.cv_results_)
-    target.client.log_text(target.run_id, results.to_csv(index=False), "cv_results.csv")
+    target.log_text(results.to_csv(index=False), "cv_results.csv")
     target.guard.run("create child runs for the search", _child_runs, target, search, results, data)
 
 

@@ -108,7 +108,7 @@ def _train(target: Target, train: Callable[..., Any], bound: inspect.BoundArgume
     guard = target.guard
     booster_params = dict(bound.arguments.get("params") or {})
     guard.run("log params", target.log_params,
-              {**booster_params, **_boosting.call_params(train, bound, _UNLOGGED)})
+              {**booster_params, **_boosting.call_params(bound, _UNLOGGED)})
     recorder = _boosting.Recorder(target)
     call = guard.run("add the metrics callback", lambda: _boosting.with_callback(bound, callback(recorder))) or bound
     booster = train(*call.args, **call.kwargs)

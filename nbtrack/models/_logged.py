@@ -63,7 +63,7 @@ def _record_history(run_id: str, model: Model) -> None:
     from nbtrack.tracking.client import Client
 
     client = Client()
-    previous = client.get_run(run_id).data.tags.get(LOGGED_MODELS_TAG, "[]")
+    previous = client.local_view(run_id).data.tags.get(LOGGED_MODELS_TAG, "[]")
     try:
         history = json.loads(previous)
     except json.JSONDecodeError:

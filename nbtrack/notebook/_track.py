@@ -37,7 +37,7 @@ def track_cell(shell: Any, args: Any, line: str, body: str) -> Any:
             f"Run {current.info.run_id} ('{current.info.run_name}') is still active, started outside this "
             "cell. Use %%track --nested to log this cell as its child run, or end it first with "
             "nbtrack.end_run().")
-    autolog = _autolog_function() if args.autolog else None  # checked before a run exists
+    scoped = _autolog_scope() if args.autolog else None  # checked before a run exists
     experiment_id = _experiment_id(args.experiment)
     run = fluent.start_run(run_name=args.name, experiment_id=experiment_id, nested=args.nested, tags=tags)
     run_id = run.info.run_id
@@ -51,9 +51,8 @@ def track_cell(shell: Any, args: Any, line: str, body: str) -> Any:
         _log_source(run_id, header, body)
         experiment = client.get_experiment(run.info.experiment_id).name
         card = _start_card(shell, client, run, experiment, args.quiet)
-        if autolog is not None:
-            autolog()
-            autolog_off = lambda: autolog(disable=True)  # noqa: E731
+        if scoped is not None:  # autolog for this cell's run only, restored when the cell ends
+            autolog_off = scoped(run_id).start().close
         return run_body(shell, statements, expression)
     except KeyboardInterrupt:
         status, error = RunStatus.KILLED, "KeyboardInterrupt"
@@ -88,15 +87,14 @@ def _experiment_id(name: str | None) -> str | None:
     return fluent.create_experiment(name)
 
 
-def _autolog_function() -> Callable[..., Any]:
-    import nbtrack
-
+def _autolog_scope() -> Callable[..., Any]:
     try:
-        return nbtrack.autolog
-    except (AttributeError, ImportError):
+        from nbtrack.autolog import scoped
+    except ImportError:
         raise NbtrackError(
             "%%track --autolog needs nbtrack.autolog(), which this nbtrack does not have yet. Drop "
             "--autolog and log with nbtrack.log_param / log_metric in the cell.") from None
+    return scoped
 
 
 def _log_source(run_id: str, header: str, body: str) -> None:

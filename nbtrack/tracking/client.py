@@ -152,6 +152,15 @@ class Client(RegistryClientMixin):
     def get_run(self, run_id: str) -> Run:
         return self._store.get_run(validation.run_id(run_id))
 
+    def local_view(self, run_id: str) -> Run:
+        """The run as this process has written it, without a store round trip when the process
+        created it (tags, params and metrics it logged itself); otherwise :meth:`get_run`.
+
+        For a writer's read-modify-write of its own run (e.g. appending to a history tag)."""
+        local = getattr(self._store, "local_run", None)
+        run = local(run_id) if local is not None else None
+        return run if run is not None else self.get_run(run_id)
+
     def get_parent_run(self, run_id: str) -> Run | None:
         parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
         return self.get_run(parent) if parent else None
@@ -226,7 +235,7 @@ class Client(RegistryClientMixin):
     def _repo(self, run_id: str) -> LocalArtifactRepository:
         uri = self._artifact_uris.get(run_id)
         if uri is None:
-            uri = self.get_run(run_id).info.artifact_uri
+            uri = self.local_view(run_id).info.artifact_uri
             self._artifact_uris[run_id] = uri
         return LocalArtifactRepository(uri)
 
@@ -266,7 +275,7 @@ class Client(RegistryClientMixin):
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         self._write(run_id, artifact_file, _artifacts.write_table(self, run_id, data, artifact_file))
-        tag = self.get_run(run_id).data.tags.get("mlflow.loggedArtifacts")
+        tag = self.local_view(run_id).data.tags.get("mlflow.loggedArtifacts")
         logged = json.loads(tag) if tag else []
         entry = {"path": artifact_file, "type": "table"}
         if entry not in logged:

@@ -24,12 +24,12 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
+    # Not cached here: importing nbtrack.ui.compare (or .dashboard, .registry_view) binds the
+    # submodule under the same name on this package, so those modules are callable themselves.
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'nbtrack.ui' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(home), name)
 
 
 def __dir__() -> list[str]:

@@ -10,8 +10,10 @@ __all__ = ["callable_module", "with_static"]
 def with_static(bundle: Any, html: str) -> Any:
     """Add ``text/html`` to a widget's ``_repr_mimebundle_`` result (a dict or (data, metadata)).
 
-    JupyterLab renders the widget while its kernel lives and falls back to the HTML when the
-    saved notebook is reopened without one; GitHub and nbviewer always show the HTML.
+    JupyterLab renders the widget. Where widgets cannot render, the HTML shows instead: a
+    notebook JupyterLab does not trust (it then runs only safe renderers), nbviewer, GitHub,
+    ``nbconvert --to html``. (A trusted notebook reopened with a new kernel shows jupyterlab's
+    "model not found" for every widget, ours included: re-run the cell.)
     """
     if isinstance(bundle, tuple):
         data, metadata = bundle

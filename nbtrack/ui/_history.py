@@ -81,7 +81,7 @@ _ESTIMATED_BOUNDS = {
 }
 
 
-def _downsample_sql(x_axis: str, with_range: bool) -> str:
+def _downsample_sql(x_axis: str, with_range: bool, with_runs: bool = False) -> str:
     x_expr = X_AXES[x_axis]
     join = "JOIN runs AS r ON r.run_id = m.run_id" if "r." in x_expr else ""
     if with_range:
@@ -109,19 +109,28 @@ SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vma
        avg(value) AS vmean, avg(x) AS xmean, arg_min(x, value) AS x_at_min, arg_max(x, value) AS x_at_max,
        min(x) AS x0, arg_min(value, x) AS v0, max(x) AS x1, arg_max(value, x) AS v1,
        max(step) AS last_step, max(timestamp) AS last_ts
-FROM b GROUP BY run_id, key, bucket ORDER BY run_id, key, bucket"""
+FROM b GROUP BY run_id, key, bucket
+{_RUNS_UNION if with_runs else ""}ORDER BY run_id, key, bucket"""
+
+
+#: One row per run (bucket -3) in the same answer: name, status and start for the legend.
+_RUNS_UNION = """UNION ALL BY NAME
+SELECT run_id, -3 AS bucket, run_name, status, start_time FROM runs WHERE run_id IN (SELECT unnest(?))
+"""
 
 
 def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
-                 x_range: tuple[float, float] | None = None, buckets: int = 500) -> dict[tuple[str, str], Series]:
+                 x_range: tuple[float, float] | None = None, buckets: int = 500,
+                 runs_out: dict[str, dict[str, Any]] | None = None) -> dict[tuple[str, str], Series]:
     """Downsample every (run, key) history over ``x_range`` (default: everything) in one query.
 
     Returns a Series for every requested pair that has points; x values are in the stored
-    unit (steps, or milliseconds for ``relative`` and ``wall``).
+    unit (steps, or milliseconds for ``relative`` and ``wall``). With ``runs_out``, the same
+    query also fills it as :func:`run_info` would (saving a round trip).
     """
     if x_axis not in X_AXES:
         raise ValueError(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
-    if not run_ids or not keys:
+    if not run_ids:
         return {}
     buckets = max(int(buckets), 1)
     params: list[Any] = [list(run_ids), list(keys), buckets]
@@ -129,8 +138,20 @@ def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "ste
         params += [float(x_range[0]), float(x_range[1])]
     else:
         params += [list(run_ids), list(keys)]
-    frame = fluent.sql(_downsample_sql(x_axis, x_range is not None), params)
+    with_runs = runs_out is not None
+    if with_runs:
+        params.append(list(run_ids))
+    frame = fluent.sql(_downsample_sql(x_axis, x_range is not None, with_runs), params)
+    if with_runs and runs_out is not None:
+        runs = frame[frame["bucket"] == -3]
+        runs_out.update(_info_rows(runs))
+        frame = frame[frame["bucket"] != -3].reset_index(drop=True)
     return _assemble(frame)
+
+
+def _info_rows(frame: Any) -> dict[str, dict[str, Any]]:
+    return {r.run_id: {"name": r.run_name or r.run_id[:8], "status": r.status, "start_time": r.start_time}
+            for r in frame.itertuples(index=False)}
 
 
 def _assemble(frame: Any) -> dict[tuple[str, str], Series]:
@@ -210,10 +231,8 @@ def run_info(run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Name, status and start time of each run (one query)."""
     if not run_ids:
         return {}
-    frame = fluent.sql("SELECT run_id, run_name, status, start_time FROM runs WHERE run_id IN (SELECT unnest(?))",
-                       [list(run_ids)])
-    return {r.run_id: {"name": r.run_name or r.run_id[:8], "status": r.status, "start_time": r.start_time}
-            for r in frame.itertuples(index=False)}
+    return _info_rows(fluent.sql("SELECT run_id, run_name, status, start_time FROM runs "
+                                 "WHERE run_id IN (SELECT unnest(?))", [list(run_ids)]))
 
 
 def ema(y: np.ndarray, weight: float) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""Static copies of the views for saved notebooks: pure HTML and inline SVG, no JavaScript.
+"""Static copies of the views for saved notebooks: HTML tables and SVG charts, no JavaScript.
 
-JupyterLab shows these when the widget's kernel is gone; GitHub and nbviewer (which strip
-scripts) show them always. They are sized to stay small: a page of table rows, at most a
-few hundred points per line and a few hundred lines in parallel coordinates.
+Each view's MIME bundle carries one beside the widget. Wherever the widget cannot render
+(a notebook JupyterLab does not trust, so only "safe" renderers run: a copy someone else
+opens; nbviewer; GitHub; ``nbconvert --to html``) the copy is shown instead. Charts are
+SVG documents inside ``<img src="data:image/svg+xml;base64,...">``: HTML sanitizers strip
+inline ``<svg>`` but keep images. Sizes stay small: a page of table rows, a few hundred
+points per line, a few hundred lines in parallel coordinates.
 """
 
 from __future__ import annotations
@@ -16,10 +19,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Axis", "Line", "Panel", "html_table", "note", "svg_lines", "svg_parcoords", "viridis"]
+__all__ = ["Axis", "Line", "Panel", "as_img", "html_table", "note", "svg_lines", "svg_parcoords", "viridis"]
 
 _FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:12px"
 _STATUS_COLORS = {"RUNNING": "#1f77b4", "FINISHED": "#2ca02c", "FAILED": "#d62728", "KILLED": "#7f7f7f"}
+
+
+def as_img(svg: str, alt: str) -> str:
+    """The SVG as an ``<img>`` with a data URI: HTML sanitizers (JupyterLab for notebooks it does
+    not trust, GitHub) strip inline ``<svg>`` elements but keep images."""
+    import base64
+
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}"/>'
 
 
 def note(text: str) -> str:

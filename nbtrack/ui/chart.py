@@ -126,18 +126,21 @@ class MetricChart(W.VBox):
                 self._wanted = list(run_ids)
             wanted = self._runs_to_show()
             self._hidden_runs = max(len(wanted) - self.max_runs, 0)
-            info = _history.run_info(wanted[: self.max_runs])
-            run_ids = [r for r in wanted[: self.max_runs] if r in info]
-            self._info = info
-            keys = self._fixed_keys or self._common_keys(run_ids)
-            if run_ids == self._run_ids and keys == self._keys and self.figure.data:
+            candidates = wanted[: self.max_runs]
+            keys = self._fixed_keys or self._common_keys(candidates)
+            if candidates == self._run_ids and keys == self._keys and self.figure.data:
                 self._update_status()
                 self._schedule_live()  # same lines: keep the zoom, let the live poll add points
                 return
-            self._run_ids, self._keys = run_ids, keys
-            self._range = None
+            # one query: the histories and the runs' names and statuses for the legend
+            info: dict[str, dict[str, Any]] = {}
+            started = time.perf_counter()
+            series = _history.fetch_series(candidates, keys, self.x_axis.value, None, self.buckets, runs_out=info)
+            self.last_fetch_seconds = time.perf_counter() - started
+            self._info = info
+            self._run_ids, self._keys = [r for r in candidates if r in info], keys
             self._build_figure()
-            self._reload(reset_range=True)
+            self._reload(reset_range=True, series=series)
 
     def set_keys(self, keys: str | Sequence[str] | None) -> None:
         """Chart these metric keys (None: the keys most shown runs have)."""
@@ -266,15 +269,17 @@ class MetricChart(W.VBox):
         return float(value)
 
     # -- data ------------------------------------------------------------------------------
-    def _reload(self, reset_range: bool = False) -> None:
+    def _reload(self, reset_range: bool = False, series: dict[tuple[str, str], Any] | None = None) -> None:
         """Fetch every series (downsampled over the zoomed range, or all) and redraw."""
         with self._lock:
             if reset_range:
                 self._range = None
-            started = time.perf_counter()
-            self._series = _history.fetch_series(self._run_ids, self._keys, self.x_axis.value, self._range,
-                                                 self.buckets)
-            self.last_fetch_seconds = time.perf_counter() - started
+            if series is None:
+                started = time.perf_counter()
+                series = _history.fetch_series(self._run_ids, self._keys, self.x_axis.value, self._range,
+                                               self.buckets)
+                self.last_fetch_seconds = time.perf_counter() - started
+            self._series = series
             if reset_range:
                 self._set_axis_titles()
                 if self._step_axis_is_flat():
@@ -316,7 +321,8 @@ class MetricChart(W.VBox):
         points = sum(s.points for s in self._series.values())
         drawn = sum(len(s.x) for s in self._series.values())
         live = sum(1 for r in self._run_ids if self._info.get(r, {}).get("status") == "RUNNING")
-        parts = [f"{len(self._run_ids)} runs", f"{points:,} points" + (f" (drawn {drawn:,})" if drawn < points else "")]
+        n = len(self._run_ids)
+        parts = [f"{n} run" + ("" if n == 1 else "s"), f"{points:,} points" + (f" (drawn {drawn:,})" if drawn < points else "")]
         if self._hidden_runs:
             parts.append(f"{self._hidden_runs} more runs not shown (max_runs={self.max_runs})")
         if live:
@@ -434,8 +440,9 @@ class MetricChart(W.VBox):
         if self.x_axis.value == "wall":
             def fmt(v: float) -> str:
                 return datetime.fromtimestamp(v / 1000, tz=UTC).strftime("%H:%M:%S")
-        return _static.svg_lines(panels, x_format=fmt) + _static.note(
-            f"{_X_LABELS[self.x_axis.value]} · static copy of the chart")
+        svg = _static.svg_lines(panels, x_format=fmt)
+        alt = f"{', '.join(self._keys)} of {len(self._run_ids)} runs"
+        return _static.as_img(svg, alt) + _static.note(f"{_X_LABELS[self.x_axis.value]} · static copy of the chart")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_static(super()._repr_mimebundle_(**kwargs), self.static_html())

@@ -266,7 +266,7 @@ class ParallelCoordinates(W.VBox):
                 self.figure.add_trace(trace)
 
     def _update_status(self) -> None:
-        parts = [f"{len(self._run_ids):,} runs"]
+        parts = [_runs(len(self._run_ids))]
         if self.total > len(self._run_ids) + self._dropped:
             parts.append(f"newest {len(self._run_ids) + self._dropped:,} of {self.total:,} (max_runs={self.max_runs})")
         if self._dropped:
@@ -312,6 +312,8 @@ class ParallelCoordinates(W.VBox):
             self._draw()
 
     def static_html(self) -> str:
+        if not self._axes or not self._run_ids:
+            return _static.note(f"parallel coordinates: {_runs(len(self._run_ids))}, nothing to draw")
         norm, selected, _ = self._colouring()
         colors = [_static.viridis(v) if on else _GREY for v, on in zip(norm, selected, strict=True)]
         order = list(self._order) if len(self._order) == len(colors) else list(range(len(colors)))
@@ -319,11 +321,16 @@ class ParallelCoordinates(W.VBox):
         for axis in self._axes:
             tick_values, tick_text = axis.ticks()
             axes.append(_static.Axis(axis.label, axis.values[order], tick_values, tick_text))
-        title = f"{len(self._run_ids):,} runs · colour: {self.color_metric or '-'}"
-        return _static.svg_parcoords(axes, [colors[i] for i in order], title=title)
+        title = f"{_runs(len(self._run_ids))} · colour: {self.color_metric or '-'}"
+        svg = _static.svg_parcoords(axes, [colors[i] for i in order], title=title)
+        return _static.as_img(svg, f"parallel coordinates of {title}")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_static(super()._repr_mimebundle_(**kwargs), self.static_html())
+
+
+def _runs(n: int) -> str:
+    return f"{n:,} run" + ("" if n == 1 else "s")
 
 
 def _dedupe_labels(axes: list[AxisData]) -> None:

@@ -248,4 +248,38 @@ def test_saved_notebook_is_small_and_carries_static_copies(page: Any, lab: Any) 
         time.sleep(0.5)
     text = path.read_text()
     assert path.stat().st_size < 1_000_000, path.stat().st_size
-    assert "nbtrack dashboard" in text and "<svg" in text  # static HTML + SVG for kernel-less readers
+    assert "nbtrack dashboard" in text and "data:image/svg+xml" in text  # static copies for readers
+
+
+def test_opened_elsewhere_the_saved_notebook_shows_the_static_copies(page: Any, lab: Any, shot: Any) -> None:
+    """The saved notebook opened where its widgets cannot come back (a copy someone else opens:
+    not trusted here, no kernel of its own): every output shows its HTML/SVG copy."""
+    import json
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    saved = json.loads((lab.root / NOTEBOOK).read_text())
+    saved["metadata"]["copied"] = True  # different bytes: JupyterLab's trust signature does not match
+    (lab.root / "copy.ipynb").write_text(json.dumps(saved))
+    reader = page.context.new_page()
+    reader.route("**/api/sessions**", lambda route: route.abort() if route.request.method == "POST"
+                 else route.continue_())
+    try:
+        reader.goto(lab.page_url("copy.ipynb"))
+        # every chart and parallel-coordinates copy is an SVG image, loaded and drawn
+        reader.wait_for_function("""() => { const imgs = [...document.querySelectorAll(
+                '.jp-OutputArea-output img[src^="data:image/svg+xml"]')];
+            return imgs.length >= 6 && imgs.every(i => i.complete && i.naturalWidth > 0)
+                && document.querySelectorAll('.jp-OutputArea-output table').length >= 3; }""", timeout=90_000)
+        dismiss = reader.locator(".jp-Dialog .jp-mod-accept")  # "Error Starting Kernel": no kernel here
+        if dismiss.count():
+            dismiss.first.click()
+            reader.locator(".jp-Dialog").wait_for(state="detached")
+        body = reader.inner_text("body")
+        assert "nbtrack dashboard" in body and "static copy" in body
+        assert "Loading widget" not in body and "model not found" not in body
+        copy = reader.locator(".jp-OutputArea-output", has_text="nbtrack dashboard").last
+        copy.scroll_into_view_if_needed()
+        shot(copy, "11-static-copy-opened-elsewhere")
+    finally:
+        reader.close()
