@@ -16,9 +16,15 @@ if ! "$python" -c "import mlflow" 2>/dev/null; then
     exit 1
 fi
 
+# Tracking and search first, then every other bench_*.py (serving, UI, ...) that is present.
+scripts=("$here/bench_tracking.py" "$here/bench_search.py")
+for script in "$here"/bench_*.py; do
+    [[ " ${scripts[*]} " == *" $script "* ]] || scripts+=("$script")
+done
+
 status=0
-for name in bench_tracking bench_search bench_serving bench_ui; do
-    script="$here/$name.py"
+for script in "${scripts[@]}"; do
+    name="$(basename "$script" .py)"
     [[ -f "$script" ]] || { echo "== $name: not present, skipped"; continue; }
     echo "== $name"
     # duckdb 2.0.0 prints a page of nanobind "leaked" notices at interpreter exit: not ours to show.
