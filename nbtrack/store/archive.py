@@ -35,6 +35,8 @@ _RUN_FIELDS = (
 _RUN_TYPES = {"experiment_id": "BIGINT", "start_time": "BIGINT", "end_time": "BIGINT", "deleted_time": "BIGINT"}
 _DONE_RETENTION_MS = 24 * 3600 * 1000
 _SEGMENTS_PER_FOLD = 4
+_MEMORY_LIMIT = "128MB"
+_FOLD_MEMORY_FALLBACK = "4GB"
 
 
 class Archive:
@@ -55,7 +57,7 @@ class Archive:
             con.execute("SET VARIABLE nbtrack_root = ?", [self.root])
             # DuckDB's default limit is 80% of RAM, and it keeps what it took: a fold of a few
             # million points grew the process by 250 MB. Cap it, and let big folds spill to disk.
-            con.execute("SET memory_limit = '128MB'")
+            con.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
             con.execute("SET temp_directory = ?", [os.path.join(self.root, "segments", ".spill")])
             self._con = con
         return self._con
@@ -237,11 +239,24 @@ class Archive:
             todo = [n for n in names if n not in done]
             # Oldest first, a bounded number per transaction, so memory stays flat however much waits.
             for start in range(0, len(todo), _SEGMENTS_PER_FOLD):
-                self._fold(con, todo[start:start + _SEGMENTS_PER_FOLD])
+                self._fold_within_memory(con, todo[start:start + _SEGMENTS_PER_FOLD])
             for name in names:  # every listed name is now recorded: remove the files
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.segments_dir, name))
         self._sweep_dead_runs(con)
+
+    def _fold_within_memory(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+        """Fold under the connection's small memory cap; a fold that needs more gets it, once.
+
+        The cap keeps a long-running writer's memory flat; it must never make a fold fail."""
+        try:
+            self._fold(con, names)
+        except duckdb.OutOfMemoryException:
+            con.execute(f"SET memory_limit = '{_FOLD_MEMORY_FALLBACK}'")
+            try:
+                self._fold(con, names)
+            finally:
+                con.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
 
     def _fold(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
         paths = [os.path.join(self.segments_dir, n) for n in names]
