@@ -5,6 +5,7 @@ PyTorch itself is imported only when one of these functions runs.
 
 from __future__ import annotations
 
+from nbtrack.autolog.pytorch import autolog
 from nbtrack.models.flavors.pytorch import (
     FLAVOR_NAME,
     _load_pyfunc,  # noqa: F401  (lets `loader_module: nbtrack.<flavor>` work)
@@ -14,11 +15,9 @@ from nbtrack.models.flavors.pytorch import (
     save_model,
 )
 
-from nbtrack.autolog.pytorch import autolog
-
 __all__ = [
-    "autolog",
     "FLAVOR_NAME",
+    "autolog",
     "get_default_pip_requirements",
     "load_model",
     "log_model",

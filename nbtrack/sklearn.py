@@ -5,6 +5,7 @@ scikit-learn itself is imported only when one of these functions runs.
 
 from __future__ import annotations
 
+from nbtrack.autolog.sklearn import autolog
 from nbtrack.models.flavors.sklearn import (
     FLAVOR_NAME,
     SERIALIZATION_FORMAT_CLOUDPICKLE,
@@ -17,14 +18,12 @@ from nbtrack.models.flavors.sklearn import (
     save_model,
 )
 
-from nbtrack.autolog.sklearn import autolog
-
 __all__ = [
-    "autolog",
     "FLAVOR_NAME",
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_SKOPS",
+    "autolog",
     "get_default_pip_requirements",
     "load_model",
     "log_model",

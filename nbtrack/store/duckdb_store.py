@@ -196,7 +196,7 @@ class DuckDBStore:
         if end_time is not None:
             fields["end_time"] = int(end_time)
         if state.info is not None:
-            state.info.update({k: v for k, v in fields.items()})
+            state.info.update(fields)
             if run_name is not None:
                 state.info["run_name"] = run_name
                 state.tags["mlflow.runName"] = run_name

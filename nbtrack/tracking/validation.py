@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import operator
 import numbers
+import operator
 import posixpath
 import re
 from typing import Any
