@@ -34,7 +34,9 @@ def test_cell_identity_tags(ip):
     assert "nbtrack==" in tags["nbtrack.packages"]
 
 
-def test_missing_identities_leave_tags_out(ip):
+def test_missing_identities_leave_tags_out(ip, monkeypatch):
+    # As in a kernel (argv[0] is ipykernel_launcher.py), not pytest's script inside this checkout.
+    monkeypatch.setattr("sys.argv", ["ipykernel_launcher.py"])
     tags, _ = tags_of(ip)  # plain IPython: no cell id, no notebook, no kernel, not in git
     for key in ("nbtrack.cell_id", "nbtrack.kernel_id", "nbtrack.notebook.found_by",
                 "mlflow.source.git.commit", "nbtrack.git.dirty"):
