@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from nbtrack.errors import InvalidParameter, ResourceExists
+from nbtrack.errors import InvalidParameter, NotFound, ResourceExists
 from nbtrack.models.model import MLMODEL_FILE_NAME, Model, _nbtrack_version
 
 _log = logging.getLogger(__name__)
@@ -132,6 +132,26 @@ def finish(
     )
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
     write_environment(path, default_requirements, pip_requirements, extra_pip_requirements, conda_env)
+
+
+def flavor_conf(model_dir: str, flavor_name: str) -> dict[str, Any]:
+    """The ``flavor_name`` section of the MLmodel in ``model_dir``; NotFound if the model lacks it."""
+    conf = Model.load(os.path.join(model_dir, MLMODEL_FILE_NAME)).flavors.get(flavor_name)
+    if conf is None:
+        raise NotFound(f'Model does not have the "{flavor_name}" flavor.')
+    return conf
+
+
+def resolve_flavor(model_uri: str | os.PathLike[str], dst_path: str | None,
+                   flavor_name: str) -> tuple[str, dict[str, Any]]:
+    """What every flavor's ``load_model`` starts with: the model's local folder and its flavor
+    section, with the model's ``code_paths`` put on ``sys.path``."""
+    from nbtrack.models.uri import resolve_model_uri
+
+    local = resolve_model_uri(model_uri, dst_path)
+    conf = flavor_conf(local, flavor_name)
+    add_code_to_path(local, conf)
+    return local, conf
 
 
 def add_code_to_path(model_dir: str, conf: dict[str, Any]) -> None:

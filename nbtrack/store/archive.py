@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 
@@ -46,7 +45,6 @@ class Archive:
         self.segments_dir = os.path.join(root, "segments")
         self.lock = StoreLock(os.path.join(root, "nbtrack.lock"))
         self._con: duckdb.DuckDBPyConnection | None = None
-        self.tracer = None  # callable(sql, params) to echo every statement, like sqlite-utils
         self.read_only = False
         self._views_ready = False
 
@@ -72,11 +70,6 @@ class Archive:
                     self._views_ready = False
             finally:
                 self.lock.release_thread()
-
-    def execute(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        if self.tracer is not None:
-            self.tracer(sql, params)
-        return self._connection().execute(sql, params or [])
 
     @contextlib.contextmanager
     def _attached(self, read_only: bool, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -563,8 +563,11 @@ class DuckDBStore:
             return queries.runs_frame(con, list(run_ids))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.get_run(run_id)
-        with self.archive.reading() as con:
+        self.sync()
+        with self.archive.reading() as con:  # one read: the run must exist, then its points
+            if not con.execute("SELECT 1 FROM arc.runs WHERE run_id = ?", [run_id]).fetchall():
+                raise NotFound(f"Run with id={run_id} not found. Check the id, or search with "
+                               "nbtrack.search_runs().")
             rows = con.execute(
                 "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
                 "ORDER BY step, timestamp", [run_id, key]).fetchall()

@@ -7,8 +7,6 @@ import json
 import os
 import posixpath
 import re
-import tempfile
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +145,3 @@ def write_table(client: Client, run_id: str, data: Any, artifact_file: str) -> b
         return frame.to_json(orient="split", index=False).encode()
     raise InvalidParameter(f"Invalid artifact file {artifact_file!r}: a table must end in .json or .parquet.")
 
-
-def temp_dir() -> str:
-    return tempfile.mkdtemp(prefix=f"nbtrack-{int(time.time())}-")

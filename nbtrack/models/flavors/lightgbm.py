@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
+from nbtrack.models._save import flavor_conf, resolve_flavor
 from nbtrack.models.model import Model, ModelInfo
 
 __all__ = ["get_default_pip_requirements", "load_model", "log_model", "save_model"]
@@ -103,12 +104,11 @@ def log_model(
     )
 
 
-def _load(model_dir: str) -> Any:
+def _load(model_dir: str, conf: dict[str, Any] | None = None) -> Any:
     from nbtrack.models.flavors import sklearn as sk
 
-    conf = Model.load(os.path.join(model_dir, "MLmodel")).flavors.get(FLAVOR_NAME)
     if conf is None:
-        raise NotFound(f'Model does not have the "{FLAVOR_NAME}" flavor.')
+        conf = flavor_conf(model_dir, FLAVOR_NAME)
     data = os.path.join(model_dir, conf["data"])
     if conf.get("model_class", _BOOSTER) == _BOOSTER:
         import lightgbm as lgb
@@ -119,12 +119,7 @@ def _load(model_dir: str) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """Load the LightGBM model itself (Booster or scikit-learn wrapper, as saved)."""
-    from nbtrack.models._save import add_code_to_path
-    from nbtrack.models.uri import resolve_model_uri
-
-    local = resolve_model_uri(model_uri, dst_path)
-    add_code_to_path(local, Model.load(os.path.join(local, "MLmodel")).flavors.get(FLAVOR_NAME, {}))
-    return _load(local)
+    return _load(*resolve_flavor(model_uri, dst_path, FLAVOR_NAME))
 
 
 def _load_pyfunc(path: str) -> _LGBModelWrapper:

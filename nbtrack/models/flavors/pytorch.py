@@ -185,14 +185,9 @@ def _load(data_path: str, device: str | None = None) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None, **kwargs: Any) -> Any:
     """Load the ``torch.nn.Module`` itself, in eval mode."""
-    from nbtrack.models._save import add_code_to_path
-    from nbtrack.models.uri import resolve_model_uri
+    from nbtrack.models._save import resolve_flavor
 
-    local = resolve_model_uri(model_uri, dst_path)
-    conf = Model.load(os.path.join(local, "MLmodel")).flavors.get(FLAVOR_NAME)
-    if conf is None:
-        raise NotFound(f'Model does not have the "{FLAVOR_NAME}" flavor.')
-    add_code_to_path(local, conf)
+    local, conf = resolve_flavor(model_uri, dst_path, FLAVOR_NAME)
     return _load(os.path.join(local, conf["model_data"]), kwargs.get("map_location"))
 
 

@@ -12,7 +12,8 @@ import inspect
 import os
 from typing import Any
 
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
+from nbtrack.models._save import flavor_conf, resolve_flavor
 from nbtrack.models.model import Model, ModelInfo
 
 __all__ = ["get_default_pip_requirements", "load_model", "log_model", "save_model"]
@@ -100,10 +101,9 @@ def log_model(
     )
 
 
-def _load(model_dir: str) -> Any:
-    conf = Model.load(os.path.join(model_dir, "MLmodel")).flavors.get(FLAVOR_NAME)
+def _load(model_dir: str, conf: dict[str, Any] | None = None) -> Any:
     if conf is None:
-        raise NotFound(f'Model does not have the "{FLAVOR_NAME}" flavor.')
+        conf = flavor_conf(model_dir, FLAVOR_NAME)
     class_name = conf.get("model_class", "xgboost.core.Booster")
     module_name, _, cls_name = class_name.rpartition(".")
     if module_name.split(".")[0] != "xgboost":
@@ -118,12 +118,7 @@ def _load(model_dir: str) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """Load the XGBoost model itself (Booster or scikit-learn wrapper, as saved)."""
-    from nbtrack.models._save import add_code_to_path
-    from nbtrack.models.uri import resolve_model_uri
-
-    local = resolve_model_uri(model_uri, dst_path)
-    add_code_to_path(local, Model.load(os.path.join(local, "MLmodel")).flavors.get(FLAVOR_NAME, {}))
-    return _load(local)
+    return _load(*resolve_flavor(model_uri, dst_path, FLAVOR_NAME))
 
 
 def _load_pyfunc(path: str) -> _XGBModelWrapper:
