@@ -182,4 +182,38 @@ class AliasNotFound(NotFound, InvalidParameter):
         )
 
 
-__all__ += ["AliasNotFound", "InvalidAlias", "InvalidStage"]
+class InvalidQuery(InvalidParameter):
+    """``nbtrack.sql`` was given something other than one read-only SELECT over the views."""
+
+    def __init__(self, message: str, query: object = None) -> None:
+        self.query = query
+        super().__init__(message)
+
+
+class StoreIOError(NbtrackError, OSError):
+    """Reading or writing the store's files failed at the operating-system level.
+
+    ``path`` is the file or folder involved; run ``nbtrack doctor <store>`` to see its state.
+    """
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class StoreFull(StoreIOError):
+    """The disk holding the store has no room. Buffered data is kept and written once there is space.
+
+    ``needed`` is the number of bytes the failed write wanted (or None) and ``free`` the free
+    bytes found on that disk.
+    """
+
+    def __init__(self, message: str, path: str | None = None, needed: int | None = None,
+                 free: int | None = None) -> None:
+        self.needed, self.free = needed, free
+        super().__init__(message, path)
+
+
+__all__ += ["AliasNotFound", "InvalidAlias", "InvalidQuery", "InvalidStage", "StoreFull", "StoreIOError"]
