@@ -32,6 +32,9 @@ def _register() -> None:
     main.add_command(store_commands.experiments)
     main.add_command(store_commands.gc)
     main.add_command(store_commands.quickstart)
+    from nbtrack.cli.doctor import doctor
+
+    main.add_command(doctor)
     try:
         from nbtrack.cli.models import models
     except ImportError:  # the models command lands with nbtrack.models

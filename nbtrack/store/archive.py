@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import duckdb
 
 from nbtrack.errors import InvalidStore, NbtrackError, StoreBusy, StoreReadOnly
-from nbtrack.store import liveness
+from nbtrack.store import faults, liveness
 from nbtrack.store.locking import StoreLock
 from nbtrack.store.schema import MIGRATIONS
 from nbtrack.store.segments import SEGMENT_SUFFIX
@@ -77,17 +77,39 @@ class Archive:
         mode = " (READ_ONLY)" if read_only else ""
         try:
             con.execute(f"ATTACH ? AS arc{mode}", [self.db_path])
-        except duckdb.IOException as e:
-            raise _translate_open_error(self.db_path, e) from None
         except duckdb.Error as e:
+            self._discard_connection()
             raise _translate_open_error(self.db_path, e) from None
+        failed = False
         try:
             if views and not self._views_ready:
                 self._create_views(con)
                 self._views_ready = True
             yield con
+        except duckdb.Error as e:
+            # Whatever DuckDB raises under the store becomes an NbtrackError; after an I/O failure
+            # the connection's database may be invalidated, so the next use starts afresh.
+            failed = True
+            raise faults.translate(e, self.root, self.db_path) from None
+        except BaseException:
+            failed = True
+            raise
         finally:
-            con.execute("DETACH arc")
+            try:
+                con.execute("DETACH arc")
+            except duckdb.Error as e:
+                self._discard_connection()
+                if not failed:  # a failed checkpoint at detach: the commit itself is in the WAL
+                    raise faults.translate(e, self.root, self.db_path) from None
+            else:
+                if failed:
+                    self._discard_connection()
+
+    def _discard_connection(self) -> None:
+        con, self._con, self._views_ready = self._con, None, False
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -105,7 +127,7 @@ class Archive:
                 yield con
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
 
     # -- creation and migrations ------------------------------------------------------
@@ -215,11 +237,16 @@ class Archive:
             return []
         return sorted(n for n in names if n.endswith(SEGMENT_SUFFIX))
 
-    def compact(self, blocking: bool = True) -> bool:
-        """Fold pending segments into the archive. Returns False if another process holds the lock."""
+    def compact(self, blocking: bool = True, only_if: set[str] | None = None) -> bool:
+        """Fold pending segments into the archive. Returns False if another process holds the lock.
+
+        With ``only_if``, the archive is attached only if one of those segment names is still
+        pending once the lock is held (another compactor may have folded them meanwhile)."""
         with self.lock.exclusive(blocking=blocking) as got:
             if not got:
                 return False
+            if only_if is not None and not only_if.intersection(self.pending_segments()):
+                return True
             with self._attached(read_only=False) as con:
                 self._compact_attached(con)
             return True
@@ -232,11 +259,37 @@ class Archive:
             todo = [n for n in names if n not in done]
             # Oldest first, a bounded number per transaction, so memory stays flat however much waits.
             for start in range(0, len(todo), _SEGMENTS_PER_FOLD):
-                self._fold_within_memory(con, todo[start:start + _SEGMENTS_PER_FOLD])
-            for name in names:  # every listed name is now recorded: remove the files
+                self._fold_checked(con, todo[start:start + _SEGMENTS_PER_FOLD])
+            for name in done:  # recorded by an earlier fold that died before removing the files
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(self.segments_dir, name))
         self._sweep_dead_runs(con)
+
+    def _fold_checked(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+        """Fold ``names``; a segment that cannot be read or folded goes to quarantine, the rest fold.
+
+        Footers are checked first (a garbage, truncated or foreign file never reaches the fold);
+        a fold that still fails on a segment's content is retried one segment at a time to find
+        the culprit. Errors of the archive itself (a full disk, a damaged file) are raised."""
+        paths = [os.path.join(self.segments_dir, n) for n in names]
+        bad = faults.segment_problems(con, paths)
+        for path, reason in bad.items():
+            faults.quarantine(self.root, path, reason)
+        good = [n for n, p in zip(names, paths, strict=True) if p not in bad]
+        if not good:
+            return
+        try:
+            self._fold_within_memory(con, good)
+        except _SegmentError as e:
+            if len(good) == 1:
+                faults.quarantine(self.root, os.path.join(self.segments_dir, good[0]), e.reason)
+                return
+            for name in good:
+                self._fold_checked(con, [name])
+            return
+        for name in good:  # recorded as done: remove the files
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.segments_dir, name))
 
     def _fold_within_memory(self, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
         """Fold under the connection's small memory cap; a fold that needs more gets it, once.
@@ -255,34 +308,45 @@ class Archive:
         paths = [os.path.join(self.segments_dir, n) for n in names]
         con.execute("BEGIN")
         try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE pend AS SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, "
-                "key, text, num, ts, step, seq, parse_filename(filename) AS file "
-                "FROM read_parquet(?, filename = true)", [paths])
-            kinds = dict(con.execute("SELECT kind, count(*) FROM pend GROUP BY kind").fetchall())
-            if "r" in kinds:
-                self._fold_runs(con)
-            if "p" in kinds:
-                con.execute("""
-                    INSERT INTO arc.params
-                    SELECT run_id, key, arg_min(text, (ts, file, seq)) FROM pend WHERE kind = 'p'
-                    GROUP BY run_id, key ON CONFLICT DO NOTHING""")
-            if "t" in kinds or "d" in kinds:
-                self._fold_tags(con)
-            if "m" in kinds:
-                self._fold_metrics(con)
-            if "i" in kinds:
-                self._fold_inputs(con)
+            try:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE pend AS SELECT kind::VARCHAR AS kind, run_id::VARCHAR AS run_id, "
+                    "key, text, num, ts, step, seq, parse_filename(filename) AS file "
+                    "FROM read_parquet(?, filename = true)", [paths])
+            except faults.READ_ERRORS as e:
+                if isinstance(e, duckdb.IOException) and not os.path.exists(paths[0]):
+                    raise
+                raise _SegmentError(f"unreadable: {str(e).splitlines()[0]}") from e
+            try:
+                self._fold_pending(con)
+            except faults.VALUE_ERRORS as e:
+                raise _SegmentError(f"holds a value the store cannot take: {str(e).splitlines()[0]}") from e
             now = _now()
             con.execute("INSERT INTO arc.segments_done SELECT unnest(?), ?", [names, now])
             con.execute("DELETE FROM arc.segments_done WHERE compacted_at < ?", [now - _DONE_RETENTION_MS])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         finally:
             con.execute("DROP TABLE IF EXISTS pend")
             con.execute("DROP TABLE IF EXISTS tag_last")
+
+    def _fold_pending(self, con: duckdb.DuckDBPyConnection) -> None:
+        kinds = dict(con.execute("SELECT kind, count(*) FROM pend GROUP BY kind").fetchall())
+        if "r" in kinds:
+            self._fold_runs(con)
+        if "p" in kinds:
+            con.execute("""
+                INSERT INTO arc.params
+                SELECT run_id, key, arg_min(text, (ts, file, seq)) FROM pend WHERE kind = 'p'
+                GROUP BY run_id, key ON CONFLICT DO NOTHING""")
+        if "t" in kinds or "d" in kinds:
+            self._fold_tags(con)
+        if "m" in kinds:
+            self._fold_metrics(con)
+        if "i" in kinds:
+            self._fold_inputs(con)
 
     @staticmethod
     def _fold_tags(con: duckdb.DuckDBPyConnection) -> None:
@@ -367,12 +431,28 @@ class Archive:
             log.info("marked %d runs of dead processes KILLED", len(dead))
 
 
+class _SegmentError(Exception):
+    """A segment's file or content cannot be folded (the archive itself is fine)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open; a failed COMMIT has already ended it, and the
+    "no transaction is active" error would hide the real one."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
+
 def _translate_open_error(path: str, error: Exception) -> NbtrackError:
     text = str(error)
+    root = os.path.dirname(path)
     if "Could not set lock" in text or "Conflicting lock" in text:
         return StoreBusy(
             f"Another program has {path} open directly (not through nbtrack), so nbtrack cannot "
@@ -381,10 +461,13 @@ def _translate_open_error(path: str, error: Exception) -> NbtrackError:
         )
     if "Permission denied" in text or "Read-only file system" in text:
         return StoreReadOnly(
-            f"The store {os.path.dirname(path)} is not writable ({text.splitlines()[0]}). "
+            f"The store {root} is not writable ({text.splitlines()[0]}). "
             "Choose a writable folder with nbtrack.set_tracking_uri() or NBTRACK_TRACKING_URI."
         )
+    if faults.is_disk_full(error, path):
+        return faults.translate(error, root, path)
     return InvalidStore(
         f"{path} is not a readable nbtrack store: {text.splitlines()[0]}. If the file is damaged or "
-        "belongs to another program, move it away or point the tracking URI at another folder."
+        f"belongs to another program, move it away or point the tracking URI at another folder. "
+        f"{faults.doctor_hint(root)}"
     )

@@ -39,6 +39,7 @@ from nbtrack.errors import (
     ParamConflict,
     ResourceExists,
     RunNotActive,
+    StoreFull,
     StoreReadOnly,
 )
 from nbtrack.store import liveness, queries
@@ -123,6 +124,10 @@ class DuckDBStore:
             self.flush()
 
     def _run_event(self, run_id: str, fields: dict[str, Any], ts: int | None = None) -> None:
+        for name, value in fields.items():  # the archive's columns are BIGINT: never write what no fold reads
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise InvalidParameter(f"Invalid value {value} for '{name}': it must fit a 64-bit integer "
+                                       "(milliseconds since the epoch for times).")
         self._add("r", run_id, None, json.dumps(fields), ts=ts)
 
     def create_run(self, experiment_id: str, user_id: str, start_time: int | None,
@@ -341,20 +346,20 @@ class DuckDBStore:
         return bool(pending) and time.time() * 1000 - int(pending[0].split("-", 1)[0]) > 3000
 
     def flush(self) -> None:
-        """Write buffered run data to a durable segment (blocking)."""
+        """Write buffered run data to a durable segment (blocking).
+
+        On an I/O error (a full disk, a read-only folder) the records go back to the buffer and are
+        written by a later flush; nothing logged is lost."""
         with self._flush_lock:
             batch = self._buffer.take()
             if batch is None:
                 return
             try:
                 path = write_segment(self.archive.segments_dir, self._writer(), batch, self._segment_con())
-                self._own_segments.add(os.path.basename(path))
-            except OSError as e:
-                self._buffer.put_back(batch)
-                raise _as_store_error(e, self.root) from None
             except BaseException:
                 self._buffer.put_back(batch)
                 raise
+            self._own_segments.add(os.path.basename(path))
 
     def _segment_con(self) -> Any:
         """The in-memory DuckDB connection that writes segments (one per process; under _flush_lock)."""
@@ -375,22 +380,30 @@ class DuckDBStore:
         return f"{self._writer_id}-{self._segment_no:08d}"
 
     def sync(self) -> None:
-        """Make everything written so far visible to readers: flush, then fold segments in."""
+        """Make everything written so far visible to readers: flush, then fold segments in.
+
+        Every segment that is on disk when this starts is folded before it returns, whoever
+        wrote it: if another process is folding, wait for it and fold what it left."""
         self.flush()
         if self.archive.read_only:
             return
+        pending = set(self.archive.pending_segments())
+        self._own_segments &= pending
         try:
-            pending = set(self.archive.pending_segments())
-            self._own_segments &= pending
             if self._own_segments:  # our own writes must be visible: wait for the lock
                 self.archive.compact(blocking=True)  # sweeps dead runs too
-            elif pending and self.archive.compact(blocking=False):
-                pass  # others' segments: fold them if nobody else is, never queue behind them
+            elif pending:
+                if not self.archive.compact(blocking=False):
+                    self.archive.compact(blocking=True, only_if=pending)
             elif time.monotonic() - self._last_sweep > 0.5:
                 self.archive.sweep()
             self._last_sweep = time.monotonic()
         except StoreReadOnly:
             log.warning("store %s is read-only: showing what was already compacted", self.root)
+        except StoreFull as e:
+            if self._own_segments:
+                raise
+            log.warning("%s Showing what was folded before the disk filled up.", e)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush and compact what is left, giving up after ``timeout`` seconds (never hangs)."""
@@ -580,7 +593,7 @@ class DuckDBStore:
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         self.sync()
-        return queries.read_only_sql(self.archive, query, list(params or []))
+        return queries.read_only_sql(self.archive, query, params)
 
 
 def _prepare_root(root: str) -> None:
@@ -605,17 +618,23 @@ def _prepare_root(root: str) -> None:
             f"Cannot create the store folder {root}: {e.strerror}. Choose a writable folder with "
             "nbtrack.set_tracking_uri() or NBTRACK_TRACKING_URI."
         ) from None
+    except OSError as e:  # e.g. segments/ is a file, or a path component is not a folder
+        from nbtrack.errors import InvalidStore
+        from nbtrack.store import faults
+
+        if faults.is_disk_full(e, root):
+            raise faults.translate(e, root) from None
+        raise InvalidStore(
+            f"The store folder {root} cannot be used: {e.strerror or e} ({e.filename}). A store holds the "
+            "folders segments/ and artifacts/; move whatever is in their place away, or choose another "
+            f"store. Run `nbtrack doctor {root}` to see its state."
+        ) from None
 
 
 def _as_store_error(error: BaseException, root: str) -> NbtrackError:
-    if isinstance(error, NbtrackError):
-        return error
-    if isinstance(error, (PermissionError, OSError)) and getattr(error, "errno", None) in (1, 13, 30):
-        return StoreReadOnly(
-            f"Cannot write to the store {root}: {error}. Buffered data is kept in memory; make the "
-            "folder writable or choose another with nbtrack.set_tracking_uri()."
-        )
-    return NbtrackError(f"Writing to the store {root} failed: {error}")
+    from nbtrack.store import faults
+
+    return faults.translate(error, root)
 
 
 def _int_id(experiment_id: str) -> int:

@@ -20,6 +20,7 @@ i      dataset input: text is a JSON object
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -103,32 +104,94 @@ class Batch:
 
 
 def write_segment(directory: str, writer_id: str, batch: Batch, con: Any = None) -> str:
-    """Write ``columns`` as a Parquet segment atomically (temp name, fsync, rename); return its path.
+    """Write ``batch`` as a Parquet segment atomically (temp name, fsync, rename); return its path.
 
     Written through DuckDB from NumPy arrays, strings as codes into one small dictionary:
     no pyarrow or pandas (whose import adds ~100 MB and fails during interpreter shutdown,
     when the exit flush runs), and a 100,000-point flush costs tens of milliseconds. Pass a
     kept in-memory DuckDB connection as ``con``: opening one costs about 20 ms, the rest of a
     small flush about 2 ms.
+
+    An I/O failure (a full disk, a read-only folder) raises the NbtrackError for it, and the
+    partial temp file is removed so it takes no room.
     """
     import time
+
+    from nbtrack.store import faults
 
     name = f"{time.time_ns() // 1_000_000:013d}-{writer_id}"
     tmp = os.path.join(directory, name + ".tmp")
     final = os.path.join(directory, name + SEGMENT_SUFFIX)
     try:
-        _write_parquet(tmp, batch, con)
-    except OSError:
+        try:
+            _write_parquet(tmp, batch, con)
+        except (ValueError, TypeError, OverflowError, UnicodeError) as e:
+            # A record the validation at the API should have refused: never let it block the rest.
+            _write_parquet(tmp, _drop_invalid(batch, e), con)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.rename(tmp, final)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, Exception) and _is_io_error(e):
+            raise faults.translate(e, os.path.dirname(directory), directory) from None
         raise
-    except Exception as e:  # duckdb.IOException: report it as the OSError it is
-        import errno
-
-        code = errno.EROFS if "Read-only" in str(e) else errno.EACCES if "ermission" in str(e) else errno.EIO
-        raise OSError(code, str(e).splitlines()[0]) from None
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.rename(tmp, final)
     return final
+
+
+def _is_io_error(error: Exception) -> bool:
+    import duckdb
+
+    return isinstance(error, (OSError, duckdb.IOException, duckdb.PermissionException)) or (
+        isinstance(error, duckdb.Error) and ("write" in str(error).lower() or "space" in str(error)))
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _record_ok(kind: Any, run_id: Any, key: Any, text: Any, num: Any, ts: Any, step: Any) -> bool:
+    for value in (kind, run_id, key, text):
+        if value is not None and not (isinstance(value, str) and _utf8(value)):
+            return False
+    if num is not None and not isinstance(num, (int, float)):
+        return False
+    return all(isinstance(v, int) and _INT64[0] <= v <= _INT64[1] for v in (ts, step))
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _drop_invalid(batch: Batch, error: Exception) -> Batch:
+    """``batch`` without the records no segment can hold; each dropped record is logged as an error."""
+    import logging
+
+    r = batch.records
+    keep: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    dropped = 0
+    for row in zip(*(r[name] for name in _COLUMNS), strict=True):
+        if _record_ok(*row[:7]):
+            for name, value in zip(_COLUMNS, row, strict=True):
+                keep[name].append(value)
+        else:
+            dropped += 1
+    chunks = []
+    for chunk in batch.chunks:
+        run_id, keys, values, stamps, steps, _ = chunk
+        if all(_record_ok("m", run_id, k, None, v, t, s) for k, v, t, s in zip(keys, values, stamps, steps,
+                                                                                 strict=True)):
+            chunks.append(chunk)
+        else:
+            dropped += len(keys)
+    logging.getLogger("nbtrack.store").error(
+        "nbtrack dropped %d buffered records that no store can hold (%s); the other records are written. "
+        "This is a bug in nbtrack's input validation: please report it.", dropped, error)
+    return Batch(keep, chunks, batch.size - dropped)
 
 
 def _write_parquet(path: str, batch: Batch, con: Any) -> None:
