@@ -10,7 +10,21 @@ import sys
 from typing import Any
 
 from nbtrack.entities import Run, RunStatus, ViewType
-from nbtrack.errors import MlflowException, NbtrackError
+from nbtrack.errors import (
+    ArtifactPathError,
+    InvalidFilter,
+    InvalidParameter,
+    InvalidStore,
+    MlflowException,
+    NbtrackError,
+    NoActiveRun,
+    NotFound,
+    ParamConflict,
+    ResourceExists,
+    RunNotActive,
+    StoreBusy,
+    StoreReadOnly,
+)
 from nbtrack.tracking.client import Client, MlflowClient
 from nbtrack.tracking.fluent import (
     ActiveRun,
@@ -60,13 +74,15 @@ from nbtrack.tracking.fluent import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "Client", "MlflowClient", "MlflowException", "NbtrackError", "Run", "RunStatus",
+    "ActiveRun", "ArtifactPathError", "Client", "InvalidFilter", "InvalidParameter", "InvalidStore",
+    "MlflowClient", "MlflowException", "NbtrackError", "NoActiveRun", "NotFound", "ParamConflict",
+    "ResourceExists", "Run", "RunNotActive", "RunStatus", "StoreBusy", "StoreReadOnly",
     "ViewType", "active_run", "create_experiment", "delete_experiment", "delete_experiment_tag",
     "delete_run", "delete_tag", "end_run", "flush", "get_artifact_uri", "get_experiment",
     "get_experiment_by_name", "get_parent_run", "get_run", "get_tracking_uri", "is_tracking_uri_set",
     "last_active_run", "load_ipython_extension", "log_artifact", "log_artifacts", "log_dict",
     "log_figure", "log_image", "log_input", "log_metric", "log_metrics", "log_param", "log_params",
-    "log_table", "log_text", "metric_history", "restore_experiment", "restore_run",
+    "log_table", "log_text", "metric_history", "restore_experiment", "restore_run", "run",
     "search_experiments", "search_runs", "set_experiment", "set_experiment_tag",
     "set_experiment_tags", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
 ]
@@ -74,7 +90,7 @@ __all__ = [
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use
 # so ``import nbtrack`` stays light.
 _LAZY_MODULES = {
-    "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "pytorch",
+    "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "models", "projects", "pyfunc", "pytorch",
     "sklearn", "tracking", "xgboost", "ui", "notebook",
 }
 # Names from the notebook and widget layers, imported on first use.
@@ -82,6 +98,7 @@ _LAZY_ATTRS = {
     "runs_table": "nbtrack.ui", "metric_chart": "nbtrack.ui", "parallel_coordinates": "nbtrack.ui",
     "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
 "register_model": "nbtrack.tracking.registry",
+    "run": "nbtrack.projects",  # mlflow.run
 }
 
 

@@ -1,70 +1,65 @@
-"""Store commands: ``nbtrack runs``, ``experiments``, ``gc`` and ``quickstart``."""
+"""``nbtrack gc`` and ``nbtrack quickstart``."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+from datetime import timedelta
 
 import click
 
+from nbtrack.cli._common import open_client, store_option
 
-def _use_store(store: str | None) -> None:
-    if store:
-        import nbtrack
-
-        nbtrack.set_tracking_uri(store)
+_DURATION = re.compile(r"^(?:(?P<days>[\d.]+)d)?(?:(?P<hours>[\d.]+)h)?(?:(?P<minutes>[\d.]+)m)?"
+                       r"(?:(?P<seconds>[\d.]+)s)?$")
 
 
-store_option = click.option("--store", "-s", default=None, envvar="NBTRACK_TRACKING_URI",
-                            help="Store folder or URI (default ./.nbtrack).")
-
-
-@click.command()
-@store_option
-@click.option("--experiment", "-e", default=None, help="Experiment name (default: all).")
-@click.option("--filter", "filter_string", default="", help="MLflow filter, e.g. \"metrics.acc > 0.9\".")
-@click.option("--order-by", multiple=True, help="e.g. \"metrics.acc DESC\" (repeatable).")
-@click.option("--max-results", default=50, show_default=True)
-def runs(store: str | None, experiment: str | None, filter_string: str, order_by: tuple[str, ...],
-         max_results: int) -> None:
-    """List runs as a table."""
-    import nbtrack
-
-    _use_store(store)
-    kwargs = {"experiment_names": [experiment]} if experiment else {"search_all_experiments": True}
-    df = nbtrack.search_runs(filter_string=filter_string, order_by=list(order_by) or None,
-                             max_results=max_results, **kwargs)
-    if df.empty:
-        click.echo("no runs")
-        return
-    cols = ["run_id", "status"] + [c for c in df.columns if c.startswith(("metrics.", "params."))]
-    cols += ["tags.mlflow.runName"] if "tags.mlflow.runName" in df.columns else []
-    click.echo(df[cols].to_string(index=False, max_colwidth=40))
+def parse_duration_ms(text: str) -> int:
+    """``1d2h3m4s`` (each part optional, decimals allowed: ``1.5d``) -> milliseconds."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise click.BadParameter(f"cannot read {text!r} as a duration; write it like 30d, 8h, 2d8h5m20s or 1.5d.",
+                                 param_hint="--older-than")
+    try:
+        parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    except ValueError:
+        raise click.BadParameter(f"cannot read {text!r} as a duration.", param_hint="--older-than") from None
+    return int(timedelta(**parts).total_seconds() * 1000)
 
 
 @click.command()
 @store_option
-def experiments(store: str | None) -> None:
-    """List experiments."""
-    import nbtrack
+@click.option("--older-than", default=None, metavar="DURATION",
+              help="Only runs deleted longer ago than this, e.g. 30d, 8h, 1d2h3m4s.")
+@click.option("--run-ids", default=None, help="Comma-separated ids of deleted runs (default: every deleted run).")
+@click.option("--experiment-ids", default=None,
+              help="Comma-separated ids of deleted experiments to remove with all their runs.")
+def gc(store: str | None, older_than: str | None, run_ids: str | None, experiment_ids: str | None) -> None:
+    """Permanently remove deleted runs (and deleted experiments) with their artifacts.
 
-    _use_store(store)
-    for exp in nbtrack.search_experiments():
-        click.echo(f"{exp.experiment_id:>4}  {exp.name}  ({exp.artifact_location})")
+    Also folds pending segments into the store and marks runs of dead processes KILLED.
+    Only runs in the deleted lifecycle stage are removed (`nbtrack runs delete` first).
+    """
+    from nbtrack.store.gc import collect_garbage
+
+    client = open_client(store)
+    older = parse_duration_ms(older_than) if older_than is not None else None
+    result = collect_garbage(client.store, _ids(run_ids), _ids(experiment_ids), older)
+    for run_id in result.run_ids:
+        click.echo(f"Run with ID {run_id} has been permanently deleted.")
+    for exp_id in result.experiment_ids:
+        click.echo(f"Experiment with ID {exp_id} has been permanently deleted.")
+    if not result.run_ids and not result.experiment_ids:
+        click.echo(f"Nothing to remove: no deleted runs{' that old' if older_than else ''} in {client.tracking_uri}.")
+    click.echo(f"The store {client.tracking_uri} is compacted.")
 
 
-@click.command()
-@store_option
-def gc(store: str | None) -> None:
-    """Fold pending segments into the store and mark runs of dead processes KILLED."""
-    import nbtrack
-
-    _use_store(store)
-    nbtrack.flush()
-    click.echo(f"store {nbtrack.get_tracking_uri()} is compacted")
+def _ids(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
 
 
 @click.command()
@@ -83,8 +78,22 @@ def quickstart(directory: str, store: str | None) -> None:
     click.echo(f"Running {out} headless (a minute at most) ...")
     _execute_notebook(out, {"NBTRACK_TRACKING_URI": store})
     click.echo(f"\nDone. The executed notebook is {out}\nIts runs are in the store {store}\n")
-    click.echo(f"List them:            {_nbtrack_command()} runs --store {store}")
-    click.echo(f"Open it in JupyterLab: cd {out_dir} && {_jupyter_lab()} quickstart.ipynb")
+    for line in _next_steps(out_dir, store):
+        click.echo(line)
+
+
+def _next_steps(out_dir: str, store: str) -> list[str]:
+    """What to type next, with this interpreter's environment: activating it, or full paths."""
+    lines = []
+    in_venv = sys.prefix != sys.base_prefix
+    active = os.path.realpath(os.environ.get("VIRTUAL_ENV") or "") == os.path.realpath(sys.prefix)
+    if in_venv and not active:
+        activate = os.path.join(sys.prefix, "bin", "activate")
+        lines.append(f"Activate its environment:  source {activate}")
+        lines.append("  (or type the full paths below, which work without activating)")
+    lines.append(f"List the runs:             {_nbtrack_command()} runs list --store {store}")
+    lines.append(f"Open it in JupyterLab:     cd {out_dir} && {_jupyter_lab()} quickstart.ipynb")
+    return lines
 
 
 def _nbtrack_command() -> str:
@@ -97,10 +106,12 @@ def _nbtrack_command() -> str:
 
 
 def _jupyter_lab() -> str:
+    """JupyterLab of this interpreter: a bare `pip install jupyterlab` could be another Python's."""
     beside = os.path.join(os.path.dirname(sys.executable), "jupyter-lab")
     if os.path.exists(beside):
-        return "jupyter lab" if shutil.which("jupyter-lab") == beside else f"{beside}"
-    return "jupyter lab" if shutil.which("jupyter-lab") else "pip install jupyterlab && jupyter lab"
+        on_path = shutil.which("jupyter-lab")
+        return "jupyter lab" if on_path and os.path.realpath(on_path) == os.path.realpath(beside) else beside
+    return f"{sys.executable} -m pip install jupyterlab && {sys.executable} -m jupyterlab"
 
 
 def _example(name: str) -> str:
