@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -71,3 +72,37 @@ def test_four_processes_creating_one_new_store_at_once(tmp_path):
     assert sorted(experiments) == ["Default", "race"]
     runs = nbtrack.sql("SELECT count(*) AS n FROM runs")
     assert int(runs["n"][0]) == 4
+
+
+_COUNT_LOSS = """
+import sys, nbtrack
+nbtrack.set_tracking_uri(sys.argv[1])
+print(nbtrack.sql(
+    "SELECT r.run_name, count(*) AS n, count(DISTINCT m.step) AS d, any_value(r.status) AS s "
+    "FROM metrics m JOIN runs r USING (run_id) WHERE m.key = 'loss' "
+    "GROUP BY r.run_name ORDER BY r.run_name").to_json(orient="records"))
+"""
+
+
+@pytest.mark.slow
+def test_a_writer_logging_poisoned_values_in_a_four_writer_run_loses_nothing(tmp_path):
+    """Values no store can hold are refused at the call; every valid point of all four writers,
+    the poisoned one included, is in the store, and the store reads in a fresh process."""
+    store = str(tmp_path / "shared")
+    env = python_env()
+    writers = [subprocess.Popen([sys.executable, str(PROCS / "writer.py"), store, f"w{i}", "2", "10000",
+                                 *(["poison"] if i == 0 else [])],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for i in range(4)]
+    outs = [w.communicate(timeout=240) for w in writers]
+    for w, (_, err) in zip(writers, outs, strict=True):
+        assert w.returncode == 0, err
+    assert "tried=16 refused=16" in outs[0][0], outs[0]
+    assert "dropped" not in outs[0][1], outs[0][1]  # refused at the call, never dropped at a flush
+    out = subprocess.run([sys.executable, "-c", _COUNT_LOSS, store], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["run_name"] for r in rows] == [f"w{i}-{r}" for i in range(4) for r in range(2)]
+    assert all(r["n"] == 10000 and r["d"] == 10000 and r["s"] == "FINISHED" for r in rows), rows
+    assert not os.path.exists(os.path.join(store, "quarantine"))
