@@ -83,6 +83,10 @@ def translate(error: BaseException, root: str, path: str | None = None, needed: 
         return StoreReadOnly(
             f"Cannot write to the store {root}: {first}. Buffered data is kept in memory; make the folder "
             "writable or choose another with nbtrack.set_tracking_uri().")
+    if "Corrupt database" in first or "Could not read enough bytes" in first or "checksum" in first:
+        return InvalidStore(
+            f"The store's database {where} is damaged (truncated or corrupt: {first}). Restore it from a "
+            f"backup, or move it away to start an empty store. {doctor_hint(root)}")
     if isinstance(error, (duckdb.FatalException, duckdb.InternalException, duckdb.SerializationException)) or (
             isinstance(error, duckdb.Error) and "invalidated" in first):
         return InvalidStore(f"The store's database {where} could not be used: {first}. {doctor_hint(root)}")
