@@ -7,11 +7,12 @@ import json
 import os
 import posixpath
 import re
+import shutil
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import InvalidParameter, NotFound
-from nbtrack.store.artifacts import LocalArtifactRepository, local_path_of, safe_relpath
+from nbtrack.store.artifacts import local_path_of, safe_relpath
 
 if TYPE_CHECKING:
     from nbtrack.tracking.client import Client
@@ -55,11 +56,26 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
         from nbtrack.tracking import uri_resolvers
 
         return uri_resolvers.resolve("models", artifact_uri, dst_path)
-    local = os.path.abspath(local_path_of(artifact_uri))
+    return _copy_local(os.path.abspath(local_path_of(artifact_uri)), dst_path)
+
+
+def _copy_local(local: str, dst_path: str | None) -> str:
+    """A path or ``file:`` URI the caller names is their own: copied as it is, links followed (as MLflow).
+
+    Confinement is for a run's artifacts (``runs:/``, ``run_id``), whose links may have come from
+    anyone who could write to the store.
+    """
     if not os.path.exists(local):
         raise NotFound(f"No such file or directory: {local}")
-    repo = LocalArtifactRepository(os.path.dirname(local))
-    return repo.download_artifacts(os.path.basename(local), dst_path)
+    if dst_path is None:
+        return local
+    target = os.path.join(os.path.abspath(dst_path), os.path.basename(local.rstrip(os.sep)) or "artifacts")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.isdir(local):
+        shutil.copytree(local, target, dirs_exist_ok=True)
+    else:
+        shutil.copy2(local, target)
+    return target
 
 
 def write_dict(dictionary: Any, artifact_file: str) -> bytes:
