@@ -16,7 +16,7 @@ from nbtrack.entities import (
     RunInfo,
     RunInputs,
 )
-from nbtrack.errors import InvalidParameter
+from nbtrack.store.user_sql import read_only_sql
 
 __all__ = ["experiments", "experiments_by_query", "metric_history_frame", "read_only_sql",
            "runs_by_ids", "runs_frame"]
@@ -146,31 +146,3 @@ def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -
         sql += " WHERE m.key IN (SELECT unnest(?))"
         params.append(keys)
     return con.execute(sql + " ORDER BY s.pos, m.key, m.step, m.timestamp", params).df()
-
-
-def read_only_sql(archive: Any, query: str, params: list[Any]) -> Any:
-    """Run user SQL on a fresh connection that can read the views and nothing else."""
-    import duckdb
-
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET VARIABLE nbtrack_root = ?", [archive.root])
-        with archive.lock.shared():
-            con.execute("ATTACH ? AS arc (READ_ONLY)", [archive.db_path])
-            try:
-                archive._create_views(con)
-                con.execute("SET enable_external_access = false")
-                con.execute("SET lock_configuration = true")
-                try:
-                    return con.execute(query, params).df()
-                except duckdb.Error as e:
-                    raise InvalidParameter(
-                        f"nbtrack.sql could not run the query: {str(e).splitlines()[0]}. The query may read "
-                        "the views runs, params, tags, metrics, latest_metrics, inputs, experiments, "
-                        "experiment_tags, registered_models, model_versions, model_aliases, "
-                        "registry_history; the store is read-only here."
-                    ) from None
-            finally:
-                con.close()
-    finally:
-        con.close()
