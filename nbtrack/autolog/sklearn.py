@@ -297,9 +297,9 @@ def dataset_of(X: Any, y: Any = None) -> Any:
     from nbtrack import data
 
     if hasattr(X, "columns") and hasattr(X, "dtypes"):
-        return data.from_pandas(X)
+        return data.from_pandas(X)._to_mlflow_entity()
     if type(X).__module__ == "numpy" and hasattr(X, "shape"):
-        return data.from_numpy(X, targets=y)
+        return data.from_numpy(X, targets=y)._to_mlflow_entity()
     return None  # sparse matrices, lists: not worth a dense copy
 
 
