@@ -55,7 +55,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from nbtrack.cli import artifacts, doctor, experiments, models, project, runs, store_commands
+    from nbtrack.cli import artifacts, doctor, experiments, models, project, runs, server, store_commands
 
     main.add_command(runs.runs)
     main.add_command(experiments.experiments)
@@ -65,6 +65,8 @@ def _register() -> None:
     main.add_command(store_commands.gc)
     main.add_command(store_commands.quickstart)
     main.add_command(doctor.doctor)
+    main.add_command(server.server)
+    main.add_command(server.ui)
 
 
 _register()

@@ -1,0 +1,132 @@
+"""MLflow's ``mlflow-artifacts`` proxy: upload, download, list and delete under one served folder.
+
+Every path goes through :func:`nbtrack.store.artifacts.safe_relpath` (no ``..``, absolute paths,
+URIs, backslashes, NUL or their URL-encoded forms) and :class:`LocalArtifactRepository` (symbolic
+links may not lead outside the folder; files are opened without following links). The
+``_registry/`` prefix shows the store's copies of registered model versions, read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import stat
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from nbtrack.errors import ArtifactPathError, InvalidParameter, NbtrackError, NotFound
+from nbtrack.server.tracking import _convert as conv
+from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations
+from nbtrack.store.artifacts import LocalArtifactRepository, safe_relpath
+
+__all__ = ["TooLarge", "delete", "list_files", "open_download", "save_upload"]
+
+CHUNK = 1024 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+class TooLarge(NbtrackError):
+    """A request body is over the server's limit."""
+
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+
+    def get_http_status_code(self) -> int:
+        return 413
+
+
+class ReadOnlyPath(NbtrackError):
+    error_code = "PERMISSION_DENIED"
+
+
+def _repo(loc: Locations, path: str, writing: bool) -> tuple[LocalArtifactRepository, str]:
+    """The repository serving ``path`` (already decoded once by the HTTP layer) and the path inside it."""
+    rel = safe_relpath(path)
+    head, _, rest = rel.partition("/")
+    if head == REGISTRY_PREFIX:
+        if writing:
+            raise ReadOnlyPath(f"'{REGISTRY_PREFIX}/' holds registered model versions and is read-only; "
+                               "register a new version instead.")
+        if any(part.startswith(".") for part in rest.split("/")):
+            raise ArtifactPathError(f"Invalid artifact path {path!r}: hidden registry folders are not served.")
+        return LocalArtifactRepository(loc.registry_root), rest
+    return LocalArtifactRepository(loc.destination), rel
+
+
+def list_files(loc: Locations, path: str | None) -> dict[str, Any]:
+    repo, rel = _repo(loc, path or "", writing=False)
+    files = [conv.file_info(f, posixpath.basename(f.path)) for f in repo.list_artifacts(rel or None)]
+    return {"files": files} if files else {}
+
+
+def open_download(loc: Locations, path: str) -> tuple[int, int]:
+    """An open descriptor of the regular file at ``path`` and its size."""
+    repo, rel = _repo(loc, path, writing=False)
+    if not rel:
+        raise InvalidParameter("Give the path of a file to download; list a folder with GET "
+                               "/api/2.0/mlflow-artifacts/artifacts?path=<folder>.")
+    local = repo.download_artifacts(rel)  # checks every link on the way
+    if os.path.isdir(local):
+        raise InvalidParameter(f"Artifact {path!r} is a folder; list it with "
+                               f"GET /api/2.0/mlflow-artifacts/artifacts?path={path}.")
+    try:
+        fd = os.open(local, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        raise NotFound(f"No artifact {path!r}.") from None
+    except OSError as e:
+        raise ArtifactPathError(f"Artifact {path!r} cannot be read ({e.strerror}).") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ArtifactPathError(f"Artifact {path!r} is not a regular file.")
+    os.set_blocking(fd, True)
+    return fd, st.st_size
+
+
+def read_chunks(fd: int) -> Iterator[bytes]:
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+async def save_upload(loc: Locations, path: str, body: AsyncIterator[bytes], limit: int) -> None:
+    """Stream ``body`` to a temporary file, then copy it into place through the repository."""
+    import asyncio
+
+    repo, rel = _repo(loc, path, writing=True)
+    if not rel:
+        raise ArtifactPathError("An artifact file name is required, e.g. '0/<run_id>/artifacts/model.pkl'.")
+    head, tail = posixpath.split(rel)
+    with tempfile.TemporaryDirectory(prefix="nbtrack-upload-") as tmp:
+        local = os.path.join(tmp, tail)
+        size = 0
+        with open(local, "wb") as f:
+            async for chunk in body:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"The upload is larger than the server's limit of {limit} bytes. Start the "
+                                   "server with a larger --max-upload-size.")
+                f.write(chunk)
+        await asyncio.to_thread(repo.log_artifact, local, head or None)
+
+
+def delete(loc: Locations, path: str) -> dict[str, Any]:
+    """Remove the file or folder at ``path`` (a link is removed itself, never what it points at)."""
+    repo, rel = _repo(loc, path, writing=True)
+    if not rel:
+        raise ArtifactPathError("Refusing to delete the whole artifact folder; name a file or folder in it.")
+    root = os.path.realpath(repo.root)
+    parent = os.path.realpath(os.path.join(root, posixpath.dirname(rel)))
+    if parent != root and not parent.startswith(root + os.sep):
+        raise ArtifactPathError(f"Invalid artifact path {path!r}: it resolves outside the artifact folder.")
+    target = os.path.join(parent, posixpath.basename(rel))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return {}
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(target)
+    else:
+        os.unlink(target)
+    return {}

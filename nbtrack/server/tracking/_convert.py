@@ -1,0 +1,221 @@
+"""Entities as MLflow's JSON, and the artifact locations clients see and may send.
+
+With artifacts served (the default), a location inside the served folder is shown to clients as
+``mlflow-artifacts:/<path>``, which MLflow's client resolves against the server's URL and fetches
+through the proxy. Model versions copied into the store's registry folder are shown under the
+read-only ``mlflow-artifacts:/_registry/`` prefix. Locations *sent* by clients are only accepted
+in these forms (or ``runs:/`` and ``models:/`` URIs that name something in the store), so no
+client can make the server read or write a path of its choosing.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from nbtrack.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+    RunInfo,
+)
+from nbtrack.errors import ArtifactPathError, InvalidParameter
+from nbtrack.store.artifacts import local_path_of, safe_relpath
+
+__all__ = ["PROXY_SCHEME", "REGISTRY_PREFIX", "Locations"]
+
+PROXY_SCHEME = "mlflow-artifacts:"
+REGISTRY_PREFIX = "_registry"
+
+
+def _under(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` (with '/'), or None if it is not inside."""
+    path, root = os.path.normpath(path), os.path.normpath(root)
+    if path == root:
+        return ""
+    if path.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Locations:
+    """Where artifacts live on the server, and how their locations are shown to clients."""
+
+    store_root: str
+    destination: str  # the folder the mlflow-artifacts proxy serves
+    serve: bool = True
+    default_root: str | None = None  # --default-artifact-root: a local folder clients write to directly
+
+    @property
+    def registry_root(self) -> str:
+        return os.path.join(self.store_root, "registry")
+
+    def present(self, location: str | None) -> str:
+        if not location or not self.serve:
+            return location or ""
+        if urlparse(location).scheme not in ("", "file"):
+            return location
+        path = local_path_of(location)
+        rel = _under(path, self.destination)
+        if rel is not None:
+            return f"{PROXY_SCHEME}/{rel}" if rel else f"{PROXY_SCHEME}/"
+        rel = _under(path, self.registry_root)
+        if rel is not None:
+            return f"{PROXY_SCHEME}/{REGISTRY_PREFIX}/{rel}".rstrip("/")
+        return location
+
+    def proxy_path(self, location: str, what: str) -> str:
+        """The local path an ``mlflow-artifacts:`` location sent by a client stands for (confined)."""
+        parsed = urlparse(location)
+        if parsed.scheme != "mlflow-artifacts" or parsed.netloc or parsed.query or parsed.fragment:
+            raise ArtifactPathError(f"Invalid {what} {location!r}: expected mlflow-artifacts:/<path>.")
+        rel = safe_relpath(parsed.path.lstrip("/"))
+        head, _, rest = rel.partition("/")
+        if head == REGISTRY_PREFIX:
+            return os.path.join(self.registry_root, *safe_relpath(rest).split("/")) if rest else self.registry_root
+        return os.path.join(self.destination, *rel.split("/")) if rel else self.destination
+
+    def new_experiment_location(self, requested: str | None, token: str) -> str | None:
+        """The artifact_location to create an experiment with (None: the store's default)."""
+        if requested:
+            if not self.serve:
+                raise InvalidParameter("This server does not serve artifacts (--no-serve-artifacts), so it "
+                                       "does not accept an artifact_location; leave it empty.")
+            return self.proxy_path(requested, "artifact_location")
+        if self.default_root is not None:
+            return os.path.join(self.default_root, token)
+        if _under(self.destination, os.path.join(self.store_root, "artifacts")) == "":
+            return None
+        return os.path.join(self.destination, token)
+
+    def model_source(self, source: str) -> str:
+        """A model version ``source`` sent by a client, as the local path or URI to register from."""
+        scheme = urlparse(source).scheme.lower()
+        if scheme == "mlflow-artifacts":
+            return self.proxy_path(source, "source")
+        if scheme in ("runs", "models"):
+            if "\\" in source or "\x00" in source:
+                raise ArtifactPathError(f"Invalid source {source!r}: it holds a backslash or NUL.")
+            _, _, path = source.partition(":/")
+            for part in path.split("/"):
+                if part == ".." or "%" in part:
+                    raise ArtifactPathError(f"Invalid source {source!r}: '..' and %-escapes are not allowed.")
+            return source
+        if scheme in ("", "file"):
+            path = os.path.realpath(local_path_of(source))
+            for root in (self.destination, self.store_root, self.default_root):
+                if root and _under(path, os.path.realpath(root)) is not None:
+                    return path
+        raise ArtifactPathError(
+            f"Invalid model version source {source!r}: this server registers models from runs:/, models:/ "
+            "and mlflow-artifacts:/ URIs (or paths inside its artifact folders) only.")
+
+
+# -- entities -> MLflow's JSON ----------------------------------------------------------------
+def _pairs(mapping: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+def experiment(e: Experiment, loc: Locations) -> dict[str, Any]:
+    out: dict[str, Any] = {"experiment_id": e.experiment_id, "name": e.name,
+                           "artifact_location": loc.present(e.artifact_location),
+                           "lifecycle_stage": e.lifecycle_stage}
+    if e.last_update_time is not None:
+        out["last_update_time"] = e.last_update_time
+    if e.creation_time is not None:
+        out["creation_time"] = e.creation_time
+    if e.tags:
+        out["tags"] = _pairs(e.tags)
+    return out
+
+
+def run_info(i: RunInfo, loc: Locations) -> dict[str, Any]:
+    out: dict[str, Any] = {"run_id": i.run_id, "run_uuid": i.run_id, "run_name": i.run_name,
+                           "experiment_id": i.experiment_id, "user_id": i.user_id, "status": i.status,
+                           "start_time": i.start_time, "artifact_uri": loc.present(i.artifact_uri),
+                           "lifecycle_stage": i.lifecycle_stage}
+    if i.end_time is not None:
+        out["end_time"] = i.end_time
+    return out
+
+
+def run(r: Run, loc: Locations) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if r.data.metrics:
+        data["metrics"] = [{"key": k, "value": v} for k, v in r.data.metrics.items()]
+    if r.data.params:
+        data["params"] = _pairs(r.data.params)
+    if r.data.tags:
+        data["tags"] = _pairs(r.data.tags)
+    out: dict[str, Any] = {"info": run_info(r.info, loc), "data": data}
+    inputs = [dataset_input(d) for d in r.inputs.dataset_inputs]
+    out["inputs"] = {"dataset_inputs": inputs} if inputs else {}
+    return out
+
+
+def dataset_input(d: Any) -> dict[str, Any]:
+    ds = d.dataset
+    dataset = {"name": ds.name, "digest": ds.digest, "source_type": ds.source_type, "source": ds.source}
+    if ds.schema is not None:
+        dataset["schema"] = ds.schema
+    if ds.profile is not None:
+        dataset["profile"] = ds.profile
+    out: dict[str, Any] = {"dataset": dataset}
+    if d.tags:
+        out["tags"] = [{"key": t.key, "value": t.value} for t in d.tags]
+    return out
+
+
+def metric(m: Metric, run_id: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
+    if run_id is not None:
+        out["run_id"] = run_id
+    return out
+
+
+def file_info(f: FileInfo, path: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": f.path if path is None else path, "is_dir": f.is_dir}
+    if f.file_size is not None and not f.is_dir:
+        out["file_size"] = f.file_size
+    return out
+
+
+def model_version(mv: ModelVersion, loc: Locations) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": mv.name, "version": str(mv.version),
+                           "creation_timestamp": mv.creation_timestamp, "current_stage": mv.current_stage,
+                           "status": mv.status}
+    optional = {"last_updated_timestamp": mv.last_updated_timestamp, "user_id": mv.user_id,
+                "description": mv.description, "source": loc.present(mv.source) if mv.source else None,
+                "run_id": mv.run_id, "status_message": mv.status_message, "run_link": mv.run_link}
+    out.update({k: v for k, v in optional.items() if v not in (None, "")})
+    if mv.tags:
+        out["tags"] = _pairs(mv.tags)
+    if mv.aliases:
+        out["aliases"] = list(mv.aliases)
+    return out
+
+
+def registered_model(rm: RegisteredModel, loc: Locations) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": rm.name, "creation_timestamp": rm.creation_timestamp}
+    if rm.last_updated_timestamp is not None:
+        out["last_updated_timestamp"] = rm.last_updated_timestamp
+    if rm.description:
+        out["description"] = rm.description
+    if rm.latest_versions:
+        out["latest_versions"] = [model_version(v, loc) for v in rm.latest_versions]
+    if rm.tags:
+        out["tags"] = _pairs(rm.tags)
+    if rm.aliases:
+        out["aliases"] = [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()]
+    return out
+
+
+def relative(path: str, base: str) -> str:
+    return posixpath.join(base, path) if base else path

@@ -1,0 +1,67 @@
+"""The settings of one tracking server, as passed to each of its worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from nbtrack.errors import InvalidParameter
+from nbtrack.server.tracking._convert import Locations
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "ServerSettings"]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """``store_uri`` is a store folder or ``duckdb:///abs/folder``; paths are made absolute."""
+
+    store_uri: str
+    artifacts_destination: str | None = None  # default: the store's artifacts/ folder
+    default_artifact_root: str | None = None
+    serve_artifacts: bool = True
+    artifacts_only: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_json_depth: int = 32
+    request_timeout: float = 60.0
+    auth: str = "none"
+    auth_file: str | None = None
+
+    @property
+    def store_root(self) -> str:
+        from nbtrack.store import resolve_root
+
+        return resolve_root(self.store_uri)
+
+    def locations(self) -> Locations:
+        root = self.store_root
+        destination = os.path.abspath(_local(self.artifacts_destination, "--artifacts-destination")
+                                      or os.path.join(root, "artifacts"))
+        default = _local(self.default_artifact_root, "--default-artifact-root")
+        return Locations(root, destination, self.serve_artifacts, os.path.abspath(default) if default else None)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerSettings:
+        return cls(**json.loads(text))
+
+
+def _local(location: str | None, flag: str) -> str | None:
+    if not location:
+        return None
+    if location.startswith("file:"):
+        from nbtrack.store.artifacts import local_path_of
+
+        return local_path_of(location)
+    if location.rstrip("/") == "mlflow-artifacts:":  # MLflow's default when serving: the proxied folder
+        return None
+    if "://" in location or location.startswith("mlflow-artifacts:"):
+        raise InvalidParameter(f"{flag} {location!r}: only a local folder (or file: URI) is supported for now; "
+                               "S3-compatible storage comes with the team-scale backends.")
+    return location
