@@ -58,6 +58,13 @@ RUN_CASES: dict[str, tuple[str | None, list[str] | None]] = {
         None,
     ),
     "runs_order_mixed": (None, ["metrics.acc DESC", "params.lr", "tags.team ASC", "status"]),
+    # past 8 joins: one grouped LEFT JOIN per relation, a flag per comparison
+    "runs_grouped_many_terms": (
+        " AND ".join([f"metrics.m{n} > {n}" for n in range(5)] + ["params.model != 'x'",
+                     "tags.t IS NULL", "NOT tags.u LIKE 'a%'", "datasets.name = 'iris'",
+                     "(params.lr = '0.1' OR status = 'FINISHED')"]),
+        ["metrics.m0 DESC"],
+    ),
     "runs_order_reuses_filter_join": ("metrics.acc > 0.5", ["metrics.acc DESC"]),
     "runs_order_created_asc": (None, ["created ASC"]),
 }
@@ -69,6 +76,10 @@ EXPERIMENT_CASES: dict[str, tuple[str | None, list[str] | None]] = {
         ["name"],
     ),
     "experiments_order_by_id": ("creation_time >= 0", ["experiment_id DESC"]),
+    "experiments_grouped_many_tags": (
+        " AND ".join([f"tags.k{n} = 'v{n}'" for n in range(8)] + ["tags.gone IS NULL", "name LIKE 'a%'"]),
+        None,
+    ),
 }
 
 

@@ -19,6 +19,14 @@ Semantics carried into SQL:
 * ``NOT x`` is ``NOT COALESCE(x, FALSE)``: a NULL (``end_time`` of a running run, a
   missing joined key) counts as "no match", so its negation is a match.
 * Ordering puts NULL last in both directions and, for metrics, NaN just before NULL.
+
+Past ``_SEMI_JOINS_UP_TO`` joins the *grouped* shape is used instead: one ``LEFT JOIN`` per
+relation, ``(SELECT run_id, bool_or(key = ? AND <test>) AS c0, ... GROUP BY run_id)``, and each
+comparison becomes ``COALESCE(g.c0, FALSE)`` (``NOT ...`` for ``IS NULL``). It means the same
+(some row of the run passes the test) but costs one hash table per relation instead of one per
+comparison: DuckDB 2.0 gives each hash join about 4 MB, so under the archive's 128 MB memory
+limit the semi-join shape ran out of memory at 16 comparisons on 2,000 runs, while the grouped
+shape ran 2,000 comparisons in 0.35 s.
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ _RUN_RELATIONS = {
     "tag": ("tags", "t"),
 }
 _DATASET_COLUMNS = {"name": "i.dataset_name", "digest": "i.dataset_digest", "context": "i.context"}
+#: The semi-join shape is used while a search needs at most this many joins (comparisons on
+#: metrics, params, tags or datasets, plus order_by keys); past it, the grouped shape.
+_SEMI_JOINS_UP_TO = 8
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,81 @@ def _experiment_comparison(term: Comparison, params: _Params) -> str:
         return f"e.experiment_id {negate}IN ({subquery}{key})"
     test = _test("t.value", term.op, term.value, params)
     return f"e.experiment_id IN ({subquery}{key} AND {test})"
+
+
+def _relation_terms(expr: Expr | None, entities: frozenset[str]) -> list[Comparison]:
+    """Every comparison on ``entities`` in ``expr``, repeats included, in reading order."""
+    found: list[Comparison] = []
+    stack: list[Expr] = [expr] if expr is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            if node.entity in entities:
+                found.append(node)
+        elif isinstance(node, Not):
+            stack.append(node.term)
+        else:
+            stack.extend(reversed(node.terms))
+    return found
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """Where the grouped shape reads one entity: ``relation`` keyed by ``id_column``."""
+
+    relation: str
+    alias: str
+    id_column: str
+    outer_id: str
+    keyed: bool = True  # rows have a ``key`` column the comparisons name
+
+
+def _grouped_join(rel: _Relation, terms: list[Comparison], params: _Params,
+                  columns: dict[Comparison, str]) -> str:
+    """``LEFT JOIN (SELECT id, bool_or(...) AS c0, ... GROUP BY id) AS g<alias> ON ...``."""
+    a, g = rel.alias, f"g{rel.alias}"
+    flags = []
+    for n, term in enumerate(terms):
+        if rel.keyed:
+            test = f"{a}.key = {params.one(term.key)}"
+            if term.op not in ("IS NULL", "IS NOT NULL"):
+                test += f" AND {_value_test(term, a, params)}"
+        else:
+            test = _test(_DATASET_COLUMNS[term.key], term.op, term.value, params)
+        flags.append(f"bool_or({test}) AS c{n}")
+        columns[term] = f"{g}.c{n}"
+    where = ""
+    if rel.keyed:
+        keys = list(dict.fromkeys(t.key for t in terms))
+        where = f" WHERE {a}.key IN ({params.many(keys)})"
+    return (f"LEFT JOIN (SELECT {a}.{rel.id_column}, {', '.join(flags)} FROM {rel.relation} AS {a}"
+            f"{where} GROUP BY {a}.{rel.id_column}) AS {g} ON {g}.{rel.id_column} = {rel.outer_id}")
+
+
+def _flag_leaf(term: Comparison, params: _Params, columns: dict[Comparison, str], other: _Leaf) -> str:
+    """A comparison in the grouped shape: its flag column, or ``other`` for attributes."""
+    if term not in columns:
+        return other(term, params)
+    flag = f"COALESCE({columns[term]}, FALSE)"
+    return f"NOT {flag}" if term.op == "IS NULL" else flag
+
+
+_RUN_GROUPED = {
+    "metric": _Relation("latest_metrics", "m", "run_id", "r.run_id"),
+    "param": _Relation("params", "p", "run_id", "r.run_id"),
+    "tag": _Relation("tags", "t", "run_id", "r.run_id"),
+    "dataset": _Relation("inputs", "i", "run_id", "r.run_id", keyed=False),
+}
+_EXPERIMENT_GROUPED = {"tag": _Relation("experiment_tags", "t", "experiment_id", "e.experiment_id")}
+
+
+def _grouped_joins(expr: Expr | None, relations: dict[str, _Relation], params: _Params,
+                   columns: dict[Comparison, str]) -> list[str]:
+    terms = list(dict.fromkeys(_relation_terms(expr, frozenset(relations))))  # one flag per distinct test
+    return [
+        _grouped_join(rel, [t for t in terms if t.entity == entity], params, columns)
+        for entity, rel in relations.items() if any(t.entity == entity for t in terms)
+    ]
 
 
 def _render(expr: Expr, params: _Params, leaf: _Leaf) -> str:
@@ -223,13 +309,28 @@ def compile_run_search(
     """
     expr = parse_with(filter_string, RUNS)
     keys = parse_order_keys(order_by, RUNS)
+    return _compile_runs(expr, keys, experiment_ids, lifecycle_stages)
+
+
+def _compile_runs(expr: Expr | None, keys: list[OrderKey], experiment_ids: list[str],
+                  lifecycle_stages: tuple[str, ...], grouped: bool | None = None) -> Query:
+    """The run query for a parsed search; ``grouped`` forces a shape (None: by join count)."""
     params = _Params()
     joins, order = _run_order(keys, params)
+    joined = _joined_keys(keys)
+    leaf: _Leaf = partial(_run_comparison, joined=joined)
+    if grouped is None:
+        relation_terms = _relation_terms(expr, frozenset(_RUN_GROUPED))
+        semi_joins = sum((t.entity, t.key) not in joined for t in relation_terms)
+        grouped = semi_joins + len(joined) > _SEMI_JOINS_UP_TO
+    if grouped:
+        columns: dict[Comparison, str] = {}
+        joins += _grouped_joins(expr, _RUN_GROUPED, params, columns)
+        leaf = partial(_flag_leaf, columns=columns, other=leaf)
     scope = [
         _in_list("r.experiment_id", experiment_ids, params),
         _in_list("r.lifecycle_stage", lifecycle_stages, params),
     ]
-    leaf = partial(_run_comparison, joined=_joined_keys(keys))
     where = _where(scope, expr, params, leaf)
     sql = "\n".join(
         ["SELECT r.run_id", "FROM runs AS r", *joins, where, "ORDER BY " + ", ".join(order)]
@@ -288,9 +389,23 @@ def compile_experiment_search(
     """
     expr = parse_with(filter_string, EXPERIMENTS)
     keys = parse_order_keys(order_by, EXPERIMENTS)
+    return _compile_experiments(expr, keys, lifecycle_stages)
+
+
+def _compile_experiments(expr: Expr | None, keys: list[OrderKey], lifecycle_stages: tuple[str, ...],
+                         grouped: bool | None = None) -> Query:
+    """The experiment query for a parsed search; ``grouped`` as in :func:`_compile_runs`."""
     params = _Params()
+    if grouped is None:
+        grouped = len(_relation_terms(expr, frozenset(_EXPERIMENT_GROUPED))) > _SEMI_JOINS_UP_TO
+    joins: list[str] = []
+    leaf: _Leaf = _experiment_comparison
+    if grouped:
+        columns: dict[Comparison, str] = {}
+        joins = _grouped_joins(expr, _EXPERIMENT_GROUPED, params, columns)
+        leaf = partial(_flag_leaf, columns=columns, other=leaf)
     scope = [_in_list("e.lifecycle_stage", lifecycle_stages, params)]
-    where = _where(scope, expr, params, _experiment_comparison)
+    where = _where(scope, expr, params, leaf)
     order = "ORDER BY " + ", ".join(_experiment_order(keys))
-    sql = "\n".join(["SELECT e.experiment_id", "FROM experiments AS e", where, order])
+    sql = "\n".join(["SELECT e.experiment_id", "FROM experiments AS e", *joins, where, order])
     return Query(sql, params.values, chips(expr))

@@ -22,11 +22,20 @@ from __future__ import annotations
 
 import re
 
-from nbtrack.errors import InvalidFilter
+from nbtrack.errors import InvalidFilter, InvalidParameter
 from nbtrack.search._grammar import EXPERIMENTS, LIST_OPS, NULL_OPS, RUNS, Grammar
 from nbtrack.search.ast import And, Comparison, Expr, Not, Or, OrderKey, Value
 
-__all__ = ["parse_experiment_filter", "parse_filter", "parse_order_keys"]
+__all__ = ["MAX_COMPARISONS", "MAX_DEPTH", "MAX_ORDER_KEYS", "parse_experiment_filter", "parse_filter",
+           "parse_order_keys"]
+
+#: Limits no real filter reaches, set well inside what DuckDB 2.0 binds and runs (README, Search):
+#: parentheses and NOT nested at most this deep ...
+MAX_DEPTH = 100
+#: ... at most this many comparisons in one filter ...
+MAX_COMPARISONS = 500
+#: ... and at most this many order_by entries (each is a join).
+MAX_ORDER_KEYS = 10
 
 _WORD = re.compile(r"\w+")
 _DOTTED_WORD = re.compile(r"[\w.]+")
@@ -45,6 +54,8 @@ class _Parser:
         self.text = text
         self.grammar = grammar
         self.pos = 0
+        self.depth = 0  # parentheses and NOTs open around the read position
+        self.comparisons = 0
 
     # ---- low-level reading -------------------------------------------------------
 
@@ -134,7 +145,19 @@ class _Parser:
         if at is None:
             return self.primary()
         self.need_operand("NOT", at)
-        return Not(self.not_expr())
+        self.enter(at)
+        term = self.not_expr()
+        self.depth -= 1
+        return Not(term)
+
+    def enter(self, at: int) -> None:
+        """Open one level of nesting (a '(' or NOT at ``at``), refusing to go past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"the filter nests parentheses and NOT more than {MAX_DEPTH} levels deep",
+                at, "flatten it (NOT (a OR b) is NOT a AND NOT b)",
+            )
 
     def need_operand(self, word: str, at: int) -> None:
         if self.at_end() or self.text[self.pos] == ")":
@@ -150,10 +173,12 @@ class _Parser:
                 raise self.error(
                     "empty parentheses", pos, "put a comparison inside them or remove them"
                 )
+            self.enter(pos)
             expr = self.or_expr()
             if self.at_end() or self.text[self.pos] != ")":
                 raise self.error("missing ')' to close '('", pos)
             self.pos += 1
+            self.depth -= 1
             return expr
         word = self.peek_word().upper()
         if word in ("AND", "OR"):
@@ -163,6 +188,12 @@ class _Parser:
     # ---- one comparison ----------------------------------------------------------
 
     def comparison(self) -> Comparison:
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise self.error(
+                f"the filter has more than {MAX_COMPARISONS} comparisons", self.pos,
+                "use IN ('a', 'b', ...) for many values of one key, or search in several calls",
+            )
         entity, key = self.identifier(self.grammar.attributes)
         op, op_pos = self.comparator(entity, key)
         self.check_op(entity, key, op, op_pos)
@@ -376,11 +407,34 @@ def _join(kind: type[And] | type[Or], terms: list[Expr]) -> Expr:
     return kind(tuple(flat))
 
 
-def parse_with(filter_string: str | None, grammar: Grammar) -> Expr | None:
+def parse_with(filter_string: object, grammar: Grammar) -> Expr | None:
     """Parse ``filter_string`` under ``grammar``; None or blank means "match everything"."""
     if filter_string is None:
         return None
+    if not isinstance(filter_string, str):
+        raise InvalidParameter(
+            f"filter_string must be a str, got {type(filter_string).__name__} "
+            f"{_shown(filter_string)}: e.g. filter_string=\"metrics.acc > 0.9\""
+        )
+    _check_text(filter_string, "the filter")
     return _Parser(filter_string, grammar).parse()
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_text(text: str, what: str) -> None:
+    """Refuse text that is not valid UTF-8 (a lone surrogate), pointing at the character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidFilter(
+            f"{what} holds {text[e.start]!r} at column {e.start + 1}, a lone surrogate that is not "
+            "valid UTF-8; remove it, or decode the text it came from with errors='replace'",
+            text.encode("utf-8", "backslashreplace").decode("utf-8"), e.start + 1,
+        ) from None
 
 
 def parse_filter(filter_string: str | None) -> Expr | None:
@@ -418,12 +472,28 @@ def parse_experiment_filter(filter_string: str | None) -> Expr | None:
     return parse_with(filter_string, EXPERIMENTS)
 
 
-def parse_order_keys(order_by: list[str] | None, grammar: Grammar) -> list[OrderKey]:
+def parse_order_keys(order_by: object, grammar: Grammar) -> list[OrderKey]:
     """Parse ``order_by`` entries under ``grammar``; duplicates raise InvalidFilter."""
+    if order_by is None:
+        return []
+    if not isinstance(order_by, list | tuple):
+        raise InvalidParameter(
+            f"order_by must be a list of strings, got {type(order_by).__name__} "
+            f"{_shown(order_by)}: e.g. order_by=[\"metrics.acc DESC\"]"
+        )
+    if len(order_by) > MAX_ORDER_KEYS:
+        raise InvalidFilter(
+            f"order_by has {len(order_by)} entries; at most {MAX_ORDER_KEYS} are supported "
+            "(sort the result further in pandas if you need more)"
+        )
     keys: list[OrderKey] = []
-    for clause in order_by or []:
+    for clause in order_by:
         if not isinstance(clause, str):
-            raise InvalidFilter(f"order_by entries must be strings, got {clause!r}")
+            raise InvalidFilter(
+                f"order_by entries must be strings, got {type(clause).__name__} {_shown(clause)}: "
+                "e.g. order_by=[\"metrics.acc DESC\"]"
+            )
+        _check_text(clause, "the order_by entry")
         parser = _Parser(clause, grammar)
         if parser.at_end():
             raise parser.error("empty order_by clause", 0, "write e.g. 'metrics.acc DESC'")
