@@ -28,7 +28,16 @@ def test_python_dash_m_and_console_script_work(store_uri):
 
 
 def test_bad_filter_on_the_command_line_is_one_clear_line(store_uri):
-    out = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "--store", store_uri,
+    nbtrack.create_experiment("exists")  # creates the store
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "list", "--store", store_uri,
                           "--filter", "metrics.acc >> 1"], capture_output=True, text=True, env=python_env())
-    assert out.returncode != 0
+    assert out.returncode == 1
     assert "unknown comparator" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_mistyped_store_is_an_error_naming_it_and_creates_nothing(tmp_path):
+    typo = tmp_path / "stroe" / "x"
+    out = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "--store", str(typo)], capture_output=True,
+                         text=True, env=python_env())
+    assert out.returncode == 3 and str(typo) in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "stroe").exists()

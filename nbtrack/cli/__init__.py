@@ -55,7 +55,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from nbtrack.cli import artifacts, doctor, experiments, models, project, runs, server, store_commands
+    from nbtrack.cli import (
+        artifacts,
+        doctor,
+        experiments,
+        models,
+        project,
+        runs,
+        server,
+        store_commands,
+    )
 
     main.add_command(runs.runs)
     main.add_command(experiments.experiments)

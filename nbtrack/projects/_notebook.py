@@ -78,7 +78,7 @@ def execute(src: str, out: str, values: dict[str, str], types: dict[str, str]) -
             status = 1
         finally:
             if km.has_kernel:
-                km.shutdown_kernel(now=True)
+                km.shutdown_kernel(now=False)  # a graceful exit flushes what the kernel logged
             nbformat.write(nb, out)
     return status
 

@@ -89,7 +89,8 @@ def _experiments(con: Any, wanted: Sequence[str] | None, cutoff: int | None, eve
 def _runs(con: Any, wanted: Sequence[str] | None, exp_ids: list[str], cutoff: int | None,
           everything: bool) -> list[tuple[str, str]]:
     rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT run_id, lifecycle_stage, deleted_time, artifact_uri, experiment_id FROM runs").fetchall()}
+        "SELECT v.run_id, v.lifecycle_stage, a.deleted_time, v.artifact_uri, v.experiment_id "
+        "FROM runs v JOIN arc.runs a ON a.run_id = v.run_id").fetchall()}  # the view resolves artifact_uri
     chosen: dict[str, str] = {}
     for run_id, (stage, deleted, uri, exp) in rows.items():
         old_enough = cutoff is None or (deleted or 0) <= cutoff
