@@ -43,6 +43,14 @@ def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def exposure_warning(host: str, auth: str) -> str | None:
+    """The warning printed when the server listens beyond loopback without authentication."""
+    if auth != "none" or is_loopback(host):
+        return None
+    return (f"WARNING: nbtrack server is listening on {host} without authentication: anyone who can reach this "
+            "port can read and change every run. Start it with --auth token (or basic).")
+
+
 def serve(settings: ServerSettings, host: str = "127.0.0.1", port: int = 5000, workers: int = 1,
           log_level: str = "info") -> None:
     """Serve ``settings.store_uri`` with uvicorn until interrupted."""
@@ -53,9 +61,8 @@ def serve(settings: ServerSettings, host: str = "127.0.0.1", port: int = 5000, w
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidParameter(f"port must be between 0 and 65535, got {port!r}.")
     credentials = _credentials(settings)  # fail here, once, rather than in every worker
-    if settings.auth == "none" and not is_loopback(host):
-        print(f"WARNING: nbtrack server is listening on {host} without authentication: anyone who can reach "
-              "this port can read and change every run. Start it with --auth token (or basic).", file=sys.stderr)
+    if (warning := exposure_warning(host, settings.auth)) is not None:
+        print(warning, file=sys.stderr, flush=True)
     common: dict[str, Any] = {"log_level": log_level, "timeout_graceful_shutdown": 5}
     if workers == 1:
         uvicorn.run(build_app(settings, credentials), host=host, port=port, **common)

@@ -18,8 +18,8 @@ from typing import Any
 
 from nbtrack.errors import ArtifactPathError, InvalidParameter, NbtrackError, NotFound
 from nbtrack.server.tracking import _convert as conv
-from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations
-from nbtrack.store.artifacts import LocalArtifactRepository, safe_relpath
+from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations, confined
+from nbtrack.store.artifacts import LocalArtifactRepository
 
 __all__ = ["TooLarge", "delete", "list_files", "open_download", "save_upload"]
 
@@ -42,7 +42,7 @@ class ReadOnlyPath(NbtrackError):
 
 def _repo(loc: Locations, path: str, writing: bool) -> tuple[LocalArtifactRepository, str]:
     """The repository serving ``path`` (already decoded once by the HTTP layer) and the path inside it."""
-    rel = safe_relpath(path)
+    rel = confined(path)
     head, _, rest = rel.partition("/")
     if head == REGISTRY_PREFIX:
         if writing:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -28,10 +29,21 @@ from nbtrack.entities import (
 from nbtrack.errors import ArtifactPathError, InvalidParameter
 from nbtrack.store.artifacts import local_path_of, safe_relpath
 
-__all__ = ["PROXY_SCHEME", "REGISTRY_PREFIX", "Locations"]
+__all__ = ["PROXY_SCHEME", "REGISTRY_PREFIX", "Locations", "confined"]
 
 PROXY_SCHEME = "mlflow-artifacts:"
 REGISTRY_PREFIX = "_registry"
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def confined(path: str | None, what: str = "artifact path") -> str:
+    """:func:`safe_relpath`, and no leading ``scheme:`` (``file:/etc``): a client's path is never a URI."""
+    rel = safe_relpath(path)
+    if _SCHEME.match(rel):
+        raise ArtifactPathError(f"Invalid {what} {path!r}: it starts with a URI scheme; give a relative path.")
+    return rel
 
 
 def _under(path: str, root: str) -> str | None:
@@ -76,10 +88,12 @@ class Locations:
         parsed = urlparse(location)
         if parsed.scheme != "mlflow-artifacts" or parsed.netloc or parsed.query or parsed.fragment:
             raise ArtifactPathError(f"Invalid {what} {location!r}: expected mlflow-artifacts:/<path>.")
-        rel = safe_relpath(parsed.path.lstrip("/"))
+        rel = confined(parsed.path.lstrip("/"), what)
         head, _, rest = rel.partition("/")
         if head == REGISTRY_PREFIX:
-            return os.path.join(self.registry_root, *safe_relpath(rest).split("/")) if rest else self.registry_root
+            if any(part.startswith(".") for part in rest.split("/")):
+                raise ArtifactPathError(f"Invalid {what} {location!r}: hidden registry folders are not served.")
+            return os.path.join(self.registry_root, *rest.split("/")) if rest else self.registry_root
         return os.path.join(self.destination, *rel.split("/")) if rel else self.destination
 
     def new_experiment_location(self, requested: str | None, token: str) -> str | None:

@@ -14,9 +14,8 @@ from typing import Any
 from nbtrack.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.server.tracking import _convert as conv
-from nbtrack.server.tracking._convert import Locations
+from nbtrack.server.tracking._convert import Locations, confined
 from nbtrack.server.tracking._protocol import Endpoint, Field
-from nbtrack.store.artifacts import safe_relpath
 from nbtrack.tracking import validation
 
 __all__ = ["ENDPOINTS", "Context"]
@@ -272,7 +271,7 @@ def get_metric_history_bulk(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
 # -- artifacts --------------------------------------------------------------------------------
 def list_artifacts(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
     run_id = _run_id(a)
-    path = safe_relpath(a.get("path"))
+    path = confined(a.get("path"))
     run = ctx.client.get_run(run_id)
     files = ctx.client.list_artifacts(run_id, path or None)
     out: dict[str, Any] = {"root_uri": ctx.loc.present(run.info.artifact_uri)}
