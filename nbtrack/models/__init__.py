@@ -7,16 +7,36 @@ inside the functions that need them, so importing this package stays cheap.
 
 from __future__ import annotations
 
+from typing import Any
+
 from nbtrack.models.model import Model, ModelInfo, get_model_info
 from nbtrack.models.signature import ModelSignature, infer_signature
 from nbtrack.models.uri import register_uri_resolver, resolve_model_uri
 
 __all__ = [
+    "EvaluationArtifact",
+    "EvaluationMetric",
+    "EvaluationResult",
+    "MetricThreshold",
     "Model",
     "ModelInfo",
     "ModelSignature",
+    "evaluate",
     "get_model_info",
     "infer_signature",
+    "make_metric",
     "register_uri_resolver",
     "resolve_model_uri",
 ]
+
+# mlflow.models.evaluate and its objects, imported on first use.
+_EVALUATION = {"EvaluationArtifact", "EvaluationMetric", "EvaluationResult", "MetricThreshold", "evaluate",
+               "make_metric"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EVALUATION:
+        from nbtrack.models import evaluation
+
+        return getattr(evaluation, name)
+    raise AttributeError(f"module 'nbtrack.models' has no attribute {name!r}")
