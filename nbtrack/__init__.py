@@ -70,6 +70,13 @@ from nbtrack.tracking.fluent import (
     sql,
     start_run,
 )
+from nbtrack.tracking.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 
 __version__ = "0.1.0"
 
@@ -78,13 +85,15 @@ __all__ = [
     "MlflowClient", "MlflowException", "NbtrackError", "NoActiveRun", "NotFound", "ParamConflict",
     "ResourceExists", "Run", "RunNotActive", "RunStatus", "StoreBusy", "StoreReadOnly",
     "ViewType", "active_run", "create_experiment", "delete_experiment", "delete_experiment_tag",
-    "delete_run", "delete_tag", "end_run", "flush", "get_artifact_uri", "get_experiment",
+    "delete_run", "delete_tag", "disable_system_metrics_logging", "enable_system_metrics_logging",
+    "end_run", "flush", "get_artifact_uri", "get_experiment",
     "get_experiment_by_name", "get_parent_run", "get_run", "get_tracking_uri", "is_tracking_uri_set",
     "last_active_run", "load_ipython_extension", "log_artifact", "log_artifacts", "log_dict",
     "log_figure", "log_image", "log_input", "log_metric", "log_metrics", "log_param", "log_params",
     "log_table", "log_text", "metric_history", "restore_experiment", "restore_run", "run",
     "search_experiments", "search_runs", "set_experiment", "set_experiment_tag",
-    "set_experiment_tags", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
+    "set_experiment_tags", "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
 ]
 
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use

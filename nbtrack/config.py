@@ -17,6 +17,10 @@ VARIABLES = {
     "MLFLOW_RUN_ID": "start_run() resumes this run (then the variable is removed)",
     "NBTRACK_SCORING_SERVER_CONFIG": "internal: JSON settings `nbtrack models serve` passes to its worker processes",
     "NBTRACK_TOKEN": "bearer token the REST server requires and the REST client sends",
+    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "true/1: every run logs system/* metrics (start_run(log_system_metrics=) overrides)",
+    "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL": "seconds between system metrics samples (default 10)",
+    "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING": "system metrics samples averaged into each logged point (default 1)",
+    "MLFLOW_SYSTEM_METRICS_NODE_ID": "machine name put in system metric keys: system/<node>/...",
 }
 
 

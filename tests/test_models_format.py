@@ -15,7 +15,7 @@ import yaml
 import nbtrack
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ResourceExists
 from nbtrack.models import Model, infer_signature, register_uri_resolver, resolve_model_uri
-from nbtrack.models.environment import resolve_requirements
+from nbtrack.models.environment import nbtrack_pin, resolve_requirements
 from nbtrack.models.example import Example
 from nbtrack.models.python_model import PythonModel, save_model
 from nbtrack.models.uri import unregister_uri_resolver
@@ -139,10 +139,10 @@ def test_requirements_are_pinned_to_installed_versions(tmp_path):
 def test_pip_requirements_extra_requirements_and_constraints(tmp_path):
     (tmp_path / "c.txt").write_text("numpy<3\n")
     reqs, constraints, _ = resolve_requirements(["a==1"], extra_pip_requirements=["b>=2", f"-c {tmp_path / 'c.txt'}"])
-    assert reqs == ["a==1", "b>=2", "-c constraints.txt"]
+    assert reqs == [nbtrack_pin(), "a==1", "b>=2", "-c constraints.txt"]
     assert constraints == ["numpy<3"]
     reqs, _, _ = resolve_requirements(["a==1"], pip_requirements=["only==3"])
-    assert reqs == ["only==3"]
+    assert reqs == [nbtrack_pin(), "only==3"]  # nbtrack is always pinned, as MLflow pins mlflow
     with pytest.raises(InvalidParameter, match="Only one of"):
         resolve_requirements([], pip_requirements=["x"], extra_pip_requirements=["y"])
     with pytest.raises(InvalidParameter, match="does not exist"):
@@ -154,7 +154,7 @@ def test_pip_requirements_extra_requirements_and_constraints(tmp_path):
 def test_conda_env_argument_is_used(tmp_path):
     env = {"name": "x", "channels": ["defaults"], "dependencies": ["python=3.11", {"pip": ["pandas==2.2.0"]}]}
     save_model(tmp_path / "m", python_model=Echo(), conda_env=env)
-    assert (tmp_path / "m" / "requirements.txt").read_text() == "pandas==2.2.0"
+    assert (tmp_path / "m" / "requirements.txt").read_text() == f"{nbtrack_pin()}\npandas==2.2.0"
 
 
 def test_resolve_local_paths_and_file_uris(tmp_path):

@@ -5,7 +5,9 @@ tenth of a one-second ``fit``. The numbers are computed on the caller's thread (
 consistent with the model at that moment); the drawing happens on one background thread with
 matplotlib's object-oriented API (no pyplot, so no global figure state and no GUI backend),
 and :func:`drain` waits for it: the ``%%track`` scope drains at the end of the cell, and the
-interpreter drains at exit for at most ``NBTRACK_EXIT_FLUSH_TIMEOUT`` seconds.
+interpreter drains at exit for at most ``NBTRACK_EXIT_FLUSH_TIMEOUT`` seconds. Each job is
+also counted against its run (``nbtrack.tracking._pending``), so ``list_artifacts`` and
+``download_artifacts`` of that run wait for its figures while ``fit`` returns at once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.autolog._runs import write_file
+from nbtrack.tracking import _pending
 
 __all__ = ["confusion_matrix", "curve", "drain", "feature_importance", "submit"]
 
@@ -42,6 +45,7 @@ _state = _State()
 
 def submit(tracking_uri: str, run_id: str, artifact_file: str, draw: Callable[[Any], None]) -> None:
     """Render ``draw(figure)`` in the background and log it as ``artifact_file`` of ``run_id``."""
+    _pending.begin(run_id)  # list_artifacts/download_artifacts of this run wait for the figure
     with _done:
         _state.pending += 1
         if _state.thread is None:
@@ -65,6 +69,7 @@ def _drain_at_exit() -> None:
 
 
 def _work() -> None:
+    _pending.mark_worker()
     while True:
         tracking_uri, run_id, artifact_file, draw = _jobs.get()
         try:
@@ -72,6 +77,7 @@ def _work() -> None:
         except Exception as e:  # a figure is a nicety: say so and go on
             log.warning("nbtrack autolog could not log %s for run %s: %s", artifact_file, run_id, e)
         finally:
+            _pending.done(run_id)
             with _done:
                 _state.pending -= 1
                 _done.notify_all()

@@ -37,6 +37,11 @@ def resolve_name(name: str | None, artifact_path: str | None) -> str:
             "Both `artifact_path` (deprecated) and `name` parameters were specified. "
             "Please only specify `name`."
         )
+    if artifact_path == "":
+        raise InvalidParameter(
+            "Invalid model name ('') provided. Model name must be a non-empty string. "
+            "Pass name='model' (or any non-empty relative path) instead of artifact_path=''."
+        )
     if artifact_path is not None:
         _log.warning("`artifact_path` is deprecated. Please use `name` instead.")
     name = name or artifact_path or "model"

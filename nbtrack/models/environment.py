@@ -6,7 +6,9 @@ files describe the environment the model was trained in. ``pip_requirements`` re
 that list and ``extra_pip_requirements`` adds to it, both as in MLflow (a list of
 requirement strings or the path of a requirements file; ``-c file`` lines become
 ``constraints.txt``). The files have MLflow's layout, so ``mlflow models serve
---env-manager virtualenv`` can rebuild the environment.
+--env-manager virtualenv`` can rebuild the environment. Like MLflow, which always adds
+``mlflow==x.y.z``, every list gets ``nbtrack==x.y.z`` (the version that can load the model)
+unless it already names nbtrack.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def pinned(package: str) -> str:
     """``package==<installed version>`` (local labels like ``+cpu`` dropped), or the bare name."""
     v = installed_version(package)
     return f"{package}=={v.split('+')[0]}" if v else package
+
+
+def nbtrack_pin() -> str:
+    """``nbtrack==<this version>``: the loader every saved model needs, pinned like MLflow pins itself."""
+    from nbtrack.models.model import _nbtrack_version
+
+    return f"nbtrack=={(installed_version('nbtrack') or _nbtrack_version()).split('+')[0]}"
 
 
 def _requirement_name(req: str) -> str | None:
@@ -122,6 +131,8 @@ def resolve_requirements(
         reqs = list(default) + extra
     else:
         reqs = list(default)
+    if not any(_requirement_name(r) == "nbtrack" for r in reqs):
+        reqs.insert(0, nbtrack_pin())  # as MLflow pins mlflow==x.y.z: the version that loads the model
     reqs = _dedupe(reqs)
     if constraints:
         reqs.append(f"-c {CONSTRAINTS_FILE}")

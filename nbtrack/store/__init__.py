@@ -18,8 +18,22 @@ _stores: dict[str, Store] = {}
 _lock = threading.Lock()
 
 
+def refuse_mlflow_database(uri: str) -> None:
+    """Raise :class:`InvalidStore` for an MLflow SQLite database, saying how to bring it over."""
+    if urlparse(uri).scheme.split("+")[0] != "sqlite":
+        return
+    raise InvalidStore(
+        f"{uri!r} is an MLflow tracking database; nbtrack stores runs in its own DuckDB store and "
+        "cannot use it as the tracking URI. Its runs can be copied into an nbtrack store with "
+        f"`nbtrack import mlflow {uri}` (that command is coming in a later release; it is not "
+        "available yet). Until then keep reading it with the mlflow package, and point nbtrack at "
+        "a folder: set_tracking_uri('./.nbtrack') or duckdb:///abs/folder."
+    )
+
+
 def resolve_root(uri: str) -> str:
     """The absolute store folder of a tracking URI (plain path, ``duckdb:///``, ``file:``)."""
+    refuse_mlflow_database(uri)
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file", "duckdb") or (len(parsed.scheme) == 1 and os.name == "nt"):
         path = unquote(parsed.path) if parsed.scheme in ("file", "duckdb") else uri

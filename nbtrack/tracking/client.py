@@ -24,7 +24,7 @@ from nbtrack.errors import InvalidParameter
 from nbtrack.store import open_store
 from nbtrack.store.artifacts import LocalArtifactRepository
 from nbtrack.tracking import artifacts as _artifacts
-from nbtrack.tracking import context, names, validation
+from nbtrack.tracking import _pending, context, names, system_metrics, validation
 from nbtrack.tracking.registry import RegistryClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
@@ -172,6 +172,7 @@ class Client(RegistryClientMixin):
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
         status = RunStatus.from_string(status or RunStatus.FINISHED)
+        system_metrics.stop(run_id)  # its last samples go in before the run ends
         self._store.update_run_info(run_id, status=status, end_time=end_time or _now())
 
     def delete_run(self, run_id: str) -> None:
@@ -282,9 +283,11 @@ class Client(RegistryClientMixin):
             self.set_tag(run_id, "mlflow.loggedArtifacts", json.dumps([*logged, entry]))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        _pending.wait(run_id)  # figures autolog is still drawing for this run
         return self._repo(run_id).list_artifacts(path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        _pending.wait(run_id)
         return self._repo(run_id).download_artifacts(path, dst_path)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:

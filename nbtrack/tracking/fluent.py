@@ -21,7 +21,8 @@ from typing import Any
 from nbtrack import config
 from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ResourceExists, RunNotActive
-from nbtrack.tracking import context, validation
+from nbtrack.store import refuse_mlflow_database
+from nbtrack.tracking import context, system_metrics, validation
 from nbtrack.tracking.client import Client
 
 _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
@@ -77,6 +78,7 @@ class ActiveRun(Run):
 # -- tracking URI and experiment ----------------------------------------------------------
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Set the store for this process: a folder, ``duckdb:///abs/folder`` or ``file:`` URI."""
+    refuse_mlflow_database(os.fspath(uri))  # say so now, not at the first log call
     _settings["tracking_uri"] = os.fspath(uri)
     _settings["experiment_id"] = None
 
@@ -206,6 +208,8 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
         user_tags["mlflow.note.content"] = description
     if stack:
         user_tags.setdefault("mlflow.parentRunId", stack[-1].info.run_id)
+    if with_system_metrics := system_metrics.enabled(log_system_metrics):
+        system_metrics.check_available()  # before the run exists, so a missing psutil leaves no run behind
     client = _client()
     env_run_id = config.env("MLFLOW_RUN_ID")
     if run_id is None and env_run_id:
@@ -221,6 +225,8 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     with _lock:
         _all_active[run.info.run_id] = (client, active)
     _ensure_exit_handler()
+    if with_system_metrics:
+        system_metrics.start(client, run.info.run_id, resume=run_id is not None)
     return active
 
 
