@@ -80,8 +80,9 @@ def _log_figure(ev: Evaluation, name: str, draw: Any) -> None:
     import matplotlib
 
     path = os.path.join(ev.tmp, f"{ev.prefix}{name}.png")
+    style: Any = _plots.RC  # matplotlib's stubs want literal rc keys
     try:
-        with matplotlib.rc_context(_plots.RC):
+        with matplotlib.rc_context(style):
             _plots.save(draw(), path)
     except Exception as e:  # a plot must not lose the metrics already logged
         _log.warning("Failed to log image artifact %r: %r", name, e)
