@@ -44,8 +44,9 @@ def make(tmp_path: Path) -> Path:
 
 def test_nbtrack_run_succeeds_fails_and_refuses_with_exit_codes(tmp_path, store_uri):
     folder = make(tmp_path)
+    assert store_uri == str(tmp_path / "store")
     out = nbtrack_cmd("run", str(folder), "-P", "alpha=0.25", "--experiment-name", "cli-exp", "--run-name", "ok",
-                      "--store", store_uri)
+                      "--store", "store", cwd=tmp_path)  # relative to where nbtrack run is typed, not the project
     assert out.returncode == 0, out.stderr
     assert "succeeded" in out.stderr
     (run,) = nbtrack.search_runs(experiment_names=["cli-exp"], output_format="list")

@@ -213,6 +213,10 @@ def _launch(client: Any, run_id: str, exp_id: str, fetched: _fetch.FetchedProjec
     from nbtrack.tracking import fluent
 
     store = fluent.get_tracking_uri()
+    if "://" not in store or store.startswith(("file:", "duckdb:")):
+        from nbtrack.store import resolve_root
+
+        store = resolve_root(store)  # the command runs in the project's folder: a relative path would move
     env_vars = {"MLFLOW_RUN_ID": run_id, "NBTRACK_RUN_ID": run_id, "MLFLOW_EXPERIMENT_ID": exp_id,
                 "MLFLOW_TRACKING_URI": store, "NBTRACK_TRACKING_URI": store}
     hooks: list[Any] = [fetched.cleanup]
