@@ -202,6 +202,7 @@ def test_quickstart_says_how_to_reach_this_environment(monkeypatch):
     from nbtrack.cli.store_commands import _next_steps
 
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent-bin")  # not activated: nothing of the venv on PATH
     lines = "\n".join(_next_steps("/out", "/out/.nbtrack"))
     assert "runs list --store /out/.nbtrack" in lines
     lab = next(line for line in lines.splitlines() if "JupyterLab" in line)
