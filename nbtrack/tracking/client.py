@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -23,8 +22,8 @@ from nbtrack.entities import (
 from nbtrack.errors import InvalidParameter
 from nbtrack.store import open_store
 from nbtrack.store.artifacts import LocalArtifactRepository
-from nbtrack.tracking import artifacts as _artifacts
 from nbtrack.tracking import _pending, context, names, system_metrics, validation
+from nbtrack.tracking import artifacts as _artifacts
 from nbtrack.tracking.registry import RegistryClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
@@ -40,22 +39,6 @@ class PagedList(list[T], Generic[T]):
     def __init__(self, items: Sequence[T], token: str | None) -> None:
         super().__init__(items)
         self.token = token
-
-
-def _encode_token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.b64decode(token))["offset"]
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError
-        return offset
-    except Exception:
-        raise InvalidParameter(f"Invalid page token {token!r}: pass the token of a previous page, or None.") from None
 
 
 def _now() -> int:
@@ -93,51 +76,54 @@ class Client(RegistryClientMixin):
     def create_experiment(self, name: str, artifact_location: str | None = None,
                           tags: dict[str, Any] | None = None) -> str:
         validation.experiment_name(name)
-        tag_items = [(validation.key(k, "tag key"), str(v)) for k, v in (tags or {}).items()]
-        return self._store.create_experiment(name, artifact_location, tag_items)
+        location = validation.optional_text(artifact_location, "artifact_location")
+        tag_items = [validation.experiment_tag(k, v) for k, v in validation.mapping(tags, "tags").items()]
+        return self._store.create_experiment(name, location, tag_items)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._store.get_experiment(str(experiment_id))
+        return self._store.get_experiment(validation.experiment_id(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return self._store.get_experiment_by_name(name)
+        return self._store.get_experiment_by_name(validation.text(name, "experiment name"))
 
     def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY,
                            max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
                            filter_string: str | None = None, order_by: list[str] | None = None,
                            page_token: str | None = None) -> PagedList[Experiment]:
-        offset = _decode_token(page_token)
+        view = validation.view_type(view_type)
+        max_results = validation.max_results(max_results, SEARCH_MAX_RESULTS_THRESHOLD, allow_none=True)
+        filter_string = validation.filter_string(filter_string)
+        order_by = validation.order_by(order_by)
+        offset = validation.page_token(page_token)
         limit = None if max_results is None else max_results + 1
-        found = self._store.search_experiments(view_type, limit, filter_string, order_by, offset)
+        found = self._store.search_experiments(view, limit, filter_string, order_by, offset)
         if max_results is not None and len(found) > max_results:
-            return PagedList(found[:max_results], _encode_token(offset + max_results))
+            return PagedList(found[:max_results], validation.encode_page_token(offset + max_results))
         return PagedList(found, None)
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self._store.delete_experiment(str(experiment_id))
+        self._store.delete_experiment(validation.experiment_id(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self._store.restore_experiment(str(experiment_id))
+        self._store.restore_experiment(validation.experiment_id(experiment_id))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self._store.rename_experiment(str(experiment_id), validation.experiment_name(new_name))
+        self._store.rename_experiment(validation.experiment_id(experiment_id), validation.experiment_name(new_name))
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        value = str(value)
-        if len(value) > validation.MAX_EXPERIMENT_TAG_VAL_LENGTH:
-            raise InvalidParameter(
-                f"Experiment tag '{key}' has {len(value)} characters, more than the "
-                f"{validation.MAX_EXPERIMENT_TAG_VAL_LENGTH} allowed.")
-        self._store.set_experiment_tag(str(experiment_id), validation.key(key, "tag key"), value)
+        self._store.set_experiment_tag(validation.experiment_id(experiment_id), *validation.experiment_tag(key, value))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self._store.delete_experiment_tag(str(experiment_id), key)
+        self._store.delete_experiment_tag(validation.experiment_id(experiment_id), validation.text(key, "tag key"))
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, experiment_id: str, start_time: int | None = None,
                    tags: dict[str, Any] | None = None, run_name: str | None = None) -> Run:
         """Create a run (RUNNING). System tags are added by the fluent ``start_run``, not here."""
-        tag_items = {validation.key(k, "tag key"): validation.tag_value(v) for k, v in (tags or {}).items()}
+        experiment_id = validation.experiment_id(experiment_id)
+        start_time = validation.time_ms(start_time, "start_time")
+        run_name = validation.run_name(run_name)
+        tag_items = dict(validation.run_tag(k, v) for k, v in validation.mapping(tags, "tags").items())
         tag_name = tag_items.get("mlflow.runName")
         if run_name and tag_name and run_name != tag_name:
             raise InvalidParameter(
@@ -145,7 +131,7 @@ class Client(RegistryClientMixin):
                 f"values (run_name='{run_name}', mlflow.runName='{tag_name}'). Give only one.")
         run_name = run_name or tag_name or names.random_name()
         user = tag_items.get("mlflow.user") or context.resolve_tags({})["mlflow.user"]
-        run = self._store.create_run(str(experiment_id), user, start_time, list(tag_items.items()), run_name)
+        run = self._store.create_run(experiment_id, user, start_time, list(tag_items.items()), run_name)
         self._artifact_uris[run.info.run_id] = run.info.artifact_uri
         return run
 
@@ -168,12 +154,13 @@ class Client(RegistryClientMixin):
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         if status is not None:
             RunStatus.from_string(status)
-        self._store.update_run_info(run_id, status=status, run_name=name)
+        self._store.update_run_info(validation.run_id(run_id), status=status, run_name=validation.run_name(name))
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
         status = RunStatus.from_string(status or RunStatus.FINISHED)
+        end = validation.time_ms(end_time, "end_time")
         system_metrics.stop(run_id)  # its last samples go in before the run ends
-        self._store.update_run_info(run_id, status=status, end_time=end_time or _now())
+        self._store.update_run_info(validation.run_id(run_id), status=status, end_time=end if end_time else _now())
 
     def delete_run(self, run_id: str) -> None:
         self._store.delete_run(validation.run_id(run_id))
@@ -183,53 +170,56 @@ class Client(RegistryClientMixin):
 
     # -- logging ------------------------------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        self._store.log_batch(run_id, params=[(validation.key(key, "param key"), validation.param_value(value))])
+        param = (validation.key(key, "param key"), validation.param_value(value))
+        self._store.log_batch(validation.run_id(run_id), params=[param])
         return value
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None,
                    step: int | None = None) -> None:
         validation.key(key, "metric key")
         ts = _now() if timestamp is None else validation.timestamp(key, timestamp)
-        self._store.log_metric(run_id, key, validation.metric_value(key, value), ts, validation.step(key, step))
+        self._store.log_metric(validation.run_id(run_id), key, validation.metric_value(key, value), ts,
+                               validation.step(key, step))
 
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
                   tags: Sequence[RunTag] = (), synchronous: bool | None = None) -> None:
         """Log many metrics, params and tags at once (no per-call limit, unlike MLflow's 1,000)."""
-        store_params = [(validation.key(p.key, "param key"), validation.param_value(p.value)) for p in params]
-        store_tags = [(validation.key(t.key, "tag key"), validation.tag_value(t.value)) for t in tags]
+        run_id = validation.run_id(run_id)
+        columns = validation.metric_columns(metrics)  # everything is checked before anything is stored
+        store_params = validation.batch_params(params)
+        store_tags = validation.batch_tags(tags)
         if store_params or store_tags:
             self._store.log_batch(run_id, (), store_params, store_tags)
-        if metrics:
-            self._store.log_metrics_columns(run_id, *validation.metric_columns(metrics))
+        if columns[0]:
+            self._store.log_metrics_columns(run_id, *columns)
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        self._store.log_batch(run_id, tags=[(validation.key(key, "tag key"), validation.tag_value(value))])
+        self._store.log_batch(validation.run_id(run_id), tags=[validation.run_tag(key, value)])
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._store.delete_tag(run_id, key)
+        self._store.delete_tag(validation.run_id(run_id), validation.text(key, "tag key"))
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
-        self._store.log_inputs(run_id, list(datasets or []))
+        checked = [validation.dataset_input(d) for d in datasets or []]
+        self._store.log_inputs(validation.run_id(run_id), checked)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self._store.get_metric_history(run_id, key)
+        return self._store.get_metric_history(validation.run_id(run_id), validation.text(key, "metric key"))
 
     # -- search -------------------------------------------------------------------------
     def search_runs(self, experiment_ids: str | Sequence[str], filter_string: str = "",
                     run_view_type: int = ViewType.ACTIVE_ONLY,
                     max_results: int = SEARCH_MAX_RESULTS_DEFAULT, order_by: list[str] | None = None,
                     page_token: str | None = None) -> PagedList[Run]:
-        if isinstance(experiment_ids, str):
-            experiment_ids = [experiment_ids]
-        if max_results > SEARCH_MAX_RESULTS_THRESHOLD:
-            raise InvalidParameter(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
-                f"{SEARCH_MAX_RESULTS_THRESHOLD}. Use page_token to fetch further pages.")
-        offset = _decode_token(page_token)
-        runs = self._store.search_runs(list(experiment_ids), filter_string, run_view_type, max_results + 1,
-                                       order_by, offset)
+        ids = validation.experiment_ids(experiment_ids)
+        view = validation.view_type(run_view_type)
+        max_results = validation.max_results(max_results, SEARCH_MAX_RESULTS_THRESHOLD)
+        where = validation.filter_string(filter_string)
+        order_by = validation.order_by(order_by)
+        offset = validation.page_token(page_token)
+        runs = self._store.search_runs(ids, where, view, max_results + 1, order_by, offset)
         if len(runs) > max_results:
-            return PagedList(runs[:max_results], _encode_token(offset + max_results))
+            return PagedList(runs[:max_results], validation.encode_page_token(offset + max_results))
         return PagedList(runs, None)
 
     # -- artifacts ----------------------------------------------------------------------
@@ -238,7 +228,8 @@ class Client(RegistryClientMixin):
         if uri is None:
             uri = self.local_view(run_id).info.artifact_uri
             self._artifact_uris[run_id] = uri
-        return LocalArtifactRepository(uri)
+        remote = getattr(self._store, "artifact_repository", None)  # a server's artifact proxy
+        return remote(uri) if remote is not None else LocalArtifactRepository(uri)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         if os.path.isdir(local_path):

@@ -109,7 +109,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         raise InvalidParameter("Must specify exactly one of: `experiment_id` or `experiment_name`.")
     client = _client()
     if experiment_id is not None:
-        experiment = client.get_experiment(str(experiment_id))
+        experiment = client.get_experiment(validation.experiment_id(experiment_id))
     else:
         name = validation.experiment_name(experiment_name)
         found = client.get_experiment_by_name(name)
@@ -152,7 +152,11 @@ def get_experiment_by_name(name: str) -> Experiment | None:
 
 def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
                        filter_string: str | None = None, order_by: list[str] | None = None) -> list[Experiment]:
-    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
+    """Every experiment matching ``filter_string`` (all pages; at most ``max_results`` when given)."""
+    limit = validation.max_results(max_results, None, allow_none=True)
+    page_size = None if limit is None or limit > validation.SEARCH_MAX_RESULTS_THRESHOLD else limit
+    found = _client().search_experiments(view_type, page_size, filter_string, order_by)
+    return list(found) if limit is None else list(found[:limit])
 
 
 def delete_experiment(experiment_id: str) -> None:
@@ -200,8 +204,10 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
         raise InvalidParameter(
             f"Current run with UUID {current} does not match the specified parent_run_id {parent_run_id}. "
             "Start the parent run first, or leave parent_run_id out.")
-    user_tags = {str(k): v for k, v in (tags or {}).items()}
+    run_name = validation.run_name(run_name)
+    user_tags = {str(k): v for k, v in validation.mapping(tags, "tags").items()}
     if description is not None:
+        description = validation.text(description, "description", validation.MAX_TAG_VAL_LENGTH)
         if "mlflow.note.content" in user_tags:
             raise InvalidParameter("Description is already set via the tag mlflow.note.content in tags. "
                                    "Remove the key mlflow.note.content from the tags or omit the description.")
@@ -218,7 +224,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     if run_id is not None:
         run = _resume(client, run_id, run_name, user_tags)
     else:
-        exp_id = str(experiment_id) if experiment_id is not None else _resolve_experiment_id()
+        exp_id = validation.experiment_id(experiment_id) if experiment_id is not None else _resolve_experiment_id()
         run = client.create_run(exp_id, tags=context.resolve_tags(user_tags), run_name=run_name)
     active = ActiveRun(run.info, run.data, run.inputs)
     stack.append(active)
@@ -295,8 +301,9 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 
 
 def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
+    items = validation.mapping(params, "params").items()
     rid = _run_id_or_start(run_id)
-    _client().log_batch(rid, params=[Param(str(k), v) for k, v in params.items()])
+    _client().log_batch(rid, params=[Param(str(k), v) for k, v in items])
 
 
 def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None,
@@ -309,8 +316,9 @@ def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous:
                 run_id: str | None = None, timestamp: int | None = None, model_id: str | None = None,
                 dataset: Any = None) -> None:
     ts = time.time_ns() // 1_000_000 if timestamp is None else timestamp
+    items = validation.mapping(metrics, "metrics").items()
     rid = _run_id_or_start(run_id)
-    _client().log_batch(rid, metrics=[Metric(k, v, ts, step or 0) for k, v in metrics.items()])
+    _client().log_batch(rid, metrics=[Metric(k, v, ts, 0 if step is None else step) for k, v in items])
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
@@ -318,7 +326,8 @@ def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_run_id_or_start(), tags=[RunTag(str(k), v) for k, v in tags.items()])
+    items = validation.mapping(tags, "tags").items()
+    _client().log_batch(_run_id_or_start(), tags=[RunTag(str(k), v) for k, v in items])
 
 
 def delete_tag(key: str) -> None:
@@ -378,15 +387,21 @@ def search_runs(experiment_ids: Sequence[str] | None = None, filter_string: str 
     """
     if experiment_ids is not None and experiment_names is not None:
         raise InvalidParameter("Only experiment_ids or experiment_names can be used, but not both")
+    where = validation.filter_string(filter_string)
+    run_view_type = validation.view_type(run_view_type)
+    max_results = validation.max_results(max_results, None, allow_none=True)  # one read: no page limit
+    if max_results is None:
+        max_results = validation.INT64_MAX - 1
+    order_by = validation.order_by(order_by)
     client = _client()
     if experiment_names is not None:
         ids = []
-        for name in experiment_names:
+        for name in [experiment_names] if isinstance(experiment_names, str) else experiment_names:
             found = client.get_experiment_by_name(name)
             if found is not None:
                 ids.append(found.experiment_id)
     elif experiment_ids is not None:
-        ids = [experiment_ids] if isinstance(experiment_ids, str) else [str(e) for e in experiment_ids]
+        ids = validation.experiment_ids(experiment_ids)
     elif search_all_experiments:
         ids = [e.experiment_id for e in client.search_experiments(ViewType.ACTIVE_ONLY, None)]
     else:
@@ -395,25 +410,32 @@ def search_runs(experiment_ids: Sequence[str] | None = None, filter_string: str 
         raise InvalidParameter(f"Unsupported output format: {output_format}. Supported string values are 'pandas' or 'list'")
     if output_format == "list":
         return client.store.runs_by_ids(
-            client.store.search_run_ids(ids, filter_string, run_view_type, max_results, order_by))
-    return client.store.search_frame(ids, filter_string, run_view_type, max_results, order_by)
+            client.store.search_run_ids(ids, where, run_view_type, max_results, order_by))
+    return client.store.search_frame(ids, where, run_view_type, max_results, order_by)
 
 
 def metric_history(runs: Any, keys: str | Sequence[str] | None = None) -> Any:
     """Every point of ``keys`` for many runs as one long DataFrame (run_id, key, step, timestamp, value)."""
     run_ids = _run_ids_of(runs)
+    if keys is not None and not isinstance(keys, str | Sequence):
+        raise InvalidParameter(f"keys must be a metric key, a list of them or None, not {type(keys).__name__}.")
     key_list = [keys] if isinstance(keys, str) else keys
+    if key_list is not None:
+        key_list = [validation.text(k, "metric key") for k in key_list]
     return _client().store.metric_history_frame(run_ids, key_list)
 
 
 def _run_ids_of(runs: Any) -> list[str]:
     if isinstance(runs, str):
-        return [runs]
+        return [validation.run_id(runs)]
     if isinstance(runs, Run):
         return [runs.info.run_id]
     if hasattr(runs, "columns") and "run_id" in getattr(runs, "columns", ()):
-        return [str(r) for r in runs["run_id"]]
-    return [r.info.run_id if isinstance(r, Run) else str(r) for r in runs]
+        return [validation.run_id(str(r)) for r in runs["run_id"]]
+    if not isinstance(runs, Sequence) and not hasattr(runs, "__iter__"):
+        raise InvalidParameter(f"runs must be a run id, a Run, a search_runs DataFrame or a list of them, "
+                               f"not {type(runs).__name__}.")
+    return [r.info.run_id if isinstance(r, Run) else validation.run_id(r) for r in runs]
 
 
 def sql(query: str, params: Sequence[Any] | None = None) -> Any:

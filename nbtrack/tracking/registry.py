@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -30,7 +29,6 @@ from nbtrack.entities import (
     RegistrySnapshot,
 )
 from nbtrack.errors import (
-    InvalidAlias,
     InvalidParameter,
     InvalidStage,
     NbtrackError,
@@ -55,53 +53,13 @@ SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
 SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10000
 SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200000
-MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000
-MAX_REGISTERED_MODEL_ALIAS_LENGTH = 255
 _LOCAL_SCHEMES = ("", "file", "runs", "models")
-_ALIAS_RE = re.compile(r"^[\w\-]*$")
-_VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
 
 
-# -- validation (MLflow's rules and messages, plus what to do) ------------------------------
-def _name(name: Any) -> str:
-    if not isinstance(name, str) or name == "":
-        raise InvalidParameter("Registered model name cannot be empty. Pass a name such as 'iris-classifier'.")
-    if "/" in name or ":" in name:
-        raise InvalidParameter(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
-    if name == "." or name.startswith(".."):
-        raise InvalidParameter(
-            f"Invalid model name '{name}'. Names may be treated as files in certain cases, and must not "
-            "resolve to other names when treated as such. Do not use '.' or start a name with '..'.")
-    return name
-
-
-def _version(version: Any) -> int:
-    try:
-        if isinstance(version, bool):
-            raise TypeError
-        return int(version)
-    except (TypeError, ValueError):
-        raise InvalidParameter(f"Model version must be an integer, got '{version}'") from None
-
-
-def _alias(alias: Any) -> str:
-    if not isinstance(alias, str) or alias == "":
-        raise InvalidAlias("Registered model alias name cannot be empty.", alias)
-    if not _ALIAS_RE.match(alias):
-        raise InvalidAlias(
-            f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), "
-            "and dashes (-).", alias)
-    if len(alias) > MAX_REGISTERED_MODEL_ALIAS_LENGTH:
-        raise InvalidAlias(
-            f"Registered model alias name '{alias[:250]}' had length {len(alias)}, which exceeded length "
-            f"limit of {MAX_REGISTERED_MODEL_ALIAS_LENGTH}", alias)
-    if alias.lower() == "latest":
-        raise InvalidAlias("'latest' alias name (case insensitive) is reserved. Use models:/<name>/latest "
-                           "for the newest version, or choose another alias.", alias)
-    if _VERSION_ALIAS_RE.match(alias):
-        raise InvalidAlias(f"Version alias name '{alias}' is reserved. Refer to a version as "
-                           f"models:/<name>/{alias[1:]} or choose another alias.", alias)
-    return alias
+# -- validation (shared with every entry point: nbtrack.tracking.validation) ----------------
+_name = validation.registered_model_name
+_version = validation.model_version
+_alias = validation.model_alias
 
 
 def _stage(stage: Any) -> str:
@@ -115,26 +73,11 @@ def _stage(stage: Any) -> str:
 
 
 def _tags(tags: dict[str, Any] | None, what: str) -> list[tuple[str, str]]:
-    return [_tag(key, value, what) for key, value in (tags or {}).items()]
+    return [validation.registry_tag(key, value, what) for key, value in validation.mapping(tags, "tags").items()]
 
 
-def _tag(key: Any, value: Any, what: str) -> tuple[str, str]:
-    validation.key(key, "tag key")
-    text = str(value)
-    if len(text) > MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH:
-        raise InvalidParameter(
-            f"{what} value '{text[:250]}' had length {len(text)}, which exceeded length limit of "
-            f"{MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH}")
-    return key, text
-
-
-def _max_results(value: Any, limit: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameter(f"Invalid value for max_results. It must be a positive integer, but got {value}")
-    if value > limit:
-        raise InvalidParameter(f"Invalid value for request parameter max_results. It must be at most {limit}, "
-                               f"but got value {value}. Use page_token to fetch further pages.")
-    return value
+def _description(description: Any) -> str | None:
+    return validation.optional_text(description, "description")
 
 
 def _user() -> str:
@@ -158,7 +101,7 @@ def _millis(at: Any) -> int:
     if isinstance(at, dt.date):  # a day means the state it closed with
         return int(dt.datetime.combine(at + dt.timedelta(days=1), dt.time()).timestamp() * 1000) - 1
     if isinstance(at, int | float) and not isinstance(at, bool):
-        return int(at)
+        return validation.time_ms(at, "at")  # type: ignore[return-value]
     raise InvalidParameter(f"Cannot read the time {at!r}: pass milliseconds since the epoch, a datetime, "
                            "a date or an ISO 8601 string.")
 
@@ -180,7 +123,8 @@ class RegistryClientMixin:
     def create_registered_model(self, name: str, tags: dict[str, Any] | None = None,
                                 description: str | None = None) -> RegisteredModel:
         """Create an empty registered model; raises ResourceExists if ``name`` is taken."""
-        return self._registry.create_registered_model(_name(name), _tags(tags, "Registered model"), description)
+        return self._registry.create_registered_model(_name(name), _tags(tags, "Registered model"),
+                                                      _description(description))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """The model with its tags, aliases and newest version per stage; NotFound if missing."""
@@ -192,7 +136,7 @@ class RegistryClientMixin:
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set the model's description."""
-        return self._registry.update_registered_model(_name(name), description)
+        return self._registry.update_registered_model(_name(name), _description(description))
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with all its versions, their copied files and its history."""
@@ -207,7 +151,8 @@ class RegistryClientMixin:
         ``order_by`` takes ``name``, ``creation_timestamp``, ``last_updated_timestamp``
         (``ASC``/``DESC``); ties go by name. ``OR``, ``NOT`` and parentheses are accepted too.
         """
-        limit = _max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        limit = validation.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        filter_string, order_by = validation.filter_string(filter_string), validation.order_by(order_by)
         return _page(lambda offset: self._registry.search_registered_models(
             filter_string, limit + 1, order_by, offset), limit, page_token)
 
@@ -218,7 +163,7 @@ class RegistryClientMixin:
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on the model (the value is stored as a string)."""
-        self._registry.set_registered_model_tag(_name(name), *_tag(key, value, "Registered model"))
+        self._registry.set_registered_model_tag(_name(name), *validation.registry_tag(key, value, "Registered model"))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from the model (no error if it is not set, as in MLflow)."""
@@ -237,7 +182,10 @@ class RegistryClientMixin:
         """
         if not isinstance(source, str) or not source:
             raise InvalidParameter(f"Invalid model version source {source!r}: pass a model URI or path.")
+        validation.utf8(source, "Model version source")
         name, checked = _name(name), _tags(tags, "Model version")
+        run_id = None if run_id is None else validation.run_id(run_id)
+        run_link, description = validation.optional_text(run_link, "run_link"), _description(description)
         local, source_run = _local_model(source, strict=False)
         return self._registry.create_model_version(
             name, source, run_id or source_run, checked, run_link, description, _user(), local)
@@ -248,7 +196,7 @@ class RegistryClientMixin:
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
-        return self._registry.update_model_version(_name(name), _version(version), description)
+        return self._registry.update_model_version(_name(name), _version(version), _description(description))
 
     def transition_model_version_stage(self, name: str, version: int | str, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
@@ -286,7 +234,8 @@ class RegistryClientMixin:
         ``order_by`` takes ``name``, ``version_number``, ``creation_timestamp``,
         ``last_updated_timestamp``; by default newest update first.
         """
-        limit = _max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        limit = validation.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        filter_string, order_by = validation.filter_string(filter_string), validation.order_by(order_by)
         return _page(lambda offset: self._registry.search_model_versions(
             filter_string, limit + 1, order_by, offset), limit, page_token)
 
@@ -306,7 +255,7 @@ class RegistryClientMixin:
                               value: Any = None, stage: str | None = None) -> None:
         """Tag a version, named by ``version`` or (the newest one in) ``stage``."""
         number = self._version_or_stage(_name(name), version, stage)
-        self._registry.set_model_version_tag(name, number, *_tag(key, value, "Model version"))
+        self._registry.set_model_version_tag(name, number, *validation.registry_tag(key, value, "Model version"))
 
     def delete_model_version_tag(self, name: str, version: int | str | None = None, key: str | None = None,
                                  stage: str | None = None) -> None:
@@ -425,12 +374,12 @@ class RegistryClientMixin:
 
 
 def _page(fetch: Any, limit: int, page_token: str | None) -> PagedList[Any]:
-    from nbtrack.tracking.client import PagedList, _decode_token, _encode_token
+    from nbtrack.tracking.client import PagedList
 
-    offset = _decode_token(page_token)
+    offset = validation.page_token(page_token)
     found = fetch(offset)
     if len(found) > limit:
-        return PagedList(found[:limit], _encode_token(offset + limit))
+        return PagedList(found[:limit], validation.encode_page_token(offset + limit))
     return PagedList(found, None)
 
 
@@ -495,6 +444,7 @@ def search_model_versions(max_results: int | None = None, filter_string: str | N
 
 def _all_pages(search: Any, max_results: int | None, filter_string: str | None, order_by: list[str] | None,
                page_size: int) -> list[Any]:
+    max_results = validation.max_results(max_results, None, allow_none=True)
     found: list[Any] = []
     token = None
     while max_results is None or len(found) < max_results:
