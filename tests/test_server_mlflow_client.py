@@ -1,0 +1,107 @@
+"""§5 conformance: the real ``mlflow`` client, pointed at ``nbtrack server``, does a whole project.
+
+The client runs in a subprocess (``tests/procs/mlflow_conformance.py``) so mlflow's global state
+stays out of this process; what it saw is then compared with what nbtrack reads from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.server_fixtures import nbtrack_server
+
+pytest.importorskip("mlflow")
+pytest.importorskip("sklearn")
+
+SCRIPT = Path(__file__).parent / "procs" / "mlflow_conformance.py"
+
+
+@pytest.fixture(scope="module")
+def conformance(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlflow-client")
+    store = root / "store"
+    with nbtrack_server(store) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NBTRACK_"))}
+        env.update(MLFLOW_TRACKING_URI=url, HOME=str(root), MLFLOW_ENABLE_ASYNC_LOGGING="false")
+        done = subprocess.run([sys.executable, str(SCRIPT), url, str(root / "out.json")], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+        yield json.loads((root / "out.json").read_text()), store
+
+
+def test_runs_params_metrics_tags_inputs_match_the_store(conformance):
+    seen, store = conformance
+    import nbtrack
+
+    client = nbtrack.MlflowClient(str(store))
+    for name, c in (("weak", 0.01), ("strong", 10.0)):
+        run = client.get_run(seen["runs"][name]["run_id"])
+        assert run.info.run_name == name and run.info.status == "FINISHED"
+        assert run.data.params == {"C": str(c), "solver": "lbfgs"}
+        assert run.data.metrics["c"] == c and run.data.metrics["loss"] == pytest.approx(0.1 / c)
+        assert run.data.tags["team"] == "vision" and run.data.tags["name_tag"] == name
+        assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["toy"]
+        history = client.get_metric_history(run.info.run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1) / c) for s in range(10)]
+    strong = client.get_run(seen["runs"]["strong"]["run_id"])
+    assert seen["get_run"]["params"] == strong.data.params
+    assert seen["get_run"]["metrics"] == strong.data.metrics
+    assert seen["get_run"]["tags"] == {k: v for k, v in strong.data.tags.items() if not k.startswith("mlflow.")}
+    assert seen["history"] == [[m.step, m.value] for m in client.get_metric_history(strong.info.run_id, "loss")]
+    experiment = client.get_experiment(seen["experiment_id"])
+    assert seen["experiment"] == {"name": experiment.name, "tags": experiment.tags} == {
+        "name": "conformance", "tags": {"project": "nbtrack"}}
+
+
+def test_search_filters_order_by_and_paging(conformance):
+    seen, _ = conformance
+    weak, strong = seen["runs"]["weak"]["run_id"], seen["runs"]["strong"]["run_id"]
+    assert seen["search_order"] == [strong, weak]
+    assert seen["search_like"] == [weak]
+    assert seen["paged"] == [weak, strong]
+
+
+def test_artifacts_went_through_the_proxy_into_the_store(conformance):
+    seen, store = conformance
+    import nbtrack
+
+    strong = seen["runs"]["strong"]["run_id"]
+    assert seen["artifacts"] == ["meta", "model", "notes.txt"] and seen["config"] == {"C": 10.0}
+    client = nbtrack.MlflowClient(str(store))
+    assert sorted(f.path for f in client.list_artifacts(strong)) == ["meta", "model", "notes.txt"]
+    local = Path(client.download_artifacts(strong, "notes.txt"))
+    assert local.read_text() == "hello strong"
+    assert (Path(client.download_artifacts(strong, "model")) / "MLmodel").is_file()
+
+
+def test_registry_stages_aliases_and_models_uri(conformance):
+    seen, store = conformance
+    import numpy as np
+
+    import nbtrack
+
+    client = nbtrack.MlflowClient(str(store))
+    assert (seen["runs"]["weak"]["version"], seen["runs"]["strong"]["version"]) == ("1", "2")
+    assert client.get_model_version("conformance-model", 1).current_stage == "Staging"
+    assert client.get_model_version_by_alias("conformance-model", "champion").version == 2
+    assert client.get_model_version("conformance-model", 2).tags == {"validated": "yes"}
+    assert seen["alias_version"] == "2" and seen["staging"] == ["1"] and seen["search_versions"] == ["1", "2"]
+    # models:/name@alias and models:/name/Stage load, through the proxy, the models that were registered
+    assert seen["alias_predictions"] == [0, 1, 0, 1]
+    assert np.allclose(seen["staging_predictions"], seen["runs"]["weak"]["predictions"])
+    loaded = nbtrack.pyfunc.load_model(client.get_model_version_download_uri("conformance-model", 2))
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+    assert loaded.predict(X).tolist() == [0, 1, 0, 1]
+
+
+def test_mlflow3_log_model_needs_logged_model_endpoints(conformance):
+    """MLflow 3's ``log_model`` first calls POST /api/2.0/mlflow/logged-models, which is not served yet
+    (it comes with the MLflow 3 API issue): the client gets MLflow's ENDPOINT_NOT_FOUND, not a 500."""
+    seen, _ = conformance
+    assert seen["log_model"] == "ok" or "ENDPOINT_NOT_FOUND" in seen["log_model"]
