@@ -21,6 +21,17 @@ VARIABLES = {
     "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL": "seconds between system metrics samples (default 10)",
     "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING": "system metrics samples averaged into each logged point (default 1)",
     "MLFLOW_SYSTEM_METRICS_NODE_ID": "machine name put in system metric keys: system/<node>/...",
+    "MLFLOW_TRACKING_TOKEN": "http(s) tracking URIs: bearer token sent to the server (before NBTRACK_TOKEN)",
+    "MLFLOW_TRACKING_USERNAME": "http(s) tracking URIs: user name for HTTP basic auth",
+    "MLFLOW_TRACKING_PASSWORD": "http(s) tracking URIs: password for HTTP basic auth",
+    "MLFLOW_TRACKING_INSECURE_TLS": "http(s) tracking URIs: 'true' skips TLS certificate verification",
+    "MLFLOW_TRACKING_SERVER_CERT_PATH": "http(s) tracking URIs: CA bundle to verify the server's certificate",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "http(s) tracking URIs: seconds per request (default 120)",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "http(s) tracking URIs: retries on connection errors and 429/5xx (default 5)",
+    "NBTRACK_SPOOL_DIR": "http(s) tracking URIs: folder for run data logged while the server is unreachable "
+                         "(default ~/.cache/nbtrack/spool)",
+    "NBTRACK_REST_FLUSH_TIMEOUT": "http(s) tracking URIs: seconds flush() waits for the server to acknowledge "
+                                  "everything (default 60)",
 }
 
 

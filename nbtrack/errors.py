@@ -217,3 +217,23 @@ class StoreFull(StoreIOError):
 
 
 __all__ += ["AliasNotFound", "InvalidAlias", "InvalidQuery", "InvalidStage", "StoreFull", "StoreIOError"]
+
+
+class ServerUnreachable(StoreBusy, ConnectionError):
+    """The tracking server at ``url`` could not be reached (refused, timed out, kept answering 503).
+
+    Run data logged meanwhile is spooled locally and sent, in order, once the server answers.
+    """
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class AccessDenied(NbtrackError, PermissionError):
+    """The tracking server refused the credentials (HTTP 401/403)."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+__all__ += ["AccessDenied", "ServerUnreachable"]

@@ -12,7 +12,7 @@ from nbtrack.errors import InvalidStore
 if TYPE_CHECKING:
     from nbtrack.store.base import Store
 
-__all__ = ["open_store", "resolve_root"]
+__all__ = ["is_server_uri", "open_store", "resolve_root"]
 
 _stores: dict[str, Store] = {}
 _lock = threading.Lock()
@@ -41,12 +41,22 @@ def resolve_root(uri: str) -> str:
             path = parsed.netloc + path  # duckdb://relative/path
         path = os.path.expanduser(path)
         return os.path.abspath(path)
+    if is_server_uri(uri):
+        raise InvalidStore(f"{uri!r} names a tracking server, not a store folder; this command needs a "
+                           "folder path, duckdb:///abs/folder or file:///abs/folder.")
     raise InvalidStore(
         f"Unsupported tracking URI {uri!r}. Use a folder path, duckdb:///abs/folder or file:///abs/folder."
     )
 
 
+def is_server_uri(uri: str) -> bool:
+    """True for ``http://`` and ``https://`` tracking URIs (the ``rest`` backend)."""
+    return urlparse(uri).scheme.lower() in ("http", "https")
+
+
 def open_store(uri: str) -> Store:
+    if is_server_uri(uri):
+        return _open_server(uri)
     root = resolve_root(uri)
     with _lock:
         store = _stores.get(root)
@@ -55,6 +65,21 @@ def open_store(uri: str) -> Store:
 
             store = DuckDBStore(root)
             _stores[root] = store
+        return store
+
+
+def _open_server(uri: str) -> Store:
+    parsed = urlparse(uri)
+    if not parsed.netloc:
+        raise InvalidStore(f"Tracking URI {uri!r} has no host; use e.g. http://127.0.0.1:5000.")
+    url = f"{parsed.scheme.lower()}://{parsed.netloc}{parsed.path.rstrip('/')}"
+    with _lock:
+        store = _stores.get(url)
+        if store is None or getattr(store, "_closed", False):
+            from nbtrack.store.rest import RestStore
+
+            store = RestStore(url)
+            _stores[url] = store
         return store
 
 

@@ -56,6 +56,11 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
         from nbtrack.tracking import uri_resolvers
 
         return uri_resolvers.resolve("models", artifact_uri, dst_path)
+    if artifact_uri.startswith(("mlflow-artifacts:", "http:", "https:")):  # a tracking server's artifact proxy
+        from nbtrack.store.rest_artifacts import repository_for
+
+        store = Client(tracking_uri).store
+        return repository_for(artifact_uri, getattr(store, "http", None)).download_artifacts("", dst_path)
     return _copy_local(os.path.abspath(local_path_of(artifact_uri)), dst_path)
 
 

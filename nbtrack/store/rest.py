@@ -1,0 +1,393 @@
+"""The ``rest`` backend: the :class:`~nbtrack.store.base.Store` protocol over MLflow's REST API.
+
+``set_tracking_uri("http://host:5000")`` (or ``https://``) opens a :class:`RestStore`. It talks to
+any server of MLflow's API: ``nbtrack server`` or the real ``mlflow server``. Run data goes
+through :class:`~.rest_writer.Writer` (buffered, batched, spooled while the server is away);
+everything else is one request. Like the embedded store, a read first sends this process's
+own queued writes, so a process always reads what it wrote.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import (
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ParamConflict, RunNotActive
+from nbtrack.store import rest_entities as conv
+from nbtrack.store.rest_http import RestClient
+from nbtrack.store.rest_writer import Writer
+
+__all__ = ["RestStore"]
+
+_VIEW = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
+_RUNS_PAGE = 50_000        # MLflow's SEARCH_MAX_RESULTS_THRESHOLD for runs
+_EXPERIMENTS_PAGE = 50_000
+
+
+@dataclass
+class _RunState:
+    """What this process knows about a run it writes to (a mirror for :meth:`RestStore.local_run`)."""
+
+    info: RunInfo
+    created_here: bool
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # key -> (step, ts, value)
+
+
+class RestStore:
+    """A store behind a tracking server at ``url`` (``http://`` or ``https://``)."""
+
+    def __init__(self, url: str) -> None:
+        self.root = url.rstrip("/")
+        self.artifact_root = f"{self.root}/api/2.0/mlflow-artifacts/artifacts"
+        self.http = RestClient(self.root)
+        self.writer = Writer(self.http)
+        self._runs: dict[str, _RunState] = {}
+        self._searched: dict[str, Run] = {}
+        self._lock = threading.RLock()
+        self._registry: Any = None
+        self._closed = False
+        atexit.register(self.close)
+
+    def __repr__(self) -> str:
+        return f"RestStore({self.root!r})"
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from nbtrack.store.rest_registry import RestRegistryStore
+
+            self._registry = RestRegistryStore(self)
+        return self._registry
+
+    def artifact_repository(self, artifact_uri: str) -> Any:
+        """The repository for a run's (or model version's) ``artifact_uri`` on this server."""
+        from nbtrack.store.rest_artifacts import repository_for
+
+        return repository_for(artifact_uri, self.http)
+
+    def _call(self, method: str, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.http.call(method, endpoint, body)
+
+    def _read(self, method: str, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A read: this process's queued writes reach the server first (one attempt, no waiting)."""
+        self.sync()
+        return self.http.call(method, endpoint, body)
+
+    # == experiments ===============================================================================
+    def create_experiment(self, name: str, artifact_location: str | None = None,
+                          tags: Sequence[tuple[str, str]] = ()) -> str:
+        body: dict[str, Any] = {"name": name, "tags": [{"key": k, "value": v} for k, v in tags]}
+        if artifact_location:
+            body["artifact_location"] = artifact_location
+        return str(self._call("POST", "experiments/create", body)["experiment_id"])
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return conv.experiment_of(self._call("GET", "experiments/get", {"experiment_id": experiment_id})["experiment"])
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        try:
+            found = self._call("GET", "experiments/get-by-name", {"experiment_name": name})
+        except NotFound:
+            return None
+        return conv.experiment_of(found["experiment"])
+
+    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
+                           filter_string: str | None = None, order_by: list[str] | None = None,
+                           offset: int = 0) -> list[Experiment]:
+        body = {"view_type": _VIEW[view_type], "filter": filter_string or None, "order_by": order_by or []}
+        found = self._pages("experiments/search", body, "experiments", offset, max_results, _EXPERIMENTS_PAGE)
+        return [conv.experiment_of(e) for e in found]
+
+    def _pages(self, endpoint: str, body: dict[str, Any], key: str, offset: int, limit: int | None,
+               page: int, method: str = "POST") -> list[dict[str, Any]]:
+        """``limit`` items after the first ``offset``, following the server's page tokens."""
+        items: list[dict[str, Any]] = []
+        token = None
+        while limit is None or len(items) < offset + limit:
+            want = page if limit is None else min(page, offset + limit - len(items))
+            answer = self._read(method, endpoint, {**body, "max_results": want, "page_token": token})
+            items.extend(answer.get(key) or [])
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        return items[offset:] if limit is None else items[offset:offset + limit]
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._call("POST", "experiments/delete", {"experiment_id": experiment_id})
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._call("POST", "experiments/restore", {"experiment_id": experiment_id})
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._call("POST", "experiments/update", {"experiment_id": experiment_id, "new_name": new_name})
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._call("POST", "experiments/set-experiment-tag", {"experiment_id": experiment_id, "key": key,
+                                                               "value": value})
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._call("POST", "experiments/delete-experiment-tag", {"experiment_id": experiment_id, "key": key})
+
+    # == runs ======================================================================================
+    def create_run(self, experiment_id: str, user_id: str, start_time: int | None,
+                   tags: Sequence[tuple[str, str]], run_name: str) -> Run:
+        body: dict[str, Any] = {"experiment_id": experiment_id, "user_id": user_id, "run_name": run_name,
+                                "tags": [{"key": k, "value": v} for k, v in tags]}
+        if start_time is not None:
+            body["start_time"] = start_time
+        else:
+            body["start_time"] = _now()
+        run = conv.run_of(self._call("POST", "runs/create", body)["run"])
+        with self._lock:
+            self._runs[run.info.run_id] = _RunState(run.info, True, {}, dict(run.data.tags))
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        return conv.run_of(self._read("GET", "runs/get", {"run_id": run_id})["run"])
+
+    def local_run(self, run_id: str) -> Run | None:
+        """The run as this process wrote it, without a request; None unless it was created here."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            if state is None or not state.created_here:
+                return None
+            metrics = {k: v for k, (_, _, v) in state.metrics.items()}
+            return Run(state.info, RunData(metrics, dict(state.params), dict(state.tags)))
+
+    def _writable(self, run_id: str) -> _RunState:
+        with self._lock:
+            state = self._runs.get(run_id)
+        if state is None:
+            run = self.get_run(run_id)
+            state = _RunState(run.info, False, dict(run.data.params))
+            with self._lock:
+                state = self._runs.setdefault(run_id, state)
+        if state.info.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise RunNotActive(f"The run {run_id} must be in the 'active' state. Current state is "
+                               f"{state.info.lifecycle_stage}. Restore it with nbtrack.restore_run('{run_id}') first.")
+        return state
+
+    def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
+                        run_name: str | None = None, resume: bool = False) -> None:
+        state = self._writable(run_id)
+        body: dict[str, Any] = {"run_id": run_id, "run_uuid": run_id}
+        changes: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = changes["status"] = RunStatus.from_string(status)
+        if end_time is not None:
+            body["end_time"] = changes["end_time"] = int(end_time)
+        if run_name is not None:
+            body["run_name"] = changes["run_name"] = run_name
+        with self._lock:
+            state.info = _replace(state.info, **changes)
+            if run_name is not None:
+                state.tags["mlflow.runName"] = run_name
+        self.writer.add_request("runs/update", body)
+
+    def delete_run(self, run_id: str) -> None:
+        self.sync()
+        self._call("POST", "runs/delete", {"run_id": run_id})
+        with self._lock:
+            self._runs.pop(run_id, None)
+
+    def restore_run(self, run_id: str) -> None:
+        self._call("POST", "runs/restore", {"run_id": run_id})
+        with self._lock:
+            self._runs.pop(run_id, None)
+
+    # == logging ===================================================================================
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[tuple[str, str]] = (),
+                  tags: Sequence[tuple[str, str]] = ()) -> None:
+        state = self._writable(run_id)
+        new_params = self._check_params(run_id, state, [(str(k), str(v)) for k, v in params])
+        points = [(m.key, float(m.value), int(m.timestamp), int(m.step)) for m in metrics]
+        tag_items = [(str(k), str(v)) for k, v in tags]
+        with self._lock:
+            state.params.update(new_params)
+            state.tags.update(tag_items)
+            for point in points:
+                _mirror(state, *point)
+        if points or new_params or tag_items:
+            self.writer.add(run_id, points, new_params, tag_items)
+
+    def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
+                            timestamps: Sequence[int], steps: Sequence[int]) -> None:
+        """Many points at once, as columns (``Client.log_batch``'s fast path)."""
+        state = self._writable(run_id)
+        points = list(zip(keys, values, timestamps, steps, strict=True))
+        with self._lock:
+            for point in points:
+                _mirror(state, *point)
+        self.writer.add(run_id, points)
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        state = self._writable(run_id)
+        with self._lock:
+            _mirror(state, key, value, timestamp, step)
+        self.writer.add(run_id, [(key, float(value), int(timestamp), int(step))])
+
+    @staticmethod
+    def _check_params(run_id: str, state: _RunState, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Params not logged yet; a different value for a known one is a ParamConflict, as on the server."""
+        seen: dict[str, str] = {}
+        for key, value in params:
+            if seen.get(key, value) != value:
+                raise InvalidParameter(f"Duplicate parameter keys have been submitted: ['{key}']. Please ensure "
+                                       "the request contains only one param value per param key.")
+            seen[key] = value
+        new = []
+        for key, value in seen.items():
+            old = state.params.get(key)
+            if old is None:
+                new.append((key, value))
+            elif old != value:
+                raise ParamConflict(run_id, key, old, value)
+        return new
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.log_batch(run_id, tags=[(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        state = self._writable(run_id)
+        self.sync()
+        self._call("POST", "runs/delete-tag", {"run_id": run_id, "key": key})
+        with self._lock:
+            state.tags.pop(key, None)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        self._writable(run_id)
+        if datasets:
+            self.writer.add_request("runs/log-inputs", {"run_id": run_id,
+                                                        "datasets": [conv.dataset_input_json(d) for d in datasets]})
+
+    # == search ====================================================================================
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                    run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                    order_by: list[str] | None = None, offset: int = 0) -> list[Run]:
+        body = {"experiment_ids": [str(e) for e in experiment_ids], "filter": filter_string or None,
+                "run_view_type": _VIEW[run_view_type], "order_by": order_by or []}
+        if not body["experiment_ids"]:
+            return []
+        return [conv.run_of(r) for r in self._pages("runs/search", body, "runs", offset, max_results, _RUNS_PAGE)]
+
+    def search_run_ids(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                       run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                       order_by: list[str] | None = None, offset: int = 0) -> list[str]:
+        runs = self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, offset)
+        with self._lock:  # runs_by_ids usually asks for these next: no second round trip
+            self._searched = {r.info.run_id: r for r in runs}
+        return [r.info.run_id for r in runs]
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[Run]:
+        with self._lock:
+            searched, self._searched = self._searched, {}
+        out = []
+        for run_id in run_ids:
+            run = searched.get(run_id)
+            if run is None:
+                try:
+                    run = self.get_run(run_id)
+                except NotFound:
+                    continue  # as the embedded store: ids that do not exist are left out
+            out.append(run)
+        return out
+
+    def runs_frame(self, run_ids: Sequence[str]) -> Any:
+        return conv.runs_frame(self.runs_by_ids(run_ids))
+
+    def search_frame(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                     run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 100000,
+                     order_by: list[str] | None = None) -> Any:
+        """``search_runs``'s DataFrame, built from the searched runs."""
+        return conv.runs_frame(self.search_runs(experiment_ids, filter_string, run_view_type, max_results,
+                                                order_by))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        points: list[Metric] = []
+        token = None
+        while True:
+            answer = self._read("GET", "metrics/get-history", {"run_id": run_id, "run_uuid": run_id,
+                                                               "metric_key": key, "page_token": token})
+            points.extend(conv.metric_of(m, run_id) for m in answer.get("metrics") or [])
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        return sorted(points, key=lambda m: (m.step, m.timestamp))
+
+    def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
+        """Every point of ``keys`` (all keys when None) of ``run_ids``: one history request per pair."""
+        points: list[Metric] = []
+        for run_id in run_ids:
+            wanted = sorted(keys) if keys is not None else sorted(self.get_run(run_id).data.metrics)
+            for key in wanted:
+                try:
+                    points.extend(self.get_metric_history(run_id, key))
+                except NotFound:
+                    break  # a run that does not exist has no points
+        return conv.metrics_frame(points)
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        raise NbtrackError(
+            f"nbtrack.sql() reads the embedded DuckDB store; the tracking URI {self.root} is a server. Use "
+            "search_runs() or metric_history() (which work against servers), or run nbtrack.sql() where the "
+            "server's store folder is local (set_tracking_uri('/path/to/store')).", "NOT_IMPLEMENTED")
+
+    # == durability ================================================================================
+    def flush(self) -> None:
+        """Return once the server has acknowledged everything logged so far."""
+        self.writer.flush()
+
+    def sync(self) -> None:
+        """Send what is queued (one attempt); raise if the server is away or refused a request."""
+        if self.writer.pending() and not self.writer.send():
+            self.writer.raise_rejected()
+            raise self.http._unreachable(RuntimeError("queued run data could not be sent"))
+        self.writer.raise_rejected()
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        limit = config.env_float("NBTRACK_EXIT_FLUSH_TIMEOUT", 10.0) if timeout is None else timeout
+        try:
+            self.writer.close(limit)
+        except NbtrackError as e:
+            import logging
+
+            logging.getLogger("nbtrack.store.rest").warning("nbtrack: closing %s: %s", self.root, e)
+        self.http.close()
+
+
+def _mirror(state: _RunState, key: str, value: float, ts: int, step: int) -> None:
+    old = state.metrics.get(key)
+    if old is None or (step, ts, value) > old:  # MLflow's latest: greatest (step, timestamp, value)
+        state.metrics[key] = (step, ts, value)
+
+
+def _replace(info: RunInfo, **changes: Any) -> RunInfo:
+    from dataclasses import replace
+
+    return replace(info, **changes) if changes else info
+
+
+def _now() -> int:
+    import time
+
+    return time.time_ns() // 1_000_000
