@@ -86,7 +86,7 @@ __all__ = [
     "ResourceExists", "Run", "RunNotActive", "RunStatus", "StoreBusy", "StoreReadOnly",
     "ViewType", "active_run", "create_experiment", "delete_experiment", "delete_experiment_tag",
     "delete_run", "delete_tag", "disable_system_metrics_logging", "enable_system_metrics_logging",
-    "end_run", "flush", "get_artifact_uri", "get_experiment",
+    "end_run", "evaluate", "flush", "get_artifact_uri", "get_experiment",
     "get_experiment_by_name", "get_parent_run", "get_run", "get_tracking_uri", "is_tracking_uri_set",
     "last_active_run", "load_ipython_extension", "log_artifact", "log_artifacts", "log_dict",
     "log_figure", "log_image", "log_input", "log_metric", "log_metrics", "log_param", "log_params",
@@ -94,12 +94,13 @@ __all__ = [
     "search_experiments", "search_runs", "set_experiment", "set_experiment_tag",
     "set_experiment_tags", "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
     "set_system_metrics_sampling_interval", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
+    "validate_evaluation_results",
 ]
 
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use
 # so ``import nbtrack`` stays light.
 _LAZY_MODULES = {
-    "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "models", "projects", "pyfunc", "pytorch",
+    "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "metrics", "models", "projects", "pyfunc", "pytorch",
     "sklearn", "tracking", "xgboost", "ui", "notebook",
 }
 # Names from the notebook and widget layers, imported on first use.
@@ -108,6 +109,7 @@ _LAZY_ATTRS = {
     "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
 "register_model": "nbtrack.tracking.registry",
     "run": "nbtrack.projects",  # mlflow.run
+    "evaluate": "nbtrack.models.evaluation", "validate_evaluation_results": "nbtrack.models.evaluation",
 }
 
 
