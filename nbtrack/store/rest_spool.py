@@ -6,7 +6,7 @@ server answers again the lines are replayed in order; after each acknowledged re
 offset reached is recorded in a side file (``<spool>.acked``, written to a temporary name,
 fsynced and renamed), so a replay that is interrupted, even by ``kill -9``, resumes after the last
 acknowledged request instead of sending it twice. A torn last line (a crash while appending) is
-ignored. Spools of dead processes are adopted by the next process that logs to the same server.
+cut off when the spool is opened again. Spools of dead processes are adopted by the next process that logs to the same server.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import socket
 import uuid
@@ -25,6 +26,7 @@ from nbtrack import config
 __all__ = ["Spool", "orphaned_spools", "spool_dir"]
 
 _SUFFIX = ".jsonl"
+log = logging.getLogger("nbtrack.store.rest")
 
 
 def spool_dir() -> str:
@@ -53,13 +55,25 @@ class Spool:
         name = f"{_server_key(base)}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
         self.path = path or os.path.join(spool_dir(), name)
         self._acked = self._read_acked()
-        self._size = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+        self._size = self._cut_torn_tail()
 
     def __repr__(self) -> str:
         return f"Spool({self.path!r})"
 
     def __bool__(self) -> bool:
         return self._size > self._acked
+
+    def _cut_torn_tail(self) -> int:
+        """Drop a last line without its newline (a crash while appending it: it was never sent)."""
+        try:
+            with open(self.path, "rb+") as f:
+                data = f.read()
+                keep = data.rfind(b"\n") + 1
+                if keep != len(data):
+                    f.truncate(keep)
+                return keep
+        except FileNotFoundError:
+            return 0
 
     def _read_acked(self) -> int:
         try:
@@ -76,8 +90,6 @@ class Spool:
         data = b"".join(json.dumps({"endpoint": e, "body": b}, allow_nan=False).encode() + b"\n"
                         for e, b in requests)
         with open(self.path, "ab") as f:
-            if f.tell() != self._size:  # a torn tail from a crash: start on a fresh line
-                f.write(b"\n")
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -93,10 +105,14 @@ class Spool:
                 end = f.tell()
                 if not line.endswith(b"\n"):
                     return  # torn: the process died while writing it, so it was never acknowledged
-                if line.strip():
+                try:
                     record = json.loads(line)
+                except ValueError:
+                    record = None  # blank, or damaged on disk: nothing that can be sent
+                if isinstance(record, dict) and "endpoint" in record:
                     yield end, record["endpoint"], record["body"]
                 else:
+                    log.warning("nbtrack: skipping an unreadable line in %s", self.path)
                     self.ack(end)
 
     def ack(self, offset: int) -> None:

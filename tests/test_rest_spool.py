@@ -1,0 +1,136 @@
+"""Run data logged while the tracking server is down is spooled and arrives once it is back:
+in order, exactly once. The server process is really killed (SIGKILL of its process group, by
+id) and restarted on the same port over the same data; the real mlflow server and nbtrack server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+import nbtrack
+from nbtrack.errors import ServerUnreachable
+from nbtrack.store import open_store
+from tests.conftest import python_env
+from tests.tracking_servers import KINDS, mlflow_read, start_server
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def server(request, tmp_path_factory):
+    running = start_server(request.param, tmp_path_factory)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def remote(server, monkeypatch, tmp_path):
+    if server.proc is None:
+        server.start()
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", server.url)
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    yield server
+    open_store(server.url).close(timeout=5)
+
+
+_HISTORY = """
+import json, mlflow
+c = mlflow.MlflowClient()
+r = c.get_run("{rid}")
+print(json.dumps(dict(status=r.info.status, params=r.data.params, tags=r.data.tags,
+                      steps=[m.step for m in c.get_metric_history("{rid}", "loss")])))
+"""
+
+
+def _spooled(folder) -> int:
+    return sum(len(p.read_text().splitlines()) for p in folder.glob("*.jsonl"))
+
+
+def test_points_logged_during_an_outage_arrive_in_order_exactly_once(remote, tmp_path):
+    nbtrack.set_experiment("outage")
+    run = nbtrack.start_run(run_name="through-an-outage")
+    rid = run.info.run_id
+    for step in range(500):
+        nbtrack.log_metric("loss", float(step), step=step)
+    nbtrack.flush()
+    remote.stop()  # kill -9: connections refused from now on
+    started = time.monotonic()
+    for step in range(500, 3500):
+        nbtrack.log_metric("loss", float(step), step=step)
+    nbtrack.log_param("phase", "outage")
+    nbtrack.set_tag("during", "outage")
+    nbtrack.end_run()  # the status change waits in line behind the points
+    assert time.monotonic() - started < 1.0  # logging never waits for the server
+    deadline = time.monotonic() + 20
+    while _spooled(tmp_path / "spool") < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the background sender finds the server gone and spools
+    assert _spooled(tmp_path / "spool") >= 4  # 3,000 points, then the param and tag, then the status
+    with pytest.raises(ServerUnreachable, match="wait in"):
+        open_store(remote.url).writer.flush(timeout=1)
+    remote.start()
+    nbtrack.flush()  # returns once the server has acknowledged everything
+    assert _spooled(tmp_path / "spool") == 0
+    seen = json.loads(mlflow_read(remote.url, _HISTORY.format(rid=rid)))
+    assert seen["steps"] == list(range(3500))  # every point once, none twice
+    assert seen["status"] == "FINISHED" and seen["params"] == {"phase": "outage"}
+    assert seen["tags"]["during"] == "outage"
+    history = nbtrack.MlflowClient().get_metric_history(rid, "loss")
+    assert [m.value for m in history] == [float(s) for s in range(3500)]
+
+
+_WRITER = """
+import sys, nbtrack
+nbtrack.set_experiment("orphan")
+run = nbtrack.start_run()
+nbtrack.log_metric("loss", 0.0, step=0)
+nbtrack.flush()
+print(run.info.run_id, flush=True)
+sys.stdin.readline()  # the test stops the server now
+for step in range(1, 1200):
+    nbtrack.log_metric("loss", float(step), step=step)
+nbtrack.end_run()
+"""
+
+
+def test_a_spool_left_by_a_process_that_exited_is_sent_by_the_next_one(remote, tmp_path):
+    env = {**python_env(), "NBTRACK_TRACKING_URI": remote.url, "NBTRACK_SPOOL_DIR": str(tmp_path / "spool"),
+           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "NBTRACK_EXIT_FLUSH_TIMEOUT": "1"}
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER], env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdin is not None
+    rid = writer.stdout.readline().strip()
+    assert rid, writer.stderr.read() if writer.stderr else ""
+    remote.stop()
+    writer.stdin.write("go\n")
+    writer.stdin.close()
+    assert writer.wait(timeout=60) == 0
+    assert _spooled(tmp_path / "spool") >= 2  # its points and its status, left behind
+    remote.start()
+    nbtrack.flush()  # this process's client adopts the dead writer's spool when it opens, and sends it
+    assert _spooled(tmp_path / "spool") == 0
+    seen = json.loads(mlflow_read(remote.url, _HISTORY.format(rid=rid)))
+    assert seen["steps"] == list(range(1200)) and seen["status"] == "FINISHED"
+
+
+def test_a_replay_interrupted_after_an_acknowledgement_resumes_after_it(tmp_path, monkeypatch):
+    from nbtrack.store.rest_spool import Spool
+
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path))
+    spool = Spool("http://127.0.0.1:1")
+    spool.append([("runs/log-batch", {"n": i}) for i in range(3)])
+    offset, _, body = next(spool.pending())
+    spool.ack(offset)  # the server acknowledged the first request; then the process died
+    with open(spool.path, "ab") as f:
+        f.write(b'{"endpoint": "runs/log-batch", "body": {"n": 9')  # a torn append from the crash
+    reopened = Spool("http://127.0.0.1:1", spool.path)
+    assert [b["n"] for _, _, b in reopened.pending()] == [1, 2]  # not 0 again, not the torn line
+    reopened.append([("runs/update", {"n": 3})])  # starts on a fresh line after the torn one
+    assert [b["n"] for _, _, b in reopened.pending()] == [1, 2, 3]
+    for end, _, _ in list(reopened.pending()):
+        reopened.ack(end)
+    assert not reopened and not list(tmp_path.iterdir())  # all acknowledged: the files are gone
