@@ -124,6 +124,7 @@ def test_a_replay_interrupted_after_an_acknowledgement_resumes_after_it(tmp_path
     spool = Spool("http://127.0.0.1:1")
     spool.append([("runs/log-batch", {"n": i}) for i in range(3)])
     offset, _, body = next(spool.pending())
+    assert body == {"n": 0}
     spool.ack(offset)  # the server acknowledged the first request; then the process died
     with open(spool.path, "ab") as f:
         f.write(b'{"endpoint": "runs/log-batch", "body": {"n": 9')  # a torn append from the crash
