@@ -277,14 +277,13 @@ class EvaluationResult:
 
     @property
     def tables(self) -> dict[str, Any]:
-        """The artifacts that are tables (``eval_results_table``, CSV/Parquet ones) as DataFrames."""
+        """The logged tables (``eval_results_table``: inputs, targets, outputs, per-row scores) as
+        DataFrames; like MLflow, the artifacts ``log_table`` wrote, not CSV files."""
         import pandas as pd
 
         tables = {}
         for name, artifact in self._artifacts.items():
-            if isinstance(artifact, (CsvEvaluationArtifact, ParquetEvaluationArtifact)):
-                tables[name] = artifact.content
-            elif isinstance(artifact, JsonEvaluationArtifact) and _is_table(artifact.content):
+            if isinstance(artifact, JsonEvaluationArtifact) and _is_table(artifact.content):
                 tables[name] = pd.DataFrame(artifact.content["data"], columns=artifact.content["columns"])
         return tables
 
