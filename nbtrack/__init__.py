@@ -101,7 +101,7 @@ __all__ = [
 # so ``import nbtrack`` stays light.
 _LAZY_MODULES = {
     "artifacts", "autolog", "data", "entities", "exceptions", "lightgbm", "metrics", "models", "projects", "pyfunc", "pytorch",
-    "sklearn", "tracking", "xgboost", "ui", "notebook",
+    "sklearn", "tracking", "types", "xgboost", "ui", "notebook",
 }
 # Names from the notebook and widget layers, imported on first use.
 _LAZY_ATTRS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack.models.model import Model, ModelInfo, get_model_info
-from nbtrack.models.signature import ModelSignature, infer_signature
+from nbtrack.models.signature import ModelSignature, infer_signature, set_signature
 from nbtrack.models.uri import register_uri_resolver, resolve_model_uri
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "make_metric",
     "register_uri_resolver",
     "resolve_model_uri",
+    "set_signature",
 ]
 
 # mlflow.models.evaluate and its objects, imported on first use.

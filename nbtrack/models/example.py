@@ -51,6 +51,9 @@ class Example:
 
             infer_param_schema(params)  # fail early on params that cannot be typed
             self.info["params"] = "true"
+        from nbtrack.models.signature import tensors_to_numpy
+
+        data = _pydantic_to_dict(tensors_to_numpy(data))
         self.inference_data = copy.deepcopy(data)
         self.inference_params = params
         stored: Any
@@ -101,6 +104,20 @@ class Example:
             f.write(self.json_input_example)
         with open(os.path.join(model_dir, SERVING_INPUT_FILENAME), "w") as f:
             f.write(self.json_serving_input)
+
+
+def _pydantic_to_dict(data: Any) -> Any:
+    """A pydantic model instance (or a list of them) is stored as its dict, as MLflow does."""
+    import sys
+
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is None:
+        return data
+    if isinstance(data, pydantic.BaseModel):
+        return data.model_dump()
+    if isinstance(data, list) and any(isinstance(x, pydantic.BaseModel) for x in data):
+        return [x.model_dump() if isinstance(x, pydantic.BaseModel) else x for x in data]
+    return data
 
 
 def save_example(model: Any, input_example: Any, path: str) -> Example | None:

@@ -112,7 +112,8 @@ class PyFuncModel:
         from nbtrack.models._enforce import enforce_params, enforce_schema
 
         schema = self._model_meta.get_input_schema()
-        if schema is not None:
+        # a signature from predict's type hints is checked by the hinted predict itself (as MLflow)
+        if schema is not None and not self._model_meta._is_signature_from_type_hint():
             try:
                 data = enforce_schema(data, schema)
             except InvalidParameter as e:
@@ -120,6 +121,10 @@ class PyFuncModel:
                     f"Failed to enforce schema of data '{_short(data)}' with schema '{schema}'. "
                     f"Error: {e.message}"
                 ) from None
+            if self._model_meta._is_type_hint_from_example() and self.input_example is not None:
+                from nbtrack.models._type_hints import to_example_format
+
+                data = to_example_format(data, self.input_example)
         params = enforce_params(params, self._model_meta.get_params_schema())
         if self._takes_params:
             return self._predict_fn(data, params=params)

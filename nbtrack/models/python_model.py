@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -62,18 +63,41 @@ class PythonModel:
     def predict_stream(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # As MLflow: a type-hinted predict checks (and converts) its input on every call.
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("nbtrack.") or getattr(cls, "_skip_type_hint_validation", False):
+            return
+        predict = cls.__dict__.get("predict")
+        if callable(predict) and not getattr(predict, "_is_pyfunc", False):
+            from nbtrack.models._type_hints import wrap_predict
+
+            cls.predict = wrap_predict(predict)  # type: ignore[method-assign]
+
     @property
     def predict_type_hints(self) -> _TypeHints:
-        # MLflow's loader reads this attribute; nbtrack does not validate by type hints.
-        return _TypeHints()
+        """The type hints of ``predict``'s model input and return value (MLflow's property)."""
+        from nbtrack.models._type_hints import extract, takes_context
+
+        hints = extract(self.predict, 1 if takes_context(self.predict) else 0)
+        return _TypeHints(hints.input, hints.output)
 
 
 class _FunctionPythonModel(PythonModel):
     """Wraps a plain function ``f(model_input)`` given as ``python_model``."""
 
     def __init__(self, func: Callable[[Any], Any], signature: Any = None) -> None:
-        self.func = func
+        from nbtrack.models._type_hints import wrap_predict
+
+        self.func = func if getattr(func, "_is_pyfunc", False) else wrap_predict(func)
         self.signature = signature
+
+    @property
+    def predict_type_hints(self) -> _TypeHints:
+        from nbtrack.models._type_hints import extract
+
+        hints = extract(self.func, 0)
+        return _TypeHints(hints.input, hints.output)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:  # type: ignore[override]
         return self.func(model_input)
@@ -101,24 +125,50 @@ def _takes_context(fn: Any) -> bool:
     return "context" in params or len(params) == 2
 
 
+def _first_string_column(frame: Any) -> Any:
+    return next((col for col, value in frame.iloc[0].items() if isinstance(value, str)), None)
+
+
 class _PythonModelWrapper:
-    def __init__(self, python_model: Any, context: PythonModelContext) -> None:
+    def __init__(self, python_model: Any, context: PythonModelContext, signature: Any = None) -> None:
         self.python_model = python_model
         self.context = context
+        self.signature = signature
+
+    def _convert_input(self, model_input: Any) -> Any:
+        """MLflow's conversion of a DataFrame for ``list[str]`` / ``list[dict[str, str]]`` hints."""
+        pd = sys.modules.get("pandas")
+        if pd is None or not isinstance(model_input, pd.DataFrame) or model_input.empty:
+            return model_input
+        hint = getattr(self.python_model, "predict_type_hints", _TypeHints()).input
+        if hint == list[str]:
+            column = _first_string_column(model_input)
+            if column is None:
+                raise InvalidParameter("Expected model input to contain at least one string column")
+            return model_input[column].tolist()
+        if hint == list[dict[str, str]]:
+            inputs = getattr(self.signature, "inputs", None)
+            if inputs is not None and len(inputs) == 1 and inputs.inputs[0].name is None:
+                if column := _first_string_column(model_input):
+                    return model_input[[column]].to_dict(orient="records")
+                if len(model_input.columns) == 1:
+                    return model_input.to_dict("list")[0]
+            return model_input.to_dict(orient="records")
+        return model_input
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         fn = self.python_model.predict
         kwargs = {"params": params} if "params" in inspect.signature(fn).parameters else {}
         if _takes_context(fn):
-            return fn(self.context, model_input, **kwargs)
-        return fn(model_input, **kwargs)
+            return fn(self.context, self._convert_input(model_input), **kwargs)
+        return fn(self._convert_input(model_input), **kwargs)
 
     def predict_stream(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         fn = self.python_model.predict_stream
         kwargs = {"params": params} if "params" in inspect.signature(fn).parameters else {}
         if _takes_context(fn):
-            return fn(self.context, model_input, **kwargs)
-        return fn(model_input, **kwargs)
+            return fn(self.context, self._convert_input(model_input), **kwargs)
+        return fn(self._convert_input(model_input), **kwargs)
 
 
 # ---- saving --------------------------------------------------------------------------------
@@ -235,17 +285,51 @@ def save_model(
         extra["artifacts"] = _save_artifacts(artifacts, path)
     if streamable is None:
         streamable = type(python_model).predict_stream is not PythonModel.predict_stream
-    if input_example is not None and signature is None:
-        context = PythonModelContext(_artifact_paths(path, extra.get("artifacts", {})), model_config)
-        python_model.load_context(context)
-        wrapper = _PythonModelWrapper(python_model, context)
-        _save.add_example_and_signature(model, input_example, None, path, wrapper.predict)
-    else:
-        _save.add_example_and_signature(model, input_example, signature, path, None)
+    context = PythonModelContext(_artifact_paths(path, extra.get("artifacts", {})), model_config)
+    _add_signature_and_example(model, python_model, context, signature, input_example, path)
     add_to_model(model, "mlflow.pyfunc.model", code=code, conda_env="conda.yaml",
                  python_env="python_env.yaml", model_config=model_config, streamable=streamable, **extra)
     reqs = [pinned("cloudpickle"), pinned("nbtrack")]
     _save.finish(path, model, reqs, pip_requirements, extra_pip_requirements, conda_env)
+
+
+def _add_signature_and_example(model: Model, python_model: Any, context: PythonModelContext, signature: Any,
+                               input_example: Any, path: str) -> None:
+    """MLflow's order: a signature from ``predict``'s type hints wins, then the one given, then
+    one inferred by running the model on the input example."""
+    from nbtrack.models import _save
+    from nbtrack.models import _type_hints as th
+
+    hints = python_model.predict_type_hints
+    from_example = hints.input is th.TypeFromExample
+    from_hints = None
+    if not from_example and not th.no_inference(hints.input):
+        from_hints = th.signature_from_hints(python_model, context, th.Hints(hints.input, hints.output), input_example)
+    if from_hints is None and signature is None:
+        predict = None
+        if input_example is not None:
+            python_model.load_context(context)
+            predict = _PythonModelWrapper(python_model, context).predict
+        _save.add_example_and_signature(model, input_example, None, path, predict)
+    else:
+        _save.add_example_and_signature(model, input_example, signature, path, None)
+    if from_hints is not None:
+        if signature is not None and signature != from_hints:
+            _log.warning("Provided signature does not match the signature inferred from the Python model's "
+                         "`predict` function type hint. Signature inferred from type hint will be used:\n%s",
+                         from_hints)
+        model.signature = from_hints
+    if from_example and model.signature is not None:
+        if _is_example_kind(input_example):
+            model.signature._is_type_hint_from_example = True
+        else:
+            _log.warning("Input example must be one of pandas.DataFrame, pandas.Series or list when using "
+                         "TypeFromExample as type hint, got %s.", type(input_example))
+
+
+def _is_example_kind(example: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return isinstance(example, list) or (pd is not None and isinstance(example, (pd.DataFrame, pd.Series)))
 
 
 def _artifact_paths(model_dir: str, config: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -329,7 +413,7 @@ def _load_pyfunc(model_path: str, model_config: dict[str, Any] | None = None) ->
     python_model = load_python_model(model_path, conf)
     context = PythonModelContext(_artifact_paths(model_path, conf.get("artifacts", {})), model_config)
     python_model.load_context(context)
-    return _PythonModelWrapper(python_model, context)
+    return _PythonModelWrapper(python_model, context, model.signature)
 
 
 def log_model(

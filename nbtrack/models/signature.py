@@ -26,13 +26,15 @@ from nbtrack.models.schema import (
     TensorSpec,
 )
 
-__all__ = ["ModelSignature", "infer_signature"]
+__all__ = ["ModelSignature", "infer_signature", "set_signature"]
 
 _log = logging.getLogger(__name__)
 
 
 class ModelSignature:
     """The input and output :class:`Schema` of a model, and its :class:`ParamSchema`.
+
+    ``inputs`` and ``outputs`` may also be dataclasses (a column per field, as MLflow).
 
     Examples
     --------
@@ -48,16 +50,22 @@ class ModelSignature:
         outputs: Schema | None = None,
         params: ParamSchema | None = None,
     ) -> None:
+        import dataclasses
+
+        from nbtrack.models._type_hints import dataclass_schema
+
         for label, value, kind in (("inputs", inputs, Schema), ("outputs", outputs, Schema),
                                    ("params", params, ParamSchema)):
-            if value is not None and not isinstance(value, kind):
+            if value is not None and not isinstance(value, kind) and not (
+                    kind is Schema and dataclasses.is_dataclass(value)):
                 raise InvalidParameter(
-                    f"{label} must be None or a {kind.__name__}, got '{type(value).__name__}'"
+                    f"{label} must be None, a {kind.__name__}"
+                    f"{' or a dataclass' if kind is Schema else ''}, got '{type(value).__name__}'"
                 )
         if inputs is None and outputs is None and params is None:
             raise InvalidParameter("At least one of inputs, outputs or params must be provided")
-        self.inputs = inputs
-        self.outputs = outputs
+        self.inputs = dataclass_schema(inputs) if dataclasses.is_dataclass(inputs) else inputs
+        self.outputs = dataclass_schema(outputs) if dataclasses.is_dataclass(outputs) else outputs
         self.params = params
         self._is_signature_from_type_hint = False
         self._is_type_hint_from_example = False
@@ -260,11 +268,32 @@ def _tensor(data: Any, name: str | None = None) -> TensorSpec:
     return TensorSpec(dtype, (-1, *data.shape[1:]), name)
 
 
+def tensors_to_numpy(data: Any) -> Any:
+    """torch tensors (alone, in a dict, list or tuple) -> numpy arrays; anything else unchanged.
+
+    MLflow gives a tensor example an ``AnyType`` signature and drops the example; nbtrack keeps
+    both, as the tensor's numpy form (what ``nbtrack.pytorch`` models take through pyfunc).
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return data
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy()
+    if isinstance(data, dict) and any(isinstance(v, torch.Tensor) for v in data.values()):
+        return {k: tensors_to_numpy(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in data):
+        return type(data)(tensors_to_numpy(v) for v in data)
+    return data
+
+
 def infer_schema(data: Any) -> Schema:
     """Infer a :class:`Schema` from one dataset (see :func:`infer_signature`)."""
     import numpy as np
     import pandas as pd
 
+    data = tensors_to_numpy(data)
     if isinstance(data, list) and not data:
         return Schema([ColSpec(DataType.string)])
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
@@ -338,3 +367,51 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
     if invalid:
         raise InvalidParameter(f"Failed to infer schema for parameters: {invalid}")
     return ParamSchema(specs)
+
+
+def set_signature(model_uri: str, signature: ModelSignature) -> None:
+    """Replace the signature in the MLmodel file of a saved or logged model (MLflow's function).
+
+    ``model_uri`` is a local path, ``file:`` URI or ``runs:/<run_id>/<path>``. Registered
+    versions (``models:/name/version``) are read-only, as in MLflow: load the model and log a
+    new version with the signature instead.
+    """
+    import os
+    import tempfile
+
+    from nbtrack.models.model import MLMODEL_FILE_NAME
+    from nbtrack.models.uri import resolve_model_uri
+
+    if not isinstance(signature, ModelSignature):
+        raise InvalidParameter(f"The signature argument must be a ModelSignature object, got {type(signature).__name__}.")
+    if str(model_uri).startswith("models:"):
+        raise InvalidParameter(
+            f"Failed to set signature on {model_uri!r}. Model URIs with the `models:/` scheme are not "
+            "supported: load the model and log it again (or register a new version) with the signature."
+        )
+    if not str(model_uri).startswith("runs:"):
+        path = os.path.join(resolve_model_uri(model_uri), MLMODEL_FILE_NAME)
+        _rewrite(path, signature)
+        return
+    from nbtrack.tracking.artifacts import parse_runs_uri
+    from nbtrack.tracking.client import Client
+
+    run_id, artifact_path = parse_runs_uri(str(model_uri))
+    client = Client()
+    with tempfile.TemporaryDirectory() as tmp:
+        local = client.download_artifacts(run_id, f"{artifact_path}/{MLMODEL_FILE_NAME}".lstrip("/"), tmp)
+        _rewrite(local, signature)
+        client.log_artifact(run_id, local, artifact_path or None)
+
+
+def _rewrite(mlmodel_path: str, signature: ModelSignature) -> None:
+    import os
+
+    from nbtrack.errors import NotFound
+    from nbtrack.models.model import Model
+
+    if not os.path.isfile(mlmodel_path):
+        raise NotFound(f"No MLmodel file at {mlmodel_path}; point model_uri at a model folder.")
+    model = Model.load(mlmodel_path)
+    model.signature = signature
+    model.save(mlmodel_path)
