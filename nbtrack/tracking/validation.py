@@ -82,6 +82,11 @@ def optional_text(value: Any, what: str, limit: int | None = None) -> str | None
     return None if value is None else text(value, what, limit)
 
 
+def _printable(value: str) -> str:
+    """``value`` with lone surrogates escaped, so an error message quoting it can be printed."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _preview(value: Any) -> str:
     if isinstance(value, str):
         return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
@@ -112,7 +117,7 @@ def key(name: Any, what: str = "key") -> str:
     if len(name) > MAX_ENTITY_KEY_LENGTH:
         raise InvalidParameter(
             f"'{what}' exceeds the maximum length of {MAX_ENTITY_KEY_LENGTH} characters "
-            f"({len(name)} given: '{name[:40]}...'). Use a shorter name."
+            f"({len(name)} given: '{_printable(name[:40])}...'). Use a shorter name."
         )
     if not _KEY_RE.fullmatch(name):  # fullmatch: `$` would let a trailing newline through
         raise InvalidParameter(
@@ -133,7 +138,7 @@ def _limit(value: str, limit: int, what: str) -> str:
     # MLflow truncates silently-ish (a warning); a cut value is half-written data, so we refuse it.
     if len(value) > limit:
         raise InvalidParameter(
-            f"{what} value '{value[:20]}...' has {len(value)} characters, more than the {limit} allowed. "
+            f"{what} value '{_printable(value[:20])}...' has {len(value)} characters, more than the {limit} allowed. "
             f"Store long text as an artifact (nbtrack.log_text) and log its path or a short summary instead."
         )
     return utf8(value, f"{what} value")
@@ -387,8 +392,8 @@ def max_results(value: Any, limit: int | None = SEARCH_MAX_RESULTS_THRESHOLD, *,
     number = int(value)
     if limit is not None and number > limit:
         raise InvalidParameter(
-            f"Invalid value {number} for parameter 'max_results' supplied. It must be at most {limit}. "
-            "Use page_token to fetch further pages.")
+            f"Invalid value {number} for parameter 'max_results' supplied. It must be at most {limit}, "
+            f"but got value {number}. Use page_token to fetch further pages.")
     return min(number, INT64_MAX - 1)  # leaves room for the +1 that detects a further page
 
 
@@ -445,13 +450,14 @@ def page_token(token: Any) -> int:
 def registered_model_name(name: Any) -> str:
     if not isinstance(name, str) or name == "":
         raise InvalidParameter("Registered model name cannot be empty. Pass a name such as 'iris-classifier'.")
+    utf8(name, "Registered model name")
     if "/" in name or ":" in name:
         raise InvalidParameter(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
     if name == "." or name.startswith(".."):
         raise InvalidParameter(
             f"Invalid model name '{name}'. Names may be treated as files in certain cases, and must not "
             "resolve to other names when treated as such. Do not use '.' or start a name with '..'.")
-    return utf8(name, "Registered model name")
+    return name
 
 
 def model_version(version: Any) -> int:
@@ -460,7 +466,7 @@ def model_version(version: Any) -> int:
             raise TypeError
         number = int(version)
     except (TypeError, ValueError, OverflowError):
-        shown = version[:60] if isinstance(version, str) else _preview(version)
+        shown = _printable(version[:60]) if isinstance(version, str) else _preview(version)
         raise InvalidParameter(f"Model version must be an integer, got '{shown}'") from None
     if not INT64_MIN <= number <= INT64_MAX:
         raise InvalidParameter(f"Model version {number} is out of range: versions are 1, 2, 3, ...")
@@ -493,6 +499,6 @@ def registry_tag(tag_key: Any, value: Any, what: str) -> tuple[str, str]:
     value_text = _stringify(value, what)
     if len(value_text) > MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH:
         raise InvalidParameter(
-            f"{what} value '{value_text[:250]}' had length {len(value_text)}, which exceeded length limit of "
+            f"{what} value '{_printable(value_text[:250])}' had length {len(value_text)}, which exceeded length limit of "
             f"{MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH}. Store long text as an artifact of the model instead.")
     return checked, utf8(value_text, f"{what} tag value")
