@@ -134,7 +134,7 @@ def _check(check: _Check, baseline_metrics: dict[str, Any]) -> None:
         check.missing_baseline = True
         return
     b = check.baseline
-    if t.min_absolute_change is not None:  # Decimal: 0.1 + 0.2 must not fail a 0.3 requirement
+    if t.min_absolute_change is not None:
         check.absolute_failed = not better(Decimal(c), Decimal(shift(b, t.min_absolute_change)))
     if t.min_relative_change is not None:
         if b == 0:
