@@ -314,6 +314,10 @@ BAD_BODIES = [
     ("experiments/create", b'{"name": "' + b"\xff\xfe" + b'"}'),
     ("experiments/create", b"[" * 5000 + b"]" * 5000),
     ("experiments/create", b'{"a":' * 100 + b"1" + b"}" * 100),
+    ("experiments/create", b'{"name": "x", "junk": ' + b"[" * 40 + b"]" * 40 + b"}"),
+    ("runs/log-batch", b'{"run_id": "r", "metrics": [{"key": "k", "value": 1, "timestamp": 1, "x": '
+                       + b"[" * 40 + b"]" * 40 + b"}]}"),
+    ("runs/log-batch", b'{"run_id": "r", "metrics": [{"key": "k", "value": ' + b"9" * 400 + b', "timestamp": 1}]}'),
 ]
 
 

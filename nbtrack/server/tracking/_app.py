@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -140,8 +141,11 @@ def _guard(state: State, fn: Callable[..., Any]) -> Callable[..., Any]:
     timeout = state.settings.request_timeout
 
     async def guarded(request: Any) -> Any:
+        started = time.perf_counter()
         try:
-            return await asyncio.wait_for(fn(request), timeout)
+            response = await asyncio.wait_for(fn(request), timeout)
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.3f}"
+            return response
         except NbtrackError as e:
             status = e.get_http_status_code()
             headers = {"WWW-Authenticate": state.credentials.challenge} if status == 401 else None
