@@ -217,6 +217,22 @@ def test_runs_uri_download_refuses_links_that_point_outside(run, outside, tmp_pa
     attempt(lambda: download(run_id=rid, artifact_path="model/weights", dst_path=str(dst)), outside, dst)
 
 
+def test_models_uri_download_refuses_links_that_point_outside(run, outside, tmp_path):
+    """A registered version's files live in the store; a planted link there leads nowhere."""
+    client, rid, _ = run
+    client.log_text(rid, "weights", "model/MLmodel")
+    client.create_registered_model("confined-model")
+    version = client.create_model_version("confined-model", f"runs:/{rid}/model", rid)
+    stored = Path(client.get_model_version_download_uri("confined-model", version.version))
+    (stored / "leak.txt").symlink_to(outside / "secret.txt")
+    dst = tmp_path / "dl"
+    download = nbtrack.artifacts.download_artifacts
+    attempt(lambda: download("models:/confined-model/1", dst_path=str(dst)), outside, dst)
+    attempt(lambda: download("models:/confined-model/1"), outside, dst)
+    (stored / "leak.txt").unlink()
+    assert (Path(download("models:/confined-model/1", dst_path=str(dst))) / "MLmodel").read_text() == "weights"
+
+
 def test_a_link_into_another_run_of_the_store_is_outside(run, tmp_path):
     client, rid, root = run
     other = client.create_run(client.get_run(rid).info.experiment_id).info.run_id

@@ -507,7 +507,10 @@ def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0) -
             raise InvalidParameter(f"{uri} refers to models:/ URIs in a loop (last: {location}).")
         local = resolve_models_uri(location, None, _depth + 1)
     elif os.path.isabs(location) and os.path.exists(location):
-        local = location
+        # The version's files in the store: refuse links that lead outside them, as for run artifacts.
+        from nbtrack.store.artifacts import LocalArtifactRepository
+
+        local = LocalArtifactRepository(location).download_artifacts(None) if os.path.isdir(location) else location
     else:
         local = download_artifacts(artifact_uri=location)
     if dst_path is None:
