@@ -330,3 +330,16 @@ def test_tls_variables_are_read_at_call_time(monkeypatch):
     assert _tls_verify() == "/etc/ssl/ca.pem"
     monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
     assert _tls_verify() is False
+
+
+def test_run_card_reads_a_history_thinned_on_the_server(remote):
+    from nbtrack.notebook._card import SPARK_POINTS, CardReader
+
+    with nbtrack.start_run() as run:
+        nbtrack.MlflowClient().log_batch(run.info.run_id, [Metric("loss", 1.0 / (s + 1), 1000 + s, s)
+                                                           for s in range(5000)])
+    thin = nbtrack.MlflowClient().store.thin_history(run.info.run_id, ["loss"], SPARK_POINTS)
+    assert len(thin) <= SPARK_POINTS + 2 and thin["step"].iloc[0] == 0 and thin["step"].iloc[-1] == 4999
+    card = CardReader(nbtrack.MlflowClient(), run.info.run_id)()
+    assert card.status == "FINISHED" and card.steps == {"loss": 4999}
+    assert 2 <= len(card.history["loss"]) <= SPARK_POINTS and card.history["loss"][-1] == 1.0 / 5000

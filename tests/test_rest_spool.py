@@ -97,6 +97,7 @@ nbtrack.end_run()
 """
 
 
+@pytest.mark.parametrize("server", ["nbtrack"], indirect=True)  # client-side; restarting mlflow costs 17 s
 def test_a_spool_left_by_a_process_that_exited_is_sent_by_the_next_one(remote, tmp_path):
     env = {**python_env(), "NBTRACK_TRACKING_URI": remote.url, "NBTRACK_SPOOL_DIR": str(tmp_path / "spool"),
            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "NBTRACK_EXIT_FLUSH_TIMEOUT": "1"}

@@ -343,6 +343,26 @@ class RestStore:
                     break  # a run that does not exist has no points
         return conv.metrics_frame(points)
 
+    def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
+        """About ``points`` points per key (first and last kept), thinned on the server by MLflow's
+        ``get-history-bulk-interval``; a DataFrame (key, step, value) ordered by key and step."""
+        import pandas as pd
+
+        rows: list[tuple[str, int, float]] = []
+        for key in keys:
+            try:
+                answer = self._read("GET", "metrics/get-history-bulk-interval",
+                                    {"run_ids": [run_id], "metric_key": key, "max_results": points})
+                found = [conv.metric_of(m) for m in answer.get("metrics") or []]
+            except NbtrackError as e:
+                if e.error_code != "ENDPOINT_NOT_FOUND":
+                    raise
+                found = self.get_metric_history(run_id, key)  # an older server: thin here
+                step = max(1, len(found) // max(1, points - 1))
+                found = [*found[:-1:step], *found[-1:]] if len(found) > points else found
+            rows.extend((key, m.step, m.value) for m in sorted(found, key=lambda m: (m.step, m.timestamp)))
+        return pd.DataFrame(rows, columns=["key", "step", "value"])
+
     def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         raise NbtrackError(
             f"nbtrack.sql() reads the embedded DuckDB store; the tracking URI {self.root} is a server. Use "

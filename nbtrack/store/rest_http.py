@@ -115,6 +115,11 @@ class RestClient:
                 self._http.close()
                 self._http = None
 
+    def __del__(self) -> None:  # a short-lived client (another host's artifacts) leaves no socket open
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
+
     # -- requests ---------------------------------------------------------------------------
     def call(self, method: str, endpoint: str, body: dict[str, Any] | None = None,
              retries: int | None = None) -> dict[str, Any]:

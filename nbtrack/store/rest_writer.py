@@ -200,9 +200,10 @@ class Writer:
         self._rejected.append(error)
 
     def pending(self) -> bool:
+        """Anything queued, spooled or being sent right now (a read must wait for that too)."""
         with self._lock:
             queued = bool(self._queue)
-        return queued or any(self._spools)
+        return queued or self._send_lock.locked() or any(self._spools)
 
     def flush(self, timeout: float | None = None) -> None:
         """Return once the server has acknowledged every request; ServerUnreachable after ``timeout``."""
