@@ -118,3 +118,36 @@ def test_torch_tensor_input_examples_are_kept_with_a_tensor_signature(tmp_path):
     assert loaded.input_example.shape == (4, 3)
     assert infer_signature(x).inputs == loaded.metadata.signature.inputs
     assert loaded.predict(x.numpy()).shape == (4, 2)
+
+
+class Sizes(nbtrack.pyfunc.PythonModel):
+    def predict(self, model_input: list[bytes]) -> list[int]:
+        return [len(b) for b in model_input]
+
+
+def test_serving_a_hinted_model_takes_raw_inputs_and_decodes_bytes(tmp_path):
+    import base64
+    import json
+
+    from nbtrack.server.scoring import _predict
+
+    nbtrack.pyfunc.save_model(tmp_path / "s", python_model=Sizes())
+    sizes = nbtrack.pyfunc.load_model(tmp_path / "s")
+    body = json.dumps({"inputs": [base64.encodebytes(b"hi").decode(), base64.encodebytes(b"").decode()]})
+    assert json.loads(_predict(sizes, body.encode(), "application/json")) == {"predictions": [2, 0]}
+    nbtrack.pyfunc.save_model(tmp_path / "u", python_model=Upper())
+    upper = nbtrack.pyfunc.load_model(tmp_path / "u")
+    assert json.loads(_predict(upper, b'{"inputs": ["a", "b"]}', "application/json")) == {"predictions": ["A", "B"]}
+    with pytest.raises(nbtrack.InvalidParameter, match="'inputs' key"):
+        _predict(upper, b'{"dataframe_records": [{"a": "x"}]}', "application/json")
+
+
+def test_bytes_and_datetime_hints_are_decoded_from_json():
+    import datetime
+
+    from nbtrack.models._type_hints import from_json
+
+    got = from_json([{"when": "2025-01-02T03:04:05"}], list[dict[str, datetime.datetime]])
+    assert got == [{"when": datetime.datetime(2025, 1, 2, 3, 4, 5)}]
+    assert from_json(["aGk=\n"], list[bytes]) == [b"hi"]
+    assert from_json([None, "aGk="], list[bytes | None]) == [None, b"hi"]

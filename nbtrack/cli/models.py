@@ -80,7 +80,7 @@ def serve(model_uri: str, host: str, port: int, workers: int, timeout: float, ma
 def predict(model_uri: str, input_path: str | None, output_path: str | None, content_type: str,
             env_manager: str | None, store: str | None) -> None:
     """Score an input file with a model; writes {"predictions": ...} as JSON."""
-    from nbtrack.models.payload import dumps_predictions, parse_csv, parse_json_request
+    from nbtrack.models.payload import dumps_predictions, parse_csv, parse_json_for
     from nbtrack.models.pyfunc import load_model
 
     uri = _use_store(store)
@@ -94,7 +94,7 @@ def predict(model_uri: str, input_path: str | None, output_path: str | None, con
                 text = f.read()
         params = None
         if content_type == "json":
-            data, params = parse_json_request(text, schema)
+            data, params = parse_json_for(model, text)
         else:
             data = parse_csv(text, schema)
         result = dumps_predictions(model.predict(data, params=params))

@@ -178,28 +178,26 @@ def schema_from_hint(hint: Any) -> Schema:
 
 
 # -- data against hints ---------------------------------------------------------------------
-def validate(data: Any, hint: Any, serving: bool = False) -> Any:
+def validate(data: Any, hint: Any) -> Any:
     """Return ``data`` as ``hint`` wants it (dicts become pydantic models), or raise."""
     if is_pydantic(hint):
         return _validate_pydantic(data, hint)
     if hint is Any:
         return data
     if hint in SCALARS:
-        if serving:
-            data = _parse_json_scalar(data, hint)
         if isinstance(data, hint):
             return data
         raise InvalidParameter(f"Expected type {hint_repr(hint)}, but got {type(data).__name__}")
     found, args = get_origin(hint), get_args(hint)
     if found is list:
-        return _validate_list(data, args[0], serving)
+        return _validate_list(data, args[0])
     if found is dict:
-        return _validate_dict(data, args[1], serving)
+        return _validate_dict(data, args[1])
     if found in _UNIONS:
         rest = [a for a in args if a is not _NONE]
         if data is None and _NONE in args:
             return data
-        return validate(data, rest[0], serving) if _NONE in args and len(rest) == 1 else data
+        return validate(data, rest[0]) if _NONE in args and len(rest) == 1 else data
     colspec_type(hint)  # raises the right error for list, dict, Optional and unsupported hints
     raise UnsupportedTypeHint(hint)
 
@@ -224,22 +222,31 @@ def _validate_pydantic(data: Any, hint: Any) -> Any:
     return hint(**values) if isinstance(data, dict) else data
 
 
-def _parse_json_scalar(data: Any, hint: Any) -> Any:
-    """JSON has no bytes or datetimes: the scoring server sends base64 and ISO strings."""
+def from_json(data: Any, hint: Any) -> Any:
+    """A scoring request's JSON as the hint means it: JSON has no bytes or datetimes, so those
+    arrive as base64 and ISO-8601 strings (MLflow's serving rule); everything else is kept."""
     if hint is bytes and isinstance(data, str):
         return base64.decodebytes(data.encode("utf8"))
     if hint is dt.datetime and isinstance(data, str):
         return dt.datetime.fromisoformat(data)
+    found, args = get_origin(hint), get_args(hint)
+    if found is list and args and isinstance(data, list):
+        return [from_json(x, args[0]) for x in data]
+    if found is dict and len(args) == 2 and isinstance(data, dict):
+        return {k: from_json(v, args[1]) for k, v in data.items()}
+    if found in _UNIONS and data is not None:
+        rest = [a for a in args if a is not _NONE]
+        return from_json(data, rest[0]) if len(rest) == 1 else data
     return data
 
 
-def _validate_list(data: Any, element: Any, serving: bool) -> list[Any]:
+def _validate_list(data: Any, element: Any) -> list[Any]:
     if not isinstance(data, list):
         raise InvalidParameter(f"Expected list, but got {type(data).__name__}")
     out, invalid = [], []
     for item in data:
         try:
-            out.append(validate(item, element, serving))
+            out.append(validate(item, element))
         except InvalidParameter as e:
             invalid.append((str(item), e.message))
     if invalid:
@@ -249,7 +256,7 @@ def _validate_list(data: Any, element: Any, serving: bool) -> list[Any]:
     return out
 
 
-def _validate_dict(data: Any, value_hint: Any, serving: bool) -> dict[str, Any]:
+def _validate_dict(data: Any, value_hint: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidParameter(f"Expected dict, but got {type(data).__name__}")
     out, invalid = {}, {}
@@ -258,7 +265,7 @@ def _validate_dict(data: Any, value_hint: Any, serving: bool) -> dict[str, Any]:
             invalid[str(key)] = f"Key must be a string, got {type(key).__name__}"
             continue
         try:
-            out[key] = validate(value, value_hint, serving)
+            out[key] = validate(value, value_hint)
         except InvalidParameter as e:
             invalid[key] = e.message
     if invalid:

@@ -70,6 +70,31 @@ def parse_json_request(body: str | bytes | dict[str, Any], schema: Schema | None
     return dataframe_from_json(decoded[key], key[len("dataframe_"):], schema), params
 
 
+def parse_json_for(model: Any, body: str | bytes) -> tuple[Any, dict[str, Any] | None]:
+    """Decode a JSON request for ``model`` (a loaded pyfunc model), as MLflow's scoring server:
+    a model whose signature comes from ``predict``'s type hints takes the ``inputs`` value as it
+    is (bytes and datetimes decoded where the hint says so); any other model is parsed by its
+    schema with :func:`parse_json_request`."""
+    from nbtrack.models._type_hints import from_json
+
+    if not model.metadata._is_signature_from_type_hint():
+        return parse_json_request(body, model.metadata.get_input_schema())
+    try:
+        decoded = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise bad_input(f"Ensure that input is a valid JSON formatted string. Error: '{e}'") from None
+    if not isinstance(decoded, dict) or "inputs" not in decoded:
+        keys = list(decoded) if isinstance(decoded, dict) else type(decoded).__name__
+        raise bad_input("Request payload must be a dictionary with 'inputs' key when the model contains a "
+                        f"valid type hint. Found keys in payload: {keys}.")
+    params = decoded.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise bad_input(f"'params' must be a JSON object mapping names to values, got {type(params).__name__}.")
+    python_model = getattr(getattr(model, "_model_impl", None), "python_model", None)
+    hint = getattr(getattr(python_model, "predict_type_hints", None), "input", None)
+    return from_json(decoded["inputs"], hint), params
+
+
 def dataframe_from_json(decoded: Any, orient: str, schema: Schema | None = None) -> Any:
     """Build a DataFrame from ``split`` (dict) or ``records`` (list) JSON, cast to ``schema``."""
     import pandas as pd

@@ -84,12 +84,12 @@ def _predict(model: Any, body: bytes, mime: str) -> str:
     """Parse, predict and serialise; runs in a worker thread."""
     import io
 
-    from nbtrack.models.payload import bad_input, dumps_predictions, parse_csv, parse_json_request
+    from nbtrack.models.payload import bad_input, dumps_predictions, parse_csv, parse_json_for
 
     schema = model.metadata.get_input_schema()
     params = None
     if mime == "application/json":
-        data, params = parse_json_request(body, schema)
+        data, params = parse_json_for(model, body)
     elif mime == "text/csv":
         try:
             text = body.decode("utf-8")
