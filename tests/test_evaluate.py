@@ -168,3 +168,15 @@ def test_result_saves_and_loads(regression, tmp_path):
     assert again.metrics == pytest.approx(result.metrics)
     assert again.artifacts["meta"].content == {"rows": 60}
     pd.testing.assert_frame_equal(again.artifacts["errors"].content, result.artifacts["errors"].content)
+
+
+def test_registered_model_uri_evaluates_like_its_run_uri(regression):
+    from sklearn.linear_model import Ridge
+
+    model = Ridge().fit(regression[["a", "b"]], regression.y)
+    with nbtrack.start_run():
+        info = nbtrack.sklearn.log_model(model, name="model", registered_model_name="ridge")
+    by_run = nbtrack.evaluate(info.model_uri, regression, targets="y", model_type="regressor")
+    by_name = nbtrack.evaluate("models:/ridge/1", regression, targets="y", model_type="regressor")
+    assert by_name.metrics == by_run.metrics
+    assert by_run.metrics["score"] == model.score(regression[["a", "b"]], regression.y)
