@@ -67,32 +67,34 @@ class State:
         self.ctx = Context(Client(settings.store_uri), settings.locations())
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nbtrack-store")
         self._next: asyncio.Future[None] | None = None
-        self._flushing = False
+        self._flusher: asyncio.Future[None] | None = None
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn, *args)
 
     async def durable(self) -> None:
-        """Return once everything written before this call is flushed (one flush serves many)."""
+        """Return once everything written before this call is flushed (one flush serves many).
+
+        The flushes run in their own task, so a request cancelled by its timeout never leaves
+        the others waiting for a flush nobody runs."""
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         waiting = self._next
-        if not self._flushing:
-            self._flushing = True
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_loop())
+        await asyncio.shield(waiting)
+
+    async def _flush_loop(self) -> None:
+        while self._next is not None:
+            current, self._next = self._next, None
             try:
-                while self._next is not None:
-                    current, self._next = self._next, None
-                    try:
-                        await self.run(self.ctx.client.store.flush)
-                    except BaseException as e:
-                        current.set_exception(e)
-                        current.exception()  # retrieved: the waiters raise it
-                    else:
-                        current.set_result(None)
-            finally:
-                self._flushing = False
-        await waiting
+                await self.run(self.ctx.client.store.flush)
+            except Exception as e:  # handed to every waiter, which answers with it
+                current.set_exception(e)
+                current.exception()  # marked retrieved: not every waiter may still be there
+            else:
+                current.set_result(None)
 
     def authorize(self, request: Any, writes: bool) -> None:
         role = self.credentials.role(request.headers.get("authorization"))
