@@ -11,6 +11,7 @@ replays the spool. ``flush()`` returns once the server has acknowledged everythi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -74,6 +75,7 @@ class Writer:
         self._send_lock = threading.Lock()   # one sender at a time keeps requests in order
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._thread_pid = 0  # the process the sender thread runs in
         self._closed = False
         self._spools: list[Spool] = orphaned_spools(http.base)
         self._own = Spool(http.base)
@@ -95,18 +97,20 @@ class Writer:
 
     def add(self, run_id: str, metrics: list[tuple[str, float, int, int]] = (),  # type: ignore[assignment]
             params: list[tuple[str, str]] = (), tags: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
-        self.raise_rejected()
+        if self._rejected:
+            self.raise_rejected()
         with self._lock:
             batch = self._batch(run_id)
             batch.metrics.extend(metrics)
             batch.params.extend(params)
             batch.tags.extend(tags)
-            self._queued_points += len(metrics) + len(params) + len(tags)
-            full, overfull = self._queued_points >= MAX_METRICS, self._queued_points >= _MAX_QUEUED
-        self._start()
-        if overfull:
+            before = self._queued_points
+            self._queued_points = queued = before + len(metrics) + len(params) + len(tags)
+        if self._thread_pid != os.getpid():
+            self._start()
+        if queued >= _MAX_QUEUED:
             self.send()
-        elif full:
+        elif before < MAX_METRICS <= queued:  # a full batch waits: wake the sender once, not per point
             self._wake.set()
 
     def add_request(self, endpoint: str, body: dict[str, Any]) -> None:
@@ -126,11 +130,12 @@ class Writer:
 
     # -- sending ------------------------------------------------------------------------------------
     def _start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None or not self._thread.is_alive():  # none yet, or this is a forked child
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._loop, name="nbtrack-rest-sender", daemon=True)
                     self._thread.start()
+                    self._thread_pid = os.getpid()
 
     def _loop(self) -> None:
         while not self._closed:
