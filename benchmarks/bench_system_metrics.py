@@ -3,7 +3,9 @@ MLflow's default interval (10 s), with 1 s and with 0.1 s, alternated, medians r
 
     .venv/bin/python benchmarks/bench_system_metrics.py [--rounds 3] [--seconds 6]
 
-Also reports the cost of one sample (all samplers) measured directly.
+Also reports the process CPU the monitor uses while the process idles, and the cost of one
+sample (all samplers), both measured directly, which a loaded machine disturbs far less than
+wall-clock loop times.
 """
 
 from __future__ import annotations
@@ -65,6 +67,19 @@ def main() -> None:
     for label, values in times.items():
         med = statistics.median(values)
         print(f"  {label:>15}: {med:6.3f} s  ({(med / base - 1) * 100:+.1f}%)  points/run={points[label]}")
+    # CPU the monitor uses (sampling, log_batch and the store's background flushes it causes)
+    # while the process idles for 20 s: far less disturbed by other processes than wall time
+    idle = {}
+    for label, interval in settings.items():
+        nbtrack.set_system_metrics_sampling_interval(interval)
+        cpu = time.process_time()
+        with nbtrack.start_run(log_system_metrics=interval is not None):
+            time.sleep(20)
+        idle[label] = time.process_time() - cpu
+    for label, used in idle.items():
+        extra = used - idle["off"]
+        print(f"  process CPU over 20 s idle, {label:>15}: {used * 1e3:7.1f} ms "
+              f"(monitor: {extra * 1e3:+.1f} ms = {extra / 20 * 100:.3f}% of a core)")
     client = nbtrack.MlflowClient()
     with nbtrack.start_run() as run:
         monitor = system_metrics.SystemMetricsMonitor(client, run.info.run_id)

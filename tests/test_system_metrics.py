@@ -157,3 +157,34 @@ def test_system_metrics_are_ordinary_metrics_for_search(client):
         pass
     found = nbtrack.search_runs(filter_string="metrics.`system/cpu_utilization_percentage` >= 0")
     assert list(found.run_id) == [run.info.run_id]
+
+
+def test_without_psutil_start_run_says_how_to_fix_it_and_creates_no_run(client, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psutil" else real(name, *a))
+    with pytest.raises(nbtrack.NbtrackError, match=r"pip install psutil.*log_system_metrics=False"):
+        nbtrack.start_run(log_system_metrics=True)
+    assert nbtrack.active_run() is None
+    assert nbtrack.search_runs(search_all_experiments=True).empty
+
+
+def test_an_exit_without_end_run_still_stops_and_logs(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import python_env
+
+    code = ("import nbtrack, time\n"
+            f"nbtrack.set_tracking_uri({str(tmp_path / 's')!r})\n"
+            "nbtrack.set_system_metrics_sampling_interval(0.1)\n"
+            "run = nbtrack.start_run(log_system_metrics=True)\n"
+            "time.sleep(0.35)\n"
+            "print(run.info.run_id)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=python_env(), check=True)
+    run_id = out.stdout.strip().splitlines()[-1]
+    client = nbtrack.MlflowClient(str(tmp_path / "s"))
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert len(_steps(client, run_id)) >= 2
