@@ -136,3 +136,28 @@ def test_a_replay_interrupted_after_an_acknowledgement_resumes_after_it(tmp_path
     for end, _, _ in list(reopened.pending()):
         reopened.ack(end)
     assert not reopened and not list(tmp_path.iterdir())  # all acknowledged: the files are gone
+
+
+@pytest.mark.parametrize("server", ["nbtrack"], indirect=True)
+def test_a_forked_child_does_not_send_its_parents_queue_again(remote, monkeypatch):
+    import os
+
+    monkeypatch.setenv("NBTRACK_FLUSH_INTERVAL", "60")  # the parent's points are still queued at the fork
+    nbtrack.set_experiment("fork")
+    with nbtrack.start_run() as run:
+        for step in range(10):
+            nbtrack.log_metric("loss", float(step), step=step)
+        pid = os.fork()
+        if pid == 0:  # the child logs its own points and leaves
+            code = 1
+            try:
+                for step in range(10, 15):
+                    nbtrack.MlflowClient().log_metric(run.info.run_id, "loss", float(step), step=step)
+                nbtrack.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0
+    nbtrack.flush()
+    steps = [m.step for m in nbtrack.MlflowClient().get_metric_history(run.info.run_id, "loss")]
+    assert steps == list(range(15))  # the parent's ten once, the child's five once

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import re
 import threading
@@ -89,6 +90,7 @@ class RestClient:
         self._http: Any = None
         self._tls: Any = None
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"RestClient({self.base!r})"
@@ -96,6 +98,8 @@ class RestClient:
     def _client(self) -> Any:
         verify = _tls_verify()
         with self._lock:
+            if self._pid != os.getpid():  # a forked child never shares its parent's connections
+                self._http, self._pid = None, os.getpid()
             if self._http is None or self._tls != verify:  # TLS settings changed: a new pool
                 import httpx
 

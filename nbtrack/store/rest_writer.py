@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 from nbtrack import config
@@ -32,6 +33,16 @@ _BACKGROUND_RETRIES = 2   # the background sender spools soon; the spool is retr
 _MAX_QUEUED = 200_000     # points; past this a log call sends (or spools) itself: bounded memory
 
 Request = tuple[str, dict[str, Any]]
+_writers: weakref.WeakSet[Writer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not send its parent's queue or spools again: they stay the parent's."""
+    for writer in list(_writers):
+        writer._forget_parent()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Batch:
@@ -83,8 +94,17 @@ class Writer:
         self._rejected: list[NbtrackError] = []
         self._down_since: float | None = None
         self._failure: NbtrackError | None = None  # why the last send stopped
+        _writers.add(self)
         if any(self._spools):
             self._start()
+
+    def _forget_parent(self) -> None:
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._queue, self._queued_points = [], 0
+        self._own = Spool(self.http.base)
+        self._spools = [self._own]
+        self._thread, self._thread_pid, self._rejected = None, 0, []
 
     # -- adding -----------------------------------------------------------------------------------
     def _batch(self, run_id: str) -> _Batch:
