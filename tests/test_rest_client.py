@@ -343,3 +343,41 @@ def test_run_card_reads_a_history_thinned_on_the_server(remote):
     card = CardReader(nbtrack.MlflowClient(), run.info.run_id)()
     assert card.status == "FINISHED" and card.steps == {"loss": 4999}
     assert 2 <= len(card.history["loss"]) <= SPARK_POINTS and card.history["loss"][-1] == 1.0 / 5000
+
+
+def test_run_lifecycle_resume_and_artifact_helpers(remote, tmp_path, monkeypatch):
+    import numpy as np
+
+    from nbtrack.errors import RunNotActive
+
+    client = nbtrack.MlflowClient()
+    with nbtrack.start_run(run_name="parent") as parent, nbtrack.start_run(nested=True) as child:
+        nbtrack.set_tag("gone", "1")
+        nbtrack.delete_tag("gone")
+        nbtrack.log_image(np.zeros((4, 4, 3), dtype=np.uint8), "img.png")
+        nbtrack.log_image(np.zeros((2, 2), dtype=np.uint8), key="frames", step=1)
+        nbtrack.log_table({"a": [1, 2]}, "table.json")
+        nbtrack.log_table({"a": [3]}, "table.json")  # appends, as MLflow
+        nbtrack.log_text("x", "deep/er/t.txt")
+    rid = child.info.run_id
+    assert client.get_parent_run(rid).info.run_id == parent.info.run_id
+    got = client.get_run(rid)
+    assert "gone" not in got.data.tags and got.data.tags["mlflow.loggedImages"] == "True"
+    assert json.loads(got.data.tags["mlflow.loggedArtifacts"]) == [{"path": "table.json", "type": "table"}]
+    assert json.loads(open(client.download_artifacts(rid, "table.json")).read())["data"] == [[1], [2], [3]]
+    assert {f.path for f in client.list_artifacts(rid)} == {"deep", "images", "img.png", "table.json"}
+    folder = nbtrack.artifacts.download_artifacts(f"runs:/{rid}/deep", dst_path=str(tmp_path))
+    assert open(f"{folder}/er/t.txt").read() == "x"
+    assert nbtrack.MlflowClient().get_artifact_uri(rid, "img.png").endswith(f"{rid}/artifacts/img.png")
+    client.update_run(rid, name="renamed")
+    nbtrack.delete_run(rid)
+    assert client.get_run(rid).info.lifecycle_stage == "deleted"
+    with pytest.raises(RunNotActive):
+        client.log_metric(rid, "m", 1.0)
+    nbtrack.restore_run(rid)
+    monkeypatch.setenv("MLFLOW_RUN_ID", rid)
+    with nbtrack.start_run() as again:  # resumes the run
+        nbtrack.log_metric("m", 2.0, step=1)
+    resumed = client.get_run(rid)
+    assert again.info.run_id == rid and resumed.info.run_name == "renamed" and resumed.data.metrics == {"m": 2.0}
+    assert resumed.info.status == "FINISHED"
