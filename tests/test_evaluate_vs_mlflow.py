@@ -66,6 +66,9 @@ SCRIPT = textwrap.dedent('''
                        for d in r.inputs.dataset_inputs],
             "run_id_matches": res.run_id == run.info.run_id,
             "tables": {k: list(v.columns) for k, v in res.tables.items()},
+            "contents": {k: (v.content.to_dict("list") if type(v).__name__ == "CsvEvaluationArtifact" else v.content)
+                         for k, v in res.artifacts.items()
+                         if type(v).__name__ in ("CsvEvaluationArtifact", "JsonEvaluationArtifact")},
         }
         print(name, round(time.time() - started, 2), file=sys.stderr)
         return res
@@ -146,7 +149,7 @@ SCRIPT = textwrap.dedent('''
         MetricThreshold(threshold=1)
     except Exception as e:
         out["validation"]["bad_threshold"] = [type(e).__name__, str(e)]
-    print(json.dumps(out))
+    print(json.dumps(out, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 ''')
 
 
@@ -198,6 +201,14 @@ def test_same_artifacts_and_files(results, case):
     assert ours["artifacts"] == theirs["artifacts"]
     assert ours["files"] == theirs["files"]
     assert ours["tables"] == theirs["tables"]
+
+
+@pytest.mark.parametrize("case", ["binary_uri_extras", "multiclass_loaded"])
+def test_same_table_and_json_contents(results, case):
+    ours, theirs = results[1][case]["contents"], results[0][case]["contents"]
+    assert ours.keys() == theirs.keys() and ours
+    assert json.loads(json.dumps(ours), parse_float=lambda s: round(float(s), 9)) == \
+        json.loads(json.dumps(theirs), parse_float=lambda s: round(float(s), 9))
 
 
 @pytest.mark.parametrize("case", CASES)
