@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from procenv import python_env  # noqa: F401  (kept importable from here too)
 
 
 @pytest.fixture(autouse=True)
@@ -33,14 +32,6 @@ def client(store_uri):
     import nbtrack
 
     return nbtrack.MlflowClient(store_uri)
-
-
-def python_env() -> dict[str, str]:
-    """Environment for child Python processes that must import this checkout's nbtrack."""
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 @pytest.fixture

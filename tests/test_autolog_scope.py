@@ -10,7 +10,7 @@ import textwrap
 import warnings
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 pytest.importorskip("sklearn")
 

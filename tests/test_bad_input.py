@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 from nbtrack.errors import (

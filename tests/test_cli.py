@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 from nbtrack.data import sources

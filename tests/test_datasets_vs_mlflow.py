@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs the real mlflow (bench extra)")
 

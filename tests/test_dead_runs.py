@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 

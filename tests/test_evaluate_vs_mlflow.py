@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mlflow") is None or importlib.util.find_spec("sklearn") is None,
                                 reason="needs the real mlflow (the bench extra) and scikit-learn")

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import python_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from procenv import python_env
 
 import nbtrack
 from nbtrack.entities import Metric, RunTag

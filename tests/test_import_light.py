@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import python_env
+from procenv import python_env
 
 HEAVY = ("duckdb", "pandas", "pyarrow", "numpy", "plotly", "ipywidgets", "IPython", "sklearn", "torch",
          "xgboost", "lightgbm", "matplotlib")

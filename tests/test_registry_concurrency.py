@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 

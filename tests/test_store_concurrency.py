@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 

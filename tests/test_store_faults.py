@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 from nbtrack.errors import InvalidStore, NbtrackError

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import python_env
+from procenv import python_env
 
 import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
