@@ -225,8 +225,8 @@ class ServerUnreachable(StoreBusy, ConnectionError):
     Run data logged meanwhile is spooled locally and sent, in order, once the server answers.
     """
 
-    def __init__(self, message: str, url: str | None = None) -> None:
-        self.url = url
+    def __init__(self, message: str, url: str | None = None, retryable: bool = True) -> None:
+        self.url, self.retryable = url, retryable  # retryable False: waiting will not help (TLS)
         super().__init__(message)
 
 

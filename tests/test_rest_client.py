@@ -322,14 +322,43 @@ def test_bearer_token_against_an_authenticating_server(tmp_path, monkeypatch):
         open_store(url).close()
 
 
-def test_tls_variables_are_read_at_call_time(monkeypatch):
-    from nbtrack.store.rest_http import _tls_verify
+class _Experiment(_Flaky):
+    hits: list[dict[str, str]] = [{}, {}]  # never 503: straight to the answer
 
-    assert _tls_verify() is True
-    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", "/etc/ssl/ca.pem")
-    assert _tls_verify() == "/etc/ssl/ca.pem"
-    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
-    assert _tls_verify() is False
+
+def test_https_with_a_private_certificate_authority(tmp_path, monkeypatch):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Experiment)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_port}"
+    try:
+        with pytest.raises(ServerUnreachable, match="MLFLOW_TRACKING_SERVER_CERT_PATH") as caught:
+            RestClient(url).call("GET", "experiments/get", {"experiment_id": "0"})
+        assert caught.value.retryable is False  # not retried, not waited for
+        monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(tmp_path / "missing.pem"))
+        with pytest.raises(InvalidParameter, match="does not exist"):
+            RestClient(url).call("GET", "experiments/get", {"experiment_id": "0"})
+        monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(cert))  # read at call time
+        client = nbtrack.MlflowClient(url)
+        assert client.get_experiment("0").name == "Default"
+        monkeypatch.delenv("MLFLOW_TRACKING_SERVER_CERT_PATH")
+        monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+        assert RestClient(url).call("GET", "experiments/get", {"experiment_id": "0"})["experiment"]
+        open_store(url).close()
+    finally:
+        httpd.shutdown()
 
 
 def test_run_card_reads_a_history_thinned_on_the_server(remote):

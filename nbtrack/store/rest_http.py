@@ -77,9 +77,23 @@ def auth_headers() -> dict[str, str]:
 
 
 def _tls_verify() -> bool | str:
+    """The TLS setting: False (no verification), a CA bundle path, or True (the system's)."""
     if _truthy("MLFLOW_TRACKING_INSECURE_TLS"):
         return False
     return config.env("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
+
+
+def _ssl_context(verify: bool | str) -> Any:
+    if not isinstance(verify, str):
+        return verify
+    import ssl
+
+    if not os.path.exists(verify):
+        raise InvalidParameter(f"MLFLOW_TRACKING_SERVER_CERT_PATH is {verify!r}, which does not exist; set it to "
+                               "the CA bundle (a PEM file) that signed the tracking server's certificate.")
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 class RestClient:
@@ -107,7 +121,7 @@ class RestClient:
                     self._http.close()
                 timeout = config.env_float("MLFLOW_HTTP_REQUEST_TIMEOUT", _DEFAULT_TIMEOUT)
                 self._http = httpx.Client(
-                    verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                    verify=_ssl_context(verify), timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                     limits=httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60),
                     headers={"User-Agent": "nbtrack"})
                 self._tls = verify
@@ -170,7 +184,7 @@ class RestClient:
                     yield response
                     return
             except _transport_errors() as e:
-                if attempt >= self._max_retries(None):
+                if attempt >= self._max_retries(None) or _tls_failure(e):
                     raise self._unreachable(e) from None
                 self._sleep(attempt, None)
 
@@ -187,7 +201,7 @@ class RestClient:
             try:
                 response = client.request(method, self.base + url, headers=headers, **kwargs)
             except _transport_errors() as e:
-                if attempt >= limit:
+                if attempt >= limit or _tls_failure(e):  # a certificate does not get better by waiting
                     raise self._unreachable(e) from None
                 self._sleep(attempt, None)
                 continue
@@ -209,6 +223,12 @@ class RestClient:
         time.sleep(delay)
 
     def _unreachable(self, error: BaseException) -> ServerUnreachable:
+        if _tls_failure(error):
+            return ServerUnreachable(
+                f"The TLS connection to the tracking server at {self.base} failed ({error}). If the server uses "
+                "a private certificate authority, set MLFLOW_TRACKING_SERVER_CERT_PATH to its CA bundle "
+                "(MLFLOW_TRACKING_INSECURE_TLS=true skips verification: for testing only).", self.base,
+                retryable=False)
         return ServerUnreachable(
             f"Cannot reach the tracking server at {self.base} ({type(error).__name__}: {error}). Check that "
             "it is running and the URL is right (nbtrack.get_tracking_uri()); run data logged meanwhile is "
@@ -219,6 +239,17 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     import httpx
 
     return (httpx.TransportError,)
+
+
+def _tls_failure(error: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _query_value(value: Any) -> str:

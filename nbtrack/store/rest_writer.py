@@ -236,8 +236,9 @@ class Writer:
         deadline = time.monotonic() + limit
         delay = 0.05
         while not self.send() or any(self._spools):  # what is queued after this send need not wait
-            if isinstance(self._failure, AccessDenied):
-                raise self._failure  # waiting does not fix credentials; the data stays spooled
+            failure = self._failure
+            if isinstance(failure, AccessDenied) or (isinstance(failure, ServerUnreachable) and not failure.retryable):
+                raise failure  # waiting fixes neither credentials nor certificates; the data stays spooled
             if time.monotonic() >= deadline:
                 raise ServerUnreachable(
                     f"The tracking server at {self.http.base} did not acknowledge everything within {limit:g} s; "
