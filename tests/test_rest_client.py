@@ -19,6 +19,7 @@ import nbtrack
 from nbtrack.entities import Metric, Param, RunTag, ViewType
 from nbtrack.errors import (
     AccessDenied,
+    InvalidParameter,
     NbtrackError,
     NotFound,
     ParamConflict,
