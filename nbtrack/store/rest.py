@@ -365,9 +365,10 @@ class RestStore:
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         raise NbtrackError(
-            f"nbtrack.sql() reads the embedded DuckDB store; the tracking URI {self.root} is a server. Use "
-            "search_runs() or metric_history() (which work against servers), or run nbtrack.sql() where the "
-            "server's store folder is local (set_tracking_uri('/path/to/store')).", "NOT_IMPLEMENTED")
+            f"nbtrack.sql() reads the embedded DuckDB store; the tracking URI {self.root} is a server. The "
+            "notebook views (runs_table, metric_chart, parallel_coordinates, compare, dashboard) read through "
+            "it too. Use search_runs() and metric_history(), which work against servers, or run these where "
+            "the server's store folder is local (set_tracking_uri('/path/to/store')).", "NOT_IMPLEMENTED")
 
     # == durability ================================================================================
     def flush(self) -> None:
