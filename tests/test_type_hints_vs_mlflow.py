@@ -8,6 +8,7 @@ own process. For every case the class definition (accepted or refused), the call
 saving, the MLmodel signature with its type-hint flags, the stored input example and what
 ``predict`` received for every input after loading must be the same; where MLflow refuses an
 input nbtrack must refuse it too (the error classes differ by design: NbtrackError subclasses).
+MLflow then loads the models nbtrack saved and must predict the same.
 """
 
 from __future__ import annotations
@@ -39,18 +40,20 @@ def _case_names() -> list[str]:
     raise AssertionError("CASES not found")
 
 
-def _run(lib: str, out: Path) -> dict:
+def _run(lib: str, out: Path, *extra: str) -> dict:
     out.mkdir()
-    done = subprocess.run([sys.executable, str(SCRIPT), lib, str(out)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, str(SCRIPT), lib, str(out), *extra], capture_output=True, text=True,
                           timeout=240, env=python_env())
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> tuple[dict, dict]:
+def results(tmp_path_factory) -> tuple[dict, dict, dict]:
+    """MLflow's results, nbtrack's, and MLflow loading the models nbtrack saved."""
     base = tmp_path_factory.mktemp("type_hints")
-    return _run("mlflow", base / "mlflow"), _run("nbtrack", base / "nbtrack")
+    mlflow_side, nbtrack_side = _run("mlflow", base / "mlflow"), _run("nbtrack", base / "nbtrack")
+    return mlflow_side, nbtrack_side, _run("mlflow", base / "unused", "--load", str(base / "nbtrack"))
 
 
 def _normalised(case: dict) -> dict:
@@ -70,8 +73,14 @@ def _normalised(case: dict) -> dict:
 
 @pytest.mark.parametrize("name", _case_names())
 def test_same_signature_and_converted_inputs_as_mlflow(results, name):
-    mlflow_side, nbtrack_side = (_normalised(r["cases"][name]) for r in results)
+    mlflow_side, nbtrack_side = (_normalised(r["cases"][name]) for r in results[:2])
     assert nbtrack_side == mlflow_side
+
+
+def test_mlflow_loads_the_hinted_models_nbtrack_saved_and_predicts_the_same(results):
+    saved = {name: case["loaded"] for name, case in results[1]["cases"].items() if "loaded" in case}
+    assert set(results[2]["loaded"]) == set(saved)
+    assert _normalised(results[2]["loaded"]) == _normalised(saved)
 
 
 def test_the_cases_exercise_what_they_claim(results):

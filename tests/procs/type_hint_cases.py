@@ -1,6 +1,7 @@
 """Run the type-hint cases on one library and print what happened as JSON.
 
-``python type_hint_cases.py mlflow|nbtrack OUT_DIR``. Each case defines a custom model whose
+``python type_hint_cases.py mlflow|nbtrack OUT_DIR`` (or ``... OUT_DIR --load SAVED_DIR`` to load
+the models another library saved there and predict the same inputs). Each case defines a custom model whose
 ``predict`` has type hints, saves it with an input example, calls it before saving and after
 loading, and records: whether the class definition was refused, the signature written into
 MLmodel (with the type-hint flags), the stored input example, and, for every input, what the
@@ -288,7 +289,24 @@ def dataclass_signatures():
     return {"row": ModelSignature(inputs=ns["Row"], outputs=ns["Inner"]).to_dict()}
 
 
+def load_saved(saved_dir):
+    """Load every model another run of this script saved into ``saved_dir`` and predict."""
+    results = {}
+    for name, (_, _, inputs) in CASES.items():
+        path = os.path.join(saved_dir, name)
+        if not os.path.exists(os.path.join(path, "MLmodel")):
+            continue
+        loaded = mlflow.pyfunc.load_model(path)
+        params = {"k": 2} if name == "with_params" else None
+        results[name] = [outcome(lambda x=x, m=loaded, p=params: m.predict(materialise(x, {}), params=p))
+                         for x in inputs]
+    return results
+
+
 def main():
+    if len(sys.argv) > 3 and sys.argv[3] == "--load":
+        print(json.dumps({"loaded": load_saved(sys.argv[4])}, default=repr))
+        return
     only = sys.argv[3:] or list(CASES)
     cases = {name: run_case(name, *CASES[name]) for name in only}
     print(json.dumps({"cases": cases, "dataclass_signatures": dataclass_signatures()}, default=repr))
