@@ -188,3 +188,28 @@ def test_an_exit_without_end_run_still_stops_and_logs(tmp_path):
     client = nbtrack.MlflowClient(str(tmp_path / "s"))
     assert client.get_run(run_id).info.status == "FINISHED"
     assert len(_steps(client, run_id)) >= 2
+
+
+def test_the_names_are_the_ones_mlflow_logs(client):
+    """MLflow's own monitors (no GPU here) sampled in a child process name the same metrics."""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("mlflow") is None:
+        pytest.skip("mlflow is not installed (pip install 'nbtrack[bench]')")
+    code = ("import json\n"
+            "from mlflow.system_metrics.metrics.cpu_monitor import CPUMonitor\n"
+            "from mlflow.system_metrics.metrics.disk_monitor import DiskMonitor\n"
+            "from mlflow.system_metrics.metrics.network_monitor import NetworkMonitor\n"
+            "names = []\n"
+            "for m in (CPUMonitor(), DiskMonitor(), NetworkMonitor()):\n"
+            "    m.collect_metrics()\n"
+            "    names += ['system/' + k for k in m.aggregate_metrics()]\n"
+            "print(json.dumps(sorted(names)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    monitor = system_metrics.SystemMetricsMonitor(client, client.create_run("0").info.run_id)
+    ours = sorted("system/" + k for k in monitor.collect_metrics())
+    assert ours == theirs == sorted(MLFLOW_NAMES)
