@@ -218,6 +218,9 @@ def test_sklearn_model_registry_stages_aliases_and_models_uri(remote):
         assert [int(p) for p in nbtrack.pyfunc.load_model(uri).predict(X[:10])] == expected, uri
     seen = json.loads(mlflow_read(remote.url, _LOAD_MODEL.format(name=name)))
     assert seen == {"version": "1", "stage": "Staging", "run_id": run.info.run_id, "predictions": expected}
+    with pytest.raises(NotFound, match="no model"):  # checked before anything is created; nothing downloaded
+        nbtrack.register_model(f"runs:/{run.info.run_id}/no-such-model", name)
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == [1]
     client.delete_registered_model_alias(name, "champion")
     with pytest.raises(NotFound):
         client.get_model_version_by_alias(name, "champion")

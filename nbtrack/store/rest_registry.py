@@ -30,6 +30,8 @@ _VERSIONS_PAGE = 10_000
 class RestRegistryStore:
     """The registry of the tracking server behind ``store``."""
 
+    by_reference = True  # versions point at the server's artifacts; the client copies nothing
+
     def __init__(self, store: RestStore) -> None:
         self.store = store
         self.http = store.http

@@ -186,7 +186,7 @@ class RegistryClientMixin:
         name, checked = _name(name), _tags(tags, "Model version")
         run_id = None if run_id is None else validation.run_id(run_id)
         run_link, description = validation.optional_text(run_link, "run_link"), _description(description)
-        local, source_run = _local_model(source, strict=False)
+        local, source_run = self._model_files(source, strict=False)
         return self._registry.create_model_version(
             name, source, run_id or source_run, checked, run_link, description, _user(), local)
 
@@ -361,7 +361,7 @@ class RegistryClientMixin:
         name, checked = _name(name), _tags(tags, "Model version")
         if not isinstance(model_uri, str) or not model_uri:
             raise InvalidParameter(f"Invalid model URI {model_uri!r}: pass e.g. 'runs:/<run_id>/model'.")
-        local, run_id = _local_model(model_uri, strict=True)  # before creating anything
+        local, run_id = self._model_files(model_uri, strict=True)  # before creating anything
         try:
             self.create_registered_model(name)
             print(f"Successfully registered model '{name}'.", file=sys.stderr)
@@ -371,6 +371,21 @@ class RegistryClientMixin:
         version = self._registry.create_model_version(name, model_uri, run_id, checked, None, None, _user(), local)
         print(f"Created version '{version.version}' of model '{name}'.", file=sys.stderr)
         return version
+
+
+    def _model_files(self, source: str, strict: bool) -> tuple[str | None, str | None]:
+        """(local copy of the model to store, run id); a registry on a server registers by reference,
+        so nothing is downloaded: a ``runs:/`` source is only checked to exist."""
+        if not getattr(self._registry, "by_reference", False):
+            return _local_model(source, strict)
+        from nbtrack.tracking.artifacts import parse_runs_uri
+
+        if urlparse(source).scheme.lower() != "runs":
+            return None, None
+        run_id, path = parse_runs_uri(source)
+        if strict and not self.list_artifacts(run_id, path):  # type: ignore[attr-defined]
+            raise NotFound(f"Cannot register '{source}': the run has no model (no artifacts) at '{path}'.")
+        return None, run_id
 
 
 def _page(fetch: Any, limit: int, page_token: str | None) -> PagedList[Any]:
