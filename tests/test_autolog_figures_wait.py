@@ -10,11 +10,11 @@ import threading
 import time
 
 import pytest
+from procenv import python_env
 
 import nbtrack
 from nbtrack.autolog import _plots
 from nbtrack.tracking import _pending
-from tests.conftest import python_env
 
 pytest.importorskip("matplotlib")
 

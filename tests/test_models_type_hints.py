@@ -9,13 +9,13 @@ import sys
 
 import pandas as pd
 import pytest
+from procenv import python_env
 
 import nbtrack
 import nbtrack.pyfunc
 from nbtrack.models import ModelSignature, infer_signature, set_signature
 from nbtrack.models._type_hints import InvalidTypeHint
 from nbtrack.models.model import Model
-from tests.conftest import python_env
 
 
 class Upper(nbtrack.pyfunc.PythonModel):

@@ -174,7 +174,7 @@ def test_an_exit_without_end_run_still_stops_and_logs(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import python_env
+    from procenv import python_env
 
     code = ("import nbtrack, time\n"
             f"nbtrack.set_tracking_uri({str(tmp_path / 's')!r})\n"

@@ -20,8 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import python_env
+from procenv import python_env
 
 for _module in ("mlflow", "pydantic"):
     if importlib.util.find_spec(_module) is None:
@@ -52,8 +51,9 @@ def _run(lib: str, out: Path, *extra: str) -> dict:
 def results(tmp_path_factory) -> tuple[dict, dict, dict]:
     """MLflow's results, nbtrack's, and MLflow loading the models nbtrack saved."""
     base = tmp_path_factory.mktemp("type_hints")
-    mlflow_side, nbtrack_side = _run("mlflow", base / "mlflow"), _run("nbtrack", base / "nbtrack")
-    return mlflow_side, nbtrack_side, _run("mlflow", base / "unused", "--load", str(base / "nbtrack"))
+    nbtrack_side = _run("nbtrack", base / "nbtrack")
+    mlflow_side = _run("mlflow", base / "mlflow", "--load", str(base / "nbtrack"))
+    return mlflow_side, nbtrack_side, {"loaded": mlflow_side.pop("loaded_from_other")}
 
 
 def _normalised(case: dict) -> dict:

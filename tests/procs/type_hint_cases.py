@@ -1,7 +1,7 @@
 """Run the type-hint cases on one library and print what happened as JSON.
 
-``python type_hint_cases.py mlflow|nbtrack OUT_DIR`` (or ``... OUT_DIR --load SAVED_DIR`` to load
-the models another library saved there and predict the same inputs). Each case defines a custom model whose
+``python type_hint_cases.py mlflow|nbtrack OUT_DIR`` (with ``--load SAVED_DIR`` it also loads
+the models the other library saved there and predicts the same inputs). Each case defines a custom model whose
 ``predict`` has type hints, saves it with an input example, calls it before saving and after
 loading, and records: whether the class definition was refused, the signature written into
 MLmodel (with the type-hint flags), the stored input example, and, for every input, what the
@@ -304,12 +304,16 @@ def load_saved(saved_dir):
 
 
 def main():
-    if len(sys.argv) > 3 and sys.argv[3] == "--load":
-        print(json.dumps({"loaded": load_saved(sys.argv[4])}, default=repr))
-        return
-    only = sys.argv[3:] or list(CASES)
-    cases = {name: run_case(name, *CASES[name]) for name in only}
-    print(json.dumps({"cases": cases, "dataclass_signatures": dataclass_signatures()}, default=repr))
+    args = sys.argv[3:]
+    other = None
+    if "--load" in args:
+        at = args.index("--load")
+        other, args = args[at + 1], args[:at] + args[at + 2:]
+    cases = {name: run_case(name, *CASES[name]) for name in args or list(CASES)}
+    out = {"cases": cases, "dataclass_signatures": dataclass_signatures()}
+    if other is not None:
+        out["loaded_from_other"] = load_saved(other)
+    print(json.dumps(out, default=repr))
 
 
 main()
