@@ -66,6 +66,8 @@ SCRIPT = textwrap.dedent('''
                        for d in r.inputs.dataset_inputs],
             "run_id_matches": res.run_id == run.info.run_id,
             "tables": {k: list(v.columns) for k, v in res.tables.items()},
+            "datasets_tag": [{k: v for k, v in e.items() if k != "model"}  # model ids differ
+                             for e in json.loads(r.data.tags.get("mlflow.datasets", "[]"))],
             "contents": {k: (v.content.to_dict("list") if type(v).__name__ == "CsvEvaluationArtifact" else v.content)
                          for k, v in res.artifacts.items()
                          if type(v).__name__ in ("CsvEvaluationArtifact", "JsonEvaluationArtifact")},
@@ -219,6 +221,9 @@ def test_same_dataset_inputs(results, case):
     assert [name, digest, kind, tags] == theirs_input[:4]
     assert json.loads(profile) == json.loads(theirs_input[5])
     assert json.loads(schema) == json.loads(theirs_input[4])
+    assert ours["datasets_tag"] == theirs["datasets_tag"]  # the legacy mlflow.datasets tag, with MLflow's hash
+    assert bool(ours["datasets_tag"]) == (case in ("binary_uri_extras", "dataset_pos_label_weights",
+                                                   "multiclass_loaded", "regressor", "no_model_type"))
 
 
 def test_same_errors(results):

@@ -93,3 +93,53 @@ def split(data: Any, targets: Any, predictions: str | None, feature_names: list[
         return from_arrays(data, targets, feature_names)
     raise InvalidParameter(f"The data argument must be a pandas DataFrame, a numpy array, a list or an "
                            f"nbtrack.data dataset, not {type(data).__name__}.")
+
+
+_SAMPLE_ROWS = 5  # MLflow hashes the first and last 5 rows of evaluation data (all of it below 10)
+
+
+def _u64(values: Any) -> bytes:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.uint64).astype(">u8").tobytes()
+
+
+def _hash_rows(data: Any) -> bytes:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        def element(v: Any) -> Any:  # unhashable cells count as empty, as in MLflow
+            if isinstance(v, (dict, list, np.ndarray)):
+                return b""
+            try:
+                pd.util.hash_array(np.array([v]))
+                return v
+            except TypeError:
+                return b""
+
+        if any(pd.api.types.is_object_dtype(dtype) for dtype in data.dtypes):
+            data = data.map(element)
+        return _u64(pd.util.hash_pandas_object(data))
+    array = np.asarray(data)
+    return _u64(pd.util.hash_array(array.flatten(order="C"))) + _u64(array.shape)
+
+
+def evaluation_hash(data: EvalData) -> str:
+    """The 32-digit MD5 MLflow records for evaluation data in the ``mlflow.datasets`` run tag."""
+    import hashlib
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    for part in (data.features, data.labels, data.predictions):
+        if part is None:
+            continue
+        md5.update(_u64([len(part)]))
+        if len(part) < 2 * _SAMPLE_ROWS:
+            md5.update(_hash_rows(part))
+        else:
+            head = part.iloc[:_SAMPLE_ROWS] if hasattr(part, "iloc") else part[:_SAMPLE_ROWS]
+            tail = part.iloc[-_SAMPLE_ROWS:] if hasattr(part, "iloc") else part[-_SAMPLE_ROWS:]
+            md5.update(_hash_rows(head))
+            md5.update(_hash_rows(tail))
+    md5.update(",".join(map(str, data.feature_names)).encode("UTF-8"))
+    return md5.hexdigest()

@@ -178,12 +178,32 @@ def evaluate(model: Any = None, data: Any = None, *, model_type: str | None = No
             raise InvalidParameter("Either a model or set of predictions must be specified in order to use the "
                                    "default evaluator: pass `model`, or `predictions=` naming the column of `data` "
                                    "(or a dataset built with predictions=...) that holds the model outputs.")
+        _tag_dataset(client, run_id, split, getattr(dataset, "name", None), dataset_path, model)
         ev = Evaluation(client, run_id, split, config, predictions if model is not None else None)
         try:
             metrics = _dispatch(model_type)(ev, model, list(extra_metrics or []), custom_artifacts)
         finally:
             ev.close()
     return EvaluationResult(metrics, ev.artifacts, run_id)
+
+
+def _tag_dataset(client: Any, run_id: str, split: _data.EvalData, name: str | None, path: str | None,
+                 model: Any) -> None:
+    """MLflow's ``mlflow.datasets`` run tag: name, hash (and path) of the data per evaluated model."""
+    import json
+
+    from nbtrack.entities import RunTag
+
+    model_uuid = getattr(getattr(model, "metadata", None), "model_uuid", None)
+    if model_uuid is None:
+        return
+    digest = _data.evaluation_hash(split)
+    entry = {"name": name if name is not None else digest, "hash": digest, **({"path": path} if path else {})}
+    listed = json.loads(client.get_run(run_id).data.tags.get("mlflow.datasets", "[]"))
+    if not any(e.get("hash") == digest and e.get("name") == entry["name"] and e.get("model") == model_uuid
+               for e in listed):
+        listed.append({**entry, "model": model_uuid})
+        client.log_batch(run_id, tags=[RunTag("mlflow.datasets", json.dumps(listed, separators=(",", ":")))])
 
 
 def _dispatch(model_type: str | None) -> Any:
