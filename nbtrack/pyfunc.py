@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+from nbtrack.models import _pyfunc_utils as utils
 from nbtrack.models.pyfunc import (
     FLAVOR_NAME,
     PyFuncModel,
@@ -10,6 +13,9 @@ from nbtrack.models.pyfunc import (
     load_model,
 )
 from nbtrack.models.python_model import PythonModel, PythonModelContext, log_model, save_model
+
+# `from nbtrack.pyfunc.utils import pyfunc`, as `from mlflow.pyfunc.utils import pyfunc`
+sys.modules[f"{__name__}.utils"] = utils
 
 __all__ = [
     "FLAVOR_NAME",
@@ -21,4 +27,5 @@ __all__ = [
     "load_model",
     "log_model",
     "save_model",
+    "utils",
 ]

@@ -151,3 +151,19 @@ def test_bytes_and_datetime_hints_are_decoded_from_json():
     assert got == [{"when": datetime.datetime(2025, 1, 2, 3, 4, 5)}]
     assert from_json(["aGk=\n"], list[bytes]) == [b"hi"]
     assert from_json([None, "aGk="], list[bytes | None]) == [None, b"hi"]
+
+
+def test_the_pyfunc_decorator_is_importable_as_in_mlflow(tmp_path):
+    from nbtrack.pyfunc.utils import pyfunc
+
+    @pyfunc
+    def shout(model_input: list[str]) -> list[str]:
+        return [s.upper() + "!" for s in model_input]
+
+    assert shout(["a"]) == ["A!"]
+    with pytest.raises(nbtrack.InvalidParameter):
+        shout([1])
+    nbtrack.pyfunc.save_model(tmp_path / "f", python_model=shout, input_example=["x"])
+    loaded = nbtrack.pyfunc.load_model(tmp_path / "f")
+    assert loaded.metadata._is_signature_from_type_hint()
+    assert loaded.predict(pd.DataFrame({"t": ["b"]})) == ["B!"]
