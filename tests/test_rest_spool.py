@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -161,3 +163,58 @@ def test_a_forked_child_does_not_send_its_parents_queue_again(remote, monkeypatc
     nbtrack.flush()
     steps = [m.step for m in nbtrack.MlflowClient().get_metric_history(run.info.run_id, "loss")]
     assert steps == list(range(15))  # the parent's ten once, the child's five once
+
+
+class _Busy(BaseHTTPRequestHandler):
+    """A real HTTP peer that answers log-batch with 503 while ``busy``, then records what it accepts."""
+
+    busy = True
+    accepted: list[dict] = []
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # runs/get: a live run
+        info = {"run_id": "r1", "experiment_id": "0", "status": "RUNNING", "lifecycle_stage": "active",
+                "artifact_uri": "mlflow-artifacts:/0/r1/artifacts"}
+        self._answer(200, {"run": {"info": info, "data": {}}})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if type(self).busy:
+            self._answer(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"})
+            return
+        type(self).accepted.append(body)
+        self._answer(200, {})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_that_stays_busy_gets_the_points_later_not_never(tmp_path, monkeypatch):
+    from nbtrack.store.rest import RestStore
+
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    store = RestStore(f"http://127.0.0.1:{httpd.server_port}")
+    try:
+        for step in range(10):
+            store.log_metric("r1", "loss", float(step), 1000 + step, step)
+        deadline = time.monotonic() + 20
+        while _spooled(tmp_path / "spool") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _spooled(tmp_path / "spool") == 1 and _Busy.accepted == []  # kept, not dropped
+        _Busy.busy = False
+        store.flush()
+        steps = [m["step"] for body in _Busy.accepted for m in body.get("metrics", [])]
+        assert steps == list(range(10))
+    finally:
+        store.close(timeout=1)
+        httpd.shutdown()

@@ -37,6 +37,7 @@ log = logging.getLogger("nbtrack.store.rest")
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})  # MLflow's client retries the same
+BUSY_STATUS = frozenset({429, 502, 503, 504})  # ... and these mean "later", not "never": spool, do not drop
 _DEFAULT_RETRIES = 5
 _DEFAULT_TIMEOUT = 120.0
 _BACKOFF_BASE = 0.1  # seconds before the first retry; doubles each time
@@ -163,6 +164,10 @@ class RestClient:
     def send(self, method: str, url: str, *, retries: int | None = None, **kwargs: Any) -> Any:
         """An HTTP request with retries on connection errors and 429/502/503/504; errors raised."""
         response = self._attempts(method, url, retries, kwargs)
+        if response.status_code in BUSY_STATUS:  # still busy after every retry: like a server that is away
+            raise ServerUnreachable(
+                f"The tracking server at {self.base} kept answering HTTP {response.status_code} (busy or behind "
+                "a gateway that cannot reach it); run data logged meanwhile is spooled and sent later.", self.base)
         if response.status_code >= 400:
             raise error_from(response, self.base, url)
         return response

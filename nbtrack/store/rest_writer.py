@@ -129,7 +129,7 @@ class Writer:
         if self._thread_pid != os.getpid():
             self._start()
         if queued >= _MAX_QUEUED:
-            self.send()
+            self.send(_BACKGROUND_RETRIES)  # sent, or moved to the spool: memory stays bounded
         elif before < MAX_METRICS <= queued:  # a full batch waits: wake the sender once, not per point
             self._wake.set()
 
