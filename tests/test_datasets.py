@@ -123,6 +123,8 @@ def test_digest_and_targets_are_checked(df):
     assert nbtrack.data.from_pandas(df, digest="given").digest == "given"
     with pytest.raises(InvalidParameter, match="targets column 'y'"):
         nbtrack.data.from_pandas(df, targets="y")
+    inputs, outputs = nbtrack.data.from_pandas(df, targets="label").to_pyfunc()
+    assert list(inputs.columns) == ["x"] and outputs.tolist() == ["a", "b", "a"]
 
 
 def test_importing_nbtrack_data_loads_no_pandas():

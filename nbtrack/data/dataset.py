@@ -4,12 +4,19 @@ concrete datasets."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from nbtrack.data.dataset_source import DatasetSource, resolve_dataset_source
 from nbtrack.entities import Dataset as DatasetEntity
 
-__all__ = ["Dataset", "resolve_source"]
+__all__ = ["Dataset", "PyFuncInputsOutputs", "resolve_source"]
+
+
+class PyFuncInputsOutputs(NamedTuple):
+    """What ``to_pyfunc()`` returns: the model inputs and, when the dataset has targets, the outputs."""
+
+    inputs: Any
+    outputs: Any = None
 
 
 class Dataset:

@@ -7,7 +7,7 @@ import logging
 from functools import cached_property
 from typing import Any
 
-from nbtrack.data.dataset import Dataset, resolve_source
+from nbtrack.data.dataset import Dataset, PyFuncInputsOutputs, resolve_source
 from nbtrack.data.dataset_source import DatasetSource
 from nbtrack.errors import NbtrackError
 from nbtrack.tracking.datasets import compute_numpy_digest
@@ -76,8 +76,9 @@ class NumpyDataset(Dataset):
         d["profile"] = json.dumps(self.profile, default=_jsonable)
         return d
 
-    def to_pyfunc(self) -> tuple[Any, Any]:
-        return self._features, self._targets
+    def to_pyfunc(self) -> PyFuncInputsOutputs:
+        """``(features, targets)`` as model inputs and outputs."""
+        return PyFuncInputsOutputs(self._features, self._targets)
 
 
 def _jsonable(value: Any) -> Any:

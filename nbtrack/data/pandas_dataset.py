@@ -7,7 +7,7 @@ import logging
 from functools import cached_property
 from typing import Any
 
-from nbtrack.data.dataset import Dataset, resolve_source
+from nbtrack.data.dataset import Dataset, PyFuncInputsOutputs, resolve_source
 from nbtrack.data.dataset_source import DatasetSource
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking.datasets import compute_pandas_digest
@@ -75,11 +75,11 @@ class PandasDataset(Dataset):
         d["profile"] = json.dumps(self.profile)
         return d
 
-    def to_pyfunc(self) -> tuple[Any, Any]:
+    def to_pyfunc(self) -> PyFuncInputsOutputs:
         """``(inputs, outputs)``: the frame without the target column, and that column (or None)."""
         if self._targets:
-            return self._df.drop(columns=[self._targets]), self._df[self._targets]
-        return self._df, None
+            return PyFuncInputsOutputs(self._df.drop(columns=[self._targets]), self._df[self._targets])
+        return PyFuncInputsOutputs(self._df)
 
 
 def from_pandas(df: Any, source: str | DatasetSource | None = None, targets: str | None = None,
