@@ -89,8 +89,9 @@ listed = mlflow.artifacts.list_artifacts(artifact_uri=r.info.artifact_uri)
 meta = mlflow.artifacts.list_artifacts(artifact_uri=r.info.artifact_uri + "/meta")
 arts = sorted(f.path.rsplit("/", 1)[-1] for f in listed) + [f.path.rsplit("/", 1)[-1] for f in meta]
 info = json.load(open(mlflow.artifacts.download_artifacts(artifact_uri=r.info.artifact_uri + "/meta/info.json")))
+e = c.get_experiment(r.info.experiment_id)
 print(json.dumps(dict(
-    status=r.info.status, name=r.info.run_name, params=r.data.params, tags=r.data.tags,
+    experiment=[e.name, e.tags.get("purpose")], status=r.info.status, name=r.info.run_name, params=r.data.params, tags=r.data.tags,
     metrics={{k: (None if math.isnan(v) else v) for k, v in r.data.metrics.items()}},
     steps=[m.step for m in h], values=[m.value for m in h], artifacts=arts, info=info,
     inputs=[[d.dataset.name, d.dataset.digest, {{t.key: t.value for t in d.tags}}] for d in r.inputs.dataset_inputs])))
@@ -103,6 +104,7 @@ def test_logging_reads_back_the_same_in_real_mlflow(remote, tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
     dataset = nbtrack.data.from_pandas(frame, name="tiny", targets="y")
+    nbtrack.set_experiment_tag("purpose", "conformance")
     with nbtrack.start_run(run_name="train", tags={"team": "vision"}) as run:
         nbtrack.log_params({"lr": 0.1, "depth": 4})
         for step in range(1500):  # more than one log-batch request
@@ -115,6 +117,7 @@ def test_logging_reads_back_the_same_in_real_mlflow(remote, tmp_path):
         nbtrack.log_artifact(str(tmp_path / "notes.txt"), "files")
     rid = run.info.run_id
     seen = json.loads(mlflow_read(remote.url, _READ_RUN.format(rid=rid)))
+    assert seen["experiment"] == [_experiment_name(), "conformance"]
     assert seen["status"] == "FINISHED" and seen["name"] == "train"
     assert seen["params"] == {"lr": "0.1", "depth": "4"}
     assert seen["metrics"] == {"loss": 1.0 / 1500, "acc": 0.9, "f1": 0.8, "odd": None}
