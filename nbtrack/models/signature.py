@@ -252,6 +252,10 @@ def _column_type(col: Any) -> Any:
 
 
 def _required(values: Any) -> bool:
+    if type(values).__name__ == "Series" and values.dtype.kind in "biufmM":
+        # Numeric and datetime columns: NaN/NaT are their only missing values, so no Python loop
+        # (it was 150 ms of every 8,000 x 20 dataset logged by autolog or nbtrack.data).
+        return not bool(values.isna().any())
     if isinstance(values, (list, tuple)) or type(values).__name__ == "Series":
         return not any(_is_missing(x) for x in values)
     return not _is_missing(values)
