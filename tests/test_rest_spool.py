@@ -218,3 +218,21 @@ def test_a_server_that_stays_busy_gets_the_points_later_not_never(tmp_path, monk
     finally:
         store.close(timeout=1)
         httpd.shutdown()
+
+
+@pytest.mark.parametrize("server", ["nbtrack"], indirect=True)
+def test_a_tracked_cell_ends_promptly_when_the_server_went_away(remote, ip, tmp_path):
+    nbtrack.set_experiment("cells")
+    ip.user_ns["outage"] = remote.stop
+    ip.user_ns["clock"] = time.monotonic
+    ip.run_cell_magic("track", "--name offline --quiet",
+                      "for i in range(100):\n    nbtrack.log_metric('m', float(i), step=i)\n"
+                      "outage()\nstopped = clock()")
+    ended = time.monotonic() - ip.user_ns["stopped"]
+    assert ended < 5  # the cell's end does not wait for the server: its data is in the spool
+    assert _spooled(tmp_path / "spool") >= 2
+    remote.start()
+    nbtrack.flush()
+    run = nbtrack.last_active_run()
+    assert run.info.status == "FINISHED" and run.info.run_name == "offline"
+    assert [m.step for m in nbtrack.MlflowClient().get_metric_history(run.info.run_id, "m")] == list(range(100))

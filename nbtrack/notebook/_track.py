@@ -167,7 +167,8 @@ def _finish(shell: Any, client: Client, run_id: str, depth: int, status: str, er
             # A durable segment is all "flushed" needs: every reader, in any process, folds
             # pending segments in before it reads. Skipping the compaction here keeps an empty
             # tracked cell's overhead to a few milliseconds.
-            client.store.flush()
+            # On a tracking server: acknowledged, or (while it is away) safe in the local spool.
+            getattr(client.store, "make_durable", client.store.flush)()
         except Exception as e:
             log.warning("nbtrack could not end run %s: %s", run_id, e)
         if card is not None:

@@ -375,6 +375,12 @@ class RestStore:
         """Return once the server has acknowledged everything logged so far."""
         self.writer.flush()
 
+    def make_durable(self) -> None:
+        """One send: afterwards everything logged is acknowledged or, while the server is away,
+        in the fsynced spool (the end of a ``%%track`` cell waits for no more than that)."""
+        self.writer.send(retries=2)
+        self.writer.raise_rejected()
+
     def sync(self) -> None:
         """Send what is queued (one attempt); raise if the server is away or refused a request."""
         if self.writer.pending() and not self.writer.send():
