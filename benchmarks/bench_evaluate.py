@@ -71,7 +71,8 @@ def main() -> None:
 
     rows_out, extra = [], {"rows": rows, "repeat": repeat, "load_average": os.getloadavg()}
     with workspace() as tmp:
-        mlflow, _ = setup_mlflow(os.path.join(tmp, "mlflow.db"), os.path.join(tmp, "mlartifacts"), "eval")
+        mlflow, experiment = setup_mlflow(os.path.join(tmp, "mlflow.db"), os.path.join(tmp, "mlartifacts"), "eval")
+        mlflow.set_experiment(experiment_id=experiment)  # artifacts in tmp, not ./mlruns
         nbtrack.set_tracking_uri(os.path.join(tmp, "nbtrack"))
         for name, (model, data, model_type) in workloads(rows).items():
             uris = {}
