@@ -249,10 +249,15 @@ class Writer:
         self.raise_rejected()
 
     def close(self, timeout: float | None = None) -> None:
+        """Send what is left; while the server is away it stays in the spool (durable) for later,
+        so an exit does not wait for a server that is down."""
         try:
-            self.flush(timeout)
-        except ServerUnreachable as e:
-            log.warning("nbtrack: %s", e)
+            if not self.send(_BACKGROUND_RETRIES):
+                raise self.http._unreachable(RuntimeError("closing"))
+            self.flush(timeout)  # a spool adopted at start may still be sending
+        except (ServerUnreachable, AccessDenied) as e:
+            log.warning("nbtrack: %s; %d request(s) wait in %s and are sent by the next nbtrack process that "
+                        "logs to %s.", e, self._own.count(), self._own.path, self.http.base)
         finally:
             self._closed = True
             self._wake.set()
