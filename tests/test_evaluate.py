@@ -180,3 +180,9 @@ def test_registered_model_uri_evaluates_like_its_run_uri(regression):
     by_name = nbtrack.evaluate("models:/ridge/1", regression, targets="y", model_type="regressor")
     assert by_name.metrics == by_run.metrics
     assert by_run.metrics["score"] == model.score(regression[["a", "b"]], regression.y)
+
+
+def test_metrics_are_logged_again_for_a_model_id(regression):
+    result = nbtrack.evaluate(linear, regression, targets="y", model_type="regressor", model_id="m-0123")
+    history = nbtrack.MlflowClient().get_metric_history(result.run_id, "r2_score")
+    assert [m.value for m in history] == [result.metrics["r2_score"]] * 2  # as MLflow 3: run, then run + model

@@ -184,6 +184,12 @@ def evaluate(model: Any = None, data: Any = None, *, model_type: str | None = No
             metrics = _dispatch(model_type)(ev, model, list(extra_metrics or []), custom_artifacts)
         finally:
             ev.close()
+        model_id = model_id or derived_id
+        if model_id is not None:  # as MLflow 3: the metrics again, linked to the logged model and dataset
+            from nbtrack.tracking import fluent
+
+            fluent.log_metrics({k: float(v) for k, v in metrics.items()}, run_id=run_id, model_id=model_id,
+                               dataset=dataset)
     return EvaluationResult(metrics, ev.artifacts, run_id)
 
 
