@@ -213,3 +213,19 @@ def test_the_names_are_the_ones_mlflow_logs(client):
     monitor = system_metrics.SystemMetricsMonitor(client, client.create_run("0").info.run_id)
     ours = sorted("system/" + k for k in monitor.collect_metrics())
     assert ours == theirs == sorted(MLFLOW_NAMES)
+
+
+def test_the_run_card_shows_the_runs_own_metrics_before_system_ones(client):
+    from nbtrack.notebook import _card
+
+    nbtrack.set_system_metrics_sampling_interval(0.1)
+    with nbtrack.start_run(log_system_metrics=True) as run:
+        nbtrack.log_metrics({"val_loss": 0.5, "zeta": 1.0, "accuracy": 0.9})
+        time.sleep(0.25)
+    metrics = client.get_run(run.info.run_id).data.metrics
+    shown = _card.card_keys(metrics)
+    assert shown[:3] == ["accuracy", "val_loss", "zeta"]
+    assert all(k.startswith("system/") for k in shown[3:]) and len(shown) == _card.MAX_METRICS
+    html = _card.render_html(_card.CardData(run.info.run_id, "r", "FINISHED", metrics=metrics))
+    assert "val_loss" in html and "system/cpu_utilization_percentage" in html
+    assert f"+{len(metrics) - _card.MAX_METRICS} more metrics" in html

@@ -29,6 +29,12 @@ _COLORS = {"RUNNING": "#0969da", "FINISHED": "#1a7f37", "FAILED": "#cf222e", "KI
            "SCHEDULED": "#6e7781"}
 
 
+def card_keys(metrics: dict[str, float]) -> list[str]:
+    """The metrics a card shows: the run's own first, then ``system/*`` ones (system metrics
+    logging adds eight or more, which would otherwise push ``val_loss`` into "+N more")."""
+    return sorted(metrics, key=lambda k: (k.startswith("system/"), k))[:MAX_METRICS]
+
+
 @dataclass
 class CardData:
     """What a card shows; read from the store by :class:`CardReader`."""
@@ -69,7 +75,7 @@ class CardReader:
                         run.info.start_time, run.info.end_time, dict(run.data.params),
                         dict(run.data.metrics), error=error)
         if data.metrics:
-            keys = sorted(data.metrics)[:MAX_METRICS]
+            keys = card_keys(data.metrics)
             store = self.client.store
             thin = getattr(store, "thin_history", None)  # a tracking server thins the history itself
             if thin is not None:
@@ -162,7 +168,7 @@ def render_html(data: CardData) -> str:
         parts.append(f'<div style="color:#57606a">params {shown}{extra}</div>')
     if data.metrics:
         rows = []
-        for key in sorted(data.metrics)[:MAX_METRICS]:
+        for key in card_keys(data.metrics):
             step = data.steps.get(key)
             step_text = f"step {step}" if step is not None and len(data.history.get(key, ())) > 1 else ""
             rows.append(
@@ -191,7 +197,7 @@ def render_text(data: CardData) -> str:
     if data.params:
         lines.append("  params: " + ", ".join(f"{k}={_short(v)}" for k, v in list(data.params.items())[:MAX_PARAMS]))
     if data.metrics:
-        lines.append("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(data.metrics.items())[:MAX_METRICS]))
+        lines.append("  metrics: " + ", ".join(f"{k}={_fmt(data.metrics[k])}" for k in card_keys(data.metrics)))
     return "\n".join(lines)
 
 
