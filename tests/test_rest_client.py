@@ -29,16 +29,14 @@ from nbtrack.errors import (
 from nbtrack.store import open_store
 from nbtrack.store.rest_http import RestClient
 from tests.server_fixtures import nbtrack_server
-from tests.tracking_servers import KINDS, free_port, mlflow_read, start_server
+from tests.tracking_servers import KINDS, free_port, mlflow_read, shared_server
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def server(request, tmp_path_factory):
-    running = start_server(request.param, tmp_path_factory)
-    yield running
-    running.stop()
+def server(request):
+    return shared_server(request.param, request)
 
 
 @pytest.fixture

@@ -17,16 +17,14 @@ import nbtrack
 from nbtrack.errors import ServerUnreachable
 from nbtrack.store import open_store
 from tests.conftest import python_env
-from tests.tracking_servers import KINDS, mlflow_read, start_server
+from tests.tracking_servers import KINDS, mlflow_read, shared_server
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def server(request, tmp_path_factory):
-    running = start_server(request.param, tmp_path_factory)
-    yield running
-    running.stop()
+def server(request):
+    return shared_server(request.param, request)
 
 
 @pytest.fixture

@@ -103,6 +103,22 @@ def start_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Trackin
     return TrackingServer(kind, tmp_path_factory.mktemp(f"{kind}-server")).start()
 
 
+_shared: dict[str, TrackingServer] = {}
+
+
+def shared_server(kind: str, request: pytest.FixtureRequest) -> TrackingServer:
+    """One server of ``kind`` for the whole test session (an mlflow server takes 10-30 s to start):
+    the first module that asks starts it, the session's end stops it. Tests that stop it start it
+    again; each test uses its own experiments."""
+    running = _shared.get(kind)
+    if running is None:
+        running = _shared[kind] = start_server(kind, request.getfixturevalue("tmp_path_factory"))
+        request.config.add_cleanup(running.stop)
+    elif running.proc is None:
+        running.start()
+    return running
+
+
 def mlflow_read(url: str, script: str) -> str:
     """Run ``script`` with the real mlflow client pointed at ``url`` in a subprocess; its stdout."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": url}
