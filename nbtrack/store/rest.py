@@ -37,6 +37,7 @@ __all__ = ["RestStore"]
 _VIEW = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 _RUNS_PAGE = 50_000        # MLflow's SEARCH_MAX_RESULTS_THRESHOLD for runs
 _EXPERIMENTS_PAGE = 50_000
+_PARALLEL = 8              # history requests in flight at once (the pool keeps 8 connections alive)
 
 
 @dataclass
@@ -332,15 +333,30 @@ class RestStore:
         return sorted(points, key=lambda m: (m.step, m.timestamp))
 
     def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
-        """Every point of ``keys`` (all keys when None) of ``run_ids``: one history request per pair."""
-        points: list[Metric] = []
-        for run_id in run_ids:
-            wanted = sorted(keys) if keys is not None else sorted(self.get_run(run_id).data.metrics)
-            for key in wanted:
-                try:
-                    points.extend(self.get_metric_history(run_id, key))
-                except NotFound:
-                    break  # a run that does not exist has no points
+        """Every point of ``keys`` (all keys when None) of ``run_ids``, in that order: one history
+        request per (run, key), several at a time over the pooled connections."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.sync()
+
+        def keys_of(run_id: str) -> list[str]:
+            if keys is not None:
+                return sorted(keys)
+            try:
+                return sorted(self.get_run(run_id).data.metrics)
+            except NotFound:
+                return []  # a run that does not exist has no points
+
+        def history(pair: tuple[str, str]) -> list[Metric]:
+            try:
+                return self.get_metric_history(*pair)
+            except NotFound:
+                return []
+
+        with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
+            pairs = [(run_id, key) for run_id, wanted in zip(run_ids, pool.map(keys_of, run_ids), strict=True)
+                     for key in wanted]
+            points = [m for found in pool.map(history, pairs) for m in found]
         return conv.metrics_frame(points)
 
     def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
