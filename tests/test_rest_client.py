@@ -415,3 +415,18 @@ def test_run_lifecycle_resume_and_artifact_helpers(remote, tmp_path, monkeypatch
     resumed = client.get_run(rid)
     assert again.info.run_id == rid and resumed.info.run_name == "renamed" and resumed.data.metrics == {"m": 2.0}
     assert resumed.info.status == "FINISHED"
+
+
+def test_paging_with_page_tokens_visits_every_run_once(remote):
+    client = nbtrack.MlflowClient()
+    eid = nbtrack.get_experiment_by_name(_experiment_name()).experiment_id
+    for i in range(11):
+        client.log_metric(client.create_run(eid).info.run_id, "i", float(i))
+    seen, token = [], None
+    while True:
+        page = client.search_runs([eid], order_by=["metrics.i DESC"], max_results=3, page_token=token)
+        seen += [r.data.metrics["i"] for r in page]
+        token = page.token
+        if token is None:
+            break
+    assert seen == [float(i) for i in range(10, -1, -1)]

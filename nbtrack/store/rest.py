@@ -10,6 +10,7 @@ own queued writes, so a process always reads what it wrote.
 from __future__ import annotations
 
 import atexit
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class RestStore:
         self.writer = Writer(self.http)
         self._runs: dict[str, _RunState] = {}
         self._searched: dict[str, Run] = {}
+        self._tokens: dict[tuple[str, int], str] = {}  # (query, position) -> the server's page token
         self._lock = threading.RLock()
         self._registry: Any = None
         self._closed = False
@@ -118,17 +120,34 @@ class RestStore:
 
     def _pages(self, endpoint: str, body: dict[str, Any], key: str, offset: int, limit: int | None,
                page: int, method: str = "POST") -> list[dict[str, Any]]:
-        """``limit`` items after the first ``offset``, following the server's page tokens."""
+        """``limit`` items after the first ``offset``, following the server's page tokens.
+
+        The token at every position reached is remembered, so paging on with the next offset
+        (``Client.search_runs(page_token=...)``) resumes there instead of starting over; a page
+        boundary is placed one before the end because the Client asks for one item more than
+        it shows (to know whether there is a next page).
+        """
+        query = json.dumps([endpoint, body], sort_keys=True, default=str)
+        start = offset if (query, offset) in self._tokens else 0
+        token = self._tokens.get((query, offset)) if start else None
         items: list[dict[str, Any]] = []
-        token = None
-        while limit is None or len(items) < offset + limit:
-            want = page if limit is None else min(page, offset + limit - len(items))
+        reached = start
+        while limit is None or reached < offset + limit:
+            end = offset + limit if limit is not None else None
+            target = end - 1 if end is not None and reached < end - 1 else end
+            want = page if target is None else min(page, target - reached)
             answer = self._read(method, endpoint, {**body, "max_results": want, "page_token": token})
-            items.extend(answer.get(key) or [])
+            found = answer.get(key) or []
+            items.extend(found)
+            reached += len(found)
             token = answer.get("next_page_token")
-            if not token:
+            if not token or not found:
                 break
-        return items[offset:] if limit is None else items[offset:offset + limit]
+            self._tokens[(query, reached)] = token
+            while len(self._tokens) > 256:  # a bounded memory of recent positions
+                self._tokens.pop(next(iter(self._tokens)))
+        skip = offset - start
+        return items[skip:] if limit is None else items[skip:skip + limit]
 
     def delete_experiment(self, experiment_id: str) -> None:
         self._call("POST", "experiments/delete", {"experiment_id": experiment_id})
