@@ -16,7 +16,7 @@ import pytest
 import nbtrack
 from nbtrack.errors import ServerUnreachable
 from nbtrack.store import open_store
-from tests.conftest import python_env
+from procenv import python_env
 from tests.tracking_servers import KINDS, mlflow_read, shared_server
 
 pytestmark = pytest.mark.timeout(300)
