@@ -12,11 +12,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from procenv import python_env
 
 import nbtrack
 from nbtrack.errors import ServerUnreachable
 from nbtrack.store import open_store
-from procenv import python_env
 from tests.tracking_servers import KINDS, mlflow_read, shared_server
 
 pytestmark = pytest.mark.timeout(300)
