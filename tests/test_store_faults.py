@@ -138,7 +138,7 @@ def test_doctor_reports_a_healthy_store_and_refuses_a_missing_one(store_uri, tmp
     missing = tmp_path / "typo"
     bad = subprocess.run([sys.executable, "-m", "nbtrack", "doctor", str(missing)], capture_output=True,
                          text=True, env=python_env(), timeout=60)
-    assert bad.returncode == 1 and "no such folder" in bad.stderr
+    assert bad.returncode == 3 and "no such folder" in bad.stderr  # 3: not found, as every command
     assert not missing.exists()  # doctor never creates a store
 
 

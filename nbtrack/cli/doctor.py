@@ -16,7 +16,7 @@ def doctor(store: str | None, repair: bool, output: str) -> None:
     """Report a store's health: schema, pending and quarantined segments, runs by status, disk.
 
     STORE is the store folder (default: NBTRACK_TRACKING_URI, else ./.nbtrack). Reads only,
-    unless --repair is given. Exit code 0: healthy; 1: problems remain (listed).
+    unless --repair is given. Exit code 0: healthy; 1: problems remain (listed); 3: no store there.
     """
     from nbtrack.store import doctor as store_doctor
     from nbtrack.store import resolve_root

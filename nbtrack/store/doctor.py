@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from nbtrack.errors import InvalidStore, NbtrackError
+from nbtrack.errors import InvalidStore, NbtrackError, NotFound
 from nbtrack.store import faults
 from nbtrack.store.segments import Batch, write_segment
 
@@ -77,7 +77,7 @@ def diagnose(root: str) -> Report:
     """Report on the store at ``root`` without changing anything."""
     root = os.path.abspath(root)
     if not os.path.isdir(root):
-        raise InvalidStore(f"There is no store at {root} (no such folder). Give the folder that holds "
+        raise NotFound(f"There is no store at {root} (no such folder). Give the folder that holds "
                            "nbtrack.duckdb, e.g. `nbtrack doctor ./.nbtrack`.")
     db = os.path.join(root, "nbtrack.duckdb")
     if not os.path.exists(db):
