@@ -49,10 +49,18 @@ def remote(server, monkeypatch, tmp_path, request):
     open_store(server.url).close()  # the next test gets a fresh client, with its own spool folder
 
 
-def test_tracking_uri_http_opens_the_rest_store(remote):
+def test_tracking_uri_http_opens_the_rest_store(remote, monkeypatch):
     store = nbtrack.MlflowClient().store
     assert type(store).__name__ == "RestStore" and store.root == remote.url
     assert nbtrack.get_tracking_uri() == remote.url
+    monkeypatch.delenv("NBTRACK_TRACKING_URI")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", remote.url + "/")  # MLflow's variable, a trailing slash
+    assert nbtrack.MlflowClient().store is store
+    nbtrack.set_tracking_uri(remote.url)
+    try:
+        assert nbtrack.MlflowClient().store is store and nbtrack.get_experiment("0").name == "Default"
+    finally:
+        nbtrack.tracking.fluent._settings["tracking_uri"] = None
 
 
 def test_experiments(remote):
