@@ -438,3 +438,20 @@ def test_paging_with_page_tokens_visits_every_run_once(remote):
         if token is None:
             break
     assert seen == [float(i) for i in range(10, -1, -1)]
+
+
+def test_threads_logging_at_once_lose_and_repeat_nothing(remote):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = nbtrack.MlflowClient()
+    run = client.create_run(nbtrack.get_experiment_by_name(_experiment_name()).experiment_id)
+
+    def log(worker: int) -> None:
+        for step in range(1500):
+            client.log_metric(run.info.run_id, f"w{worker}", float(step), 1000 + step, step)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(log, range(4)))
+    nbtrack.flush()
+    for worker in range(4):
+        assert [m.step for m in client.get_metric_history(run.info.run_id, f"w{worker}")] == list(range(1500))
