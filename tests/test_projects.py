@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -221,9 +222,11 @@ def test_virtualenv_is_built_once_from_python_env_yaml_and_reused(tmp_path, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     folder = write(tmp_path / "venv-proj", {
         "python_env.yaml": f"python: '{sys.version_info.major}.{sys.version_info.minor}'\ndependencies: []\n",
-        "where.py": "import sys\nopen('prefix', 'w').write(sys.prefix)\n"})
+        "where.py": "import sys\nopen('prefix', 'w').write(sys.prefix)\n"
+                    "import nbtrack\nwith nbtrack.start_run():\n    nbtrack.log_metric('inside', 1.0)\n"})
     first = nbtrack.projects.run(str(folder), "where.py")  # python_env.yaml: virtualenv by default
     prefix = (folder / "prefix").read_text()
+    assert nbtrack.get_run(first.run_id).data.metrics == {"inside": 1.0}  # nbtrack importable in the env
     assert prefix.startswith(str(tmp_path / "cache" / "nbtrack" / "envs")) and prefix != sys.prefix
     built = os.stat(os.path.join(prefix, "pyvenv.cfg")).st_mtime_ns
     second = nbtrack.projects.run(str(folder), "where.py", env_manager="virtualenv")
@@ -231,6 +234,27 @@ def test_virtualenv_is_built_once_from_python_env_yaml_and_reused(tmp_path, monk
     assert os.stat(os.path.join(prefix, "pyvenv.cfg")).st_mtime_ns == built  # reused, not rebuilt
     for submitted in (first, second):
         assert nbtrack.get_run(submitted.run_id).data.tags["mlflow.project.env"] == "virtualenv"
+
+
+def test_uv_builds_the_environment_once_and_the_project_logs_into_its_run(tmp_path, monkeypatch):
+    uv = shutil.which("uv") or os.path.join(os.path.dirname(sys.executable), "uv")
+    assert os.path.exists(uv), "uv is in the dev extra; run scripts/setup.sh"
+    monkeypatch.setenv("PATH", os.path.dirname(uv) + os.pathsep + os.environ["PATH"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = write(tmp_path / "uv-proj", {
+        "MLproject": "name: uvp\npython_env: env.yaml\nentry_points:\n  main:\n    parameters:\n"
+                     "      alpha: {type: float, default: 0.5}\n    command: python train.py {alpha}\n",
+        "env.yaml": f"python: '{sys.version_info.major}.{sys.version_info.minor}'\ndependencies: []\n",
+        "train.py": "import sys, nbtrack\nopen('prefix', 'w').write(sys.prefix)\n"
+                    "with nbtrack.start_run():\n    nbtrack.log_metric('alpha', float(sys.argv[1]))\n"})
+    runs = [nbtrack.projects.run(str(folder), parameters={"alpha": a}, env_manager="uv") for a in ("0.25", "0.75")]
+    prefix = (folder / "prefix").read_text()
+    assert prefix.startswith(str(tmp_path / "cache" / "nbtrack" / "envs" / "uv-"))
+    assert len(os.listdir(tmp_path / "cache" / "nbtrack" / "envs")) == 2  # one env (and its lock file)
+    for submitted, alpha in zip(runs, (0.25, 0.75), strict=True):
+        run = nbtrack.get_run(submitted.run_id)
+        assert run.info.status == "FINISHED" and run.data.metrics == {"alpha": alpha}
+        assert run.data.tags["mlflow.project.env"] == "uv"
 
 
 NOTEBOOK = {

@@ -176,9 +176,32 @@ def _venv(project: Project, manager: str, python: str | None, deps: list[str]) -
             if deps:
                 _build_step([os.path.join(bin_dir, "python"), "-m", "pip", "install", "--quiet",
                              "--disable-pip-version-check", *_pip_args(deps)], cwd, target)
+        _keep_nbtrack_importable(os.path.join(bin_dir, "python"), cwd, target)
         with open(os.path.join(target, _READY), "w") as f:
             f.write(" ".join(deps))
     return bin_dir
+
+
+def _keep_nbtrack_importable(python: str, cwd: str, target: str) -> None:
+    """Let the project's code ``import nbtrack`` (or ``mlflow`` through it) to log into its run.
+
+    MLflow installs itself into a project's environment; nbtrack appends the site folders of the
+    interpreter running it instead, *after* the environment's own, so the project's pinned
+    packages win and nothing is downloaded. A ``.pth`` line runs ``site.addsitedir``, which also
+    reads the ``.pth`` files there (an editable install of nbtrack included)."""
+    import site
+    import sysconfig
+
+    ours = [p for p in dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"]]) if os.path.isdir(p)]
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds nbtrack/
+    found = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           cwd=cwd, capture_output=True, text=True)
+    if found.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise ExecutionException(f"The project's environment {target} has no working Python: {found.stderr[-500:]}")
+    lines = [f"import site; site.addsitedir({path!r})" for path in ours] + [here]
+    with open(os.path.join(found.stdout.strip(), "_nbtrack_parent.pth"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def _pip_args(deps: list[str]) -> list[str]:
