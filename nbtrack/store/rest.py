@@ -420,7 +420,7 @@ class RestStore:
         """Send what is queued (one attempt); raise if the server is away or refused a request."""
         if self.writer.pending() and not self.writer.send():
             self.writer.raise_rejected()
-            raise self.http._unreachable(RuntimeError("queued run data could not be sent"))
+            raise self.writer.failure or self.http.unreachable(RuntimeError("queued run data could not be sent"))
         self.writer.raise_rejected()
 
     def close(self, timeout: float | None = None) -> None:

@@ -190,7 +190,7 @@ class RestClient:
                     return
             except _transport_errors() as e:
                 if attempt >= self._max_retries(None) or _tls_failure(e):
-                    raise self._unreachable(e) from None
+                    raise self.unreachable(e) from None
                 self._sleep(attempt, None)
 
     def _max_retries(self, retries: int | None) -> int:
@@ -207,7 +207,7 @@ class RestClient:
                 response = client.request(method, self.base + url, headers=headers, **kwargs)
             except _transport_errors() as e:
                 if attempt >= limit or _tls_failure(e):  # a certificate does not get better by waiting
-                    raise self._unreachable(e) from None
+                    raise self.unreachable(e) from None
                 self._sleep(attempt, None)
                 continue
             if response.status_code in RETRY_STATUS and attempt < limit:
@@ -227,7 +227,7 @@ class RestClient:
                 pass
         time.sleep(delay)
 
-    def _unreachable(self, error: BaseException) -> ServerUnreachable:
+    def unreachable(self, error: BaseException) -> ServerUnreachable:
         if _tls_failure(error):
             return ServerUnreachable(
                 f"The TLS connection to the tracking server at {self.base} failed ({error}). If the server uses "

@@ -224,6 +224,11 @@ class Writer:
         log.warning("nbtrack: the tracking server refused %s: %s", endpoint, error)
         self._rejected.append(error)
 
+    @property
+    def failure(self) -> NbtrackError | None:
+        """Why the last send stopped (server away, credentials refused), or None."""
+        return self._failure
+
     def pending(self) -> bool:
         """Anything queued, spooled or being sent right now (a read must wait for that too)."""
         with self._lock:
@@ -253,7 +258,7 @@ class Writer:
         so an exit does not wait for a server that is down."""
         try:
             if not self.send(_BACKGROUND_RETRIES):
-                raise self.http._unreachable(RuntimeError("closing"))
+                raise self.http.unreachable(RuntimeError("closing"))
             self.flush(timeout)  # a spool adopted at start may still be sending
         except (ServerUnreachable, AccessDenied) as e:
             log.warning("nbtrack: %s; %d request(s) wait in %s and are sent by the next nbtrack process that "
