@@ -10,6 +10,7 @@ __all__ = ["env"]
 VARIABLES = {
     "NBTRACK_TRACKING_URI": "store location: a folder, duckdb:///abs/folder, or http://host:port",
     "MLFLOW_TRACKING_URI": "used when NBTRACK_TRACKING_URI is unset",
+    "MLFLOW_REGISTRY_URI": "model registry location when set_registry_uri was not called (default: the tracking URI)",
     "NBTRACK_FLUSH_INTERVAL": "seconds between background flushes of buffered run data (default 0.25)",
     "NBTRACK_EXIT_FLUSH_TIMEOUT": "seconds the interpreter waits at exit for the last flush (default 10)",
     "MLFLOW_EXPERIMENT_NAME": "experiment used when none was set (created if missing)",

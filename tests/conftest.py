@@ -13,13 +13,13 @@ def _isolated_store(tmp_path, monkeypatch):
 
     store = tmp_path / "store"
     monkeypatch.setenv("NBTRACK_TRACKING_URI", str(store))
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
         monkeypatch.delenv(name, raising=False)
-    fluent._settings.update(tracking_uri=None, experiment_id=None)
+    fluent._settings.update(tracking_uri=None, experiment_id=None, registry_uri=None)
     yield store
     while fluent.active_run() is not None:
         fluent.end_run()
-    fluent._settings.update(tracking_uri=None, experiment_id=None)
+    fluent._settings.update(tracking_uri=None, experiment_id=None, registry_uri=None)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-__all__ = ["begin", "done", "wait"]
+__all__ = ["begin", "done", "wait", "wait_all"]
 
 _log = logging.getLogger(__name__)
 _counts: dict[str, int] = {}
@@ -52,4 +52,14 @@ def wait(run_id: str, timeout: float = 60.0) -> bool:
     if not finished:
         _log.warning("Artifacts of run %s were still being written after %.0f s; listing what is "
                      "there now.", run_id, timeout)
+    return finished
+
+
+def wait_all(timeout: float = 60.0) -> bool:
+    """Block until no run has pending artifact jobs (``flush_artifact_async_logging``)."""
+    with _changed:
+        pending = list(_counts)
+    finished = True
+    for run_id in pending:  # every run, even after one timed out
+        finished = wait(run_id, timeout) and finished
     return finished

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
+from nbtrack import config
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -53,12 +54,16 @@ class Client(RegistryClientMixin):
     tracking_uri:
         A store folder, ``duckdb:///abs/folder`` or ``file:///abs/folder``; by default the
         current tracking URI (``nbtrack.get_tracking_uri()``).
+    registry_uri:
+        The store of registered models; by default the one ``nbtrack.set_registry_uri`` or
+        ``MLFLOW_REGISTRY_URI`` names, else ``tracking_uri``.
     """
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         from nbtrack.tracking import fluent
 
         self.tracking_uri = tracking_uri or fluent.get_tracking_uri()
+        self._registry_uri = registry_uri or fluent._settings["registry_uri"] or config.env("MLFLOW_REGISTRY_URI")
         self._opened = open_store(self.tracking_uri)
         self._artifact_uris: dict[str, str] = {}
 
@@ -169,13 +174,19 @@ class Client(RegistryClientMixin):
         self._store.restore_run(validation.run_id(run_id))
 
     # -- logging ------------------------------------------------------------------------
-    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         param = (validation.key(key, "param key"), validation.param_value(value))
         self._store.log_batch(validation.run_id(run_id), params=[param])
         return value
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None,
-                   step: int | None = None) -> None:
+                   step: int | None = None, synchronous: bool | None = None, dataset_name: str | None = None,
+                   dataset_digest: str | None = None, model_id: str | None = None) -> None:
+        """Log one metric value. Writes are buffered and durable within 250 ms (``nbtrack.flush()``
+        at once), so ``synchronous`` changes nothing."""
+        if dataset_name is not None or dataset_digest is not None or model_id is not None:
+            raise InvalidParameter("Linking a metric to a logged model or a dataset (model_id=, dataset_name=, "
+                                   "dataset_digest=) is not in nbtrack yet; log the metric without them.")
         validation.key(key, "metric key")
         ts = _now() if timestamp is None else validation.timestamp(key, timestamp)
         self._store.log_metric(validation.run_id(run_id), key, validation.metric_value(key, value), ts,
@@ -199,7 +210,12 @@ class Client(RegistryClientMixin):
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(validation.run_id(run_id), validation.text(key, "tag key"))
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None,
+                   models: Sequence[Any] | None = None) -> None:
+        """Record datasets as inputs of the run."""
+        if models:
+            raise InvalidParameter("Logging logged models as run inputs (models=) is not in nbtrack yet; "
+                                   "log the datasets only.")
         checked = [validation.dataset_input(d) for d in datasets or []]
         self._store.log_inputs(validation.run_id(run_id), checked)
 
@@ -280,6 +296,22 @@ class Client(RegistryClientMixin):
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         _pending.wait(run_id)
         return self._repo(run_id).download_artifacts(path, dst_path)
+
+    def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
+        """Write the bytes read from a binary ``stream`` (an open file, ``io.BytesIO``) as ``artifact_file``."""
+        data = stream.read()
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidParameter(f"log_stream needs a binary stream (open(path, 'rb'), io.BytesIO); "
+                                   f"this one gave {type(data).__name__}.")
+        self._write(run_id, artifact_file, bytes(data))
+
+    def load_table(self, experiment_id: str, artifact_file: str, run_ids: list[str] | None = None,
+                   extra_columns: list[str] | None = None) -> Any:
+        """The table ``artifact_file`` that runs of ``experiment_id`` logged with ``log_table``, joined
+        into one pandas DataFrame; ``extra_columns`` (e.g. ``["run_id"]``) come from ``search_runs``."""
+        from nbtrack.tracking.tables import load_table
+
+        return load_table(self, experiment_id, artifact_file, run_ids, extra_columns)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         uri = self._repo(run_id).root

@@ -27,7 +27,7 @@ from nbtrack.tracking.client import Client
 
 _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
 _last_run_id: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("nbtrack_last_run", default=None)
-_settings: dict[str, Any] = {"tracking_uri": None, "experiment_id": None}
+_settings: dict[str, Any] = {"tracking_uri": None, "experiment_id": None, "registry_uri": None}
 _clients: dict[str, Client] = {}
 _exit: dict[str, Any] = {"registered": False, "status": RunStatus.FINISHED}
 _all_active: dict[str, tuple[Client, ActiveRun]] = {}  # every thread's active runs, for the exit handler
@@ -95,6 +95,38 @@ def is_tracking_uri_set() -> bool:
     return bool(_settings["tracking_uri"] or config.env("NBTRACK_TRACKING_URI") or config.env("MLFLOW_TRACKING_URI"))
 
 
+def set_registry_uri(uri: str) -> None:
+    """Keep registered models in another store than runs (a folder, ``duckdb:///``, ``http(s)://``).
+
+    Examples
+    --------
+    >>> nbtrack.set_registry_uri("/shared/registry")
+    >>> nbtrack.get_registry_uri()
+    '/shared/registry'
+    """
+    refuse_mlflow_database(os.fspath(uri))
+    _settings["registry_uri"] = os.fspath(uri)
+
+
+def get_registry_uri() -> str:
+    """The registry's store: set_registry_uri, else MLFLOW_REGISTRY_URI, else the tracking URI."""
+    return _settings.get("registry_uri") or config.env("MLFLOW_REGISTRY_URI") or get_tracking_uri()
+
+
+def flush_async_logging() -> None:
+    """MLflow's name for :func:`flush`: every buffered metric, param and tag is durable on return."""
+    flush()
+
+
+def flush_artifact_async_logging() -> None:
+    """MLflow's name for waiting on background artifact writes: figures autolog is still drawing
+    are done and every buffered value is durable on return."""
+    from nbtrack.tracking import _pending
+
+    _pending.wait_all()
+    flush()
+
+
 def _client() -> Client:
     uri = get_tracking_uri()
     client = _clients.get(uri)
@@ -103,8 +135,16 @@ def _client() -> Client:
     return client
 
 
-def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+def _refuse_trace_location(trace_location: Any) -> None:
+    if trace_location is not None:
+        raise InvalidParameter("trace_location places GenAI traces (MLflow tracing), which nbtrack does not "
+                               "record; leave it out.")
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None,
+                   trace_location: Any = None) -> Experiment:
     """Make an experiment active, creating it by name if needed."""
+    _refuse_trace_location(trace_location)
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameter("Must specify exactly one of: `experiment_id` or `experiment_name`.")
     client = _client()
@@ -138,7 +178,9 @@ def _resolve_experiment_id() -> str:
     return config.env("MLFLOW_EXPERIMENT_ID") or "0"
 
 
-def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None,
+                      trace_location: Any = None) -> str:
+    _refuse_trace_location(trace_location)
     return _client().create_experiment(name, artifact_location, tags)
 
 
@@ -342,6 +384,24 @@ def log_input(dataset: Any = None, context: str | None = None, tags: dict[str, s
     _client().log_inputs(_run_id_or_start(), [to_dataset_input(dataset, context, tags)])
 
 
+def log_inputs(datasets: list[Any] | None = None, contexts: list[str | None] | None = None,
+               tags_list: list[dict[str, str] | None] | None = None, models: list[Any] | None = None) -> None:
+    """Record several datasets as inputs of the active run; ``contexts[i]`` and ``tags_list[i]``
+    go with ``datasets[i]`` (``None`` entries are skipped, as in MLflow)."""
+    from nbtrack.tracking.datasets import to_dataset_input
+
+    datasets = list(datasets or [])
+    for what, given in (("contexts", contexts), ("tags_list", tags_list)):
+        if given is not None and len(given) != len(datasets):
+            raise InvalidParameter(f"{what} has {len(given)} entries for {len(datasets)} datasets: give one "
+                                   "per dataset (None where there is none).")
+    inputs = [to_dataset_input(d, (contexts or [None] * len(datasets))[i], (tags_list or [None] * len(datasets))[i])
+              for i, d in enumerate(datasets) if d is not None]
+    run_id = _run_id_or_start()
+    if inputs or models:
+        _client().log_inputs(run_id, inputs, models=models)
+
+
 # -- artifacts ------------------------------------------------------------------------------
 def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
     _client().log_artifact(_run_id_or_start(run_id), local_path, artifact_path)
@@ -364,7 +424,7 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = No
 
 
 def log_image(image: Any, artifact_file: str | None = None, key: str | None = None, step: int | None = None,
-              timestamp: int | None = None, synchronous: bool | None = None) -> None:
+              timestamp: int | None = None, synchronous: bool | None = False) -> None:
     _client().log_image(_run_id_or_start(), image, artifact_file, key, step, timestamp)
 
 
@@ -372,8 +432,35 @@ def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     _client().log_table(_run_id_or_start(run_id), data, artifact_file)
 
 
+def log_stream(stream: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Write a binary stream (an open file, ``io.BytesIO``) as the artifact ``artifact_file``."""
+    _client().log_stream(_run_id_or_start(run_id), stream, artifact_file)
+
+
 def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The active run's artifact location, or that of ``artifact_path`` inside it."""
     return _client().get_artifact_uri(_run_id_or_start(), artifact_path)
+
+
+def load_table(artifact_file: str, run_ids: list[str] | None = None,
+               extra_columns: list[str] | None = None) -> Any:
+    """The table ``artifact_file`` logged by ``log_table`` in the active experiment's runs, joined.
+
+    Parameters
+    ----------
+    artifact_file:
+        The name given to ``log_table`` (``.json`` or ``.parquet``).
+    run_ids:
+        Only these runs (by default every run of the experiment that logged the table).
+    extra_columns:
+        Columns of ``search_runs``' frame (``run_id``, ``status``, ``params.lr``, ...) added to
+        each row.
+
+    Examples
+    --------
+    >>> nbtrack.load_table("eval.json", extra_columns=["run_id"])
+    """
+    return _client().load_table(_resolve_experiment_id(), artifact_file, run_ids, extra_columns)
 
 
 # -- search -----------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "resolve_models_uri",
     "search_model_versions",
     "search_registered_models",
+    "set_model_version_tag",
 ]
 
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
@@ -111,18 +112,39 @@ class RegistryClientMixin:
     """Registry methods of :class:`nbtrack.Client` (MLflow's names and semantics)."""
 
     _store: Any
+    tracking_uri: str
+    _registry_uri: str | None
+
+    @property
+    def _registry_store(self) -> Any:
+        uri = self._registry_uri
+        if uri is None or uri == self.tracking_uri:
+            return self._store
+        opened = self.__dict__.get("_opened_registry")
+        if opened is None or getattr(opened, "_closed", False):
+            from nbtrack.store import open_store
+
+            opened = self.__dict__["_opened_registry"] = open_store(uri)
+        return opened
 
     @property
     def _registry(self) -> Any:
-        registry = getattr(self._store, "registry", None)
+        store = self._registry_store
+        registry = getattr(store, "registry", None)
         if registry is None:
-            raise NbtrackError(f"The store {self._store!r} has no model registry.", error_code="NOT_IMPLEMENTED")
+            raise NbtrackError(f"The store {store!r} has no model registry.", error_code="NOT_IMPLEMENTED")
         return registry
+
+    @property
+    def registry_uri(self) -> str:
+        """Where this client's registered models are (the tracking URI unless set apart)."""
+        return self._registry_uri or self.tracking_uri
 
     # -- registered models ------------------------------------------------------------------
     def create_registered_model(self, name: str, tags: dict[str, Any] | None = None,
-                                description: str | None = None) -> RegisteredModel:
+                                description: str | None = None, deployment_job_id: str | None = None) -> RegisteredModel:
         """Create an empty registered model; raises ResourceExists if ``name`` is taken."""
+        _refuse_deployment_job(deployment_job_id)
         return self._registry.create_registered_model(_name(name), _tags(tags, "Registered model"),
                                                       _description(description))
 
@@ -134,8 +156,10 @@ class RegistryClientMixin:
         """Rename a model; its versions, aliases and history move with it."""
         return self._registry.rename_registered_model(_name(name), _name(new_name), _user())
 
-    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+    def update_registered_model(self, name: str, description: str | None = None,
+                                deployment_job_id: str | None = None) -> RegisteredModel:
         """Set the model's description."""
+        _refuse_deployment_job(deployment_job_id)
         return self._registry.update_registered_model(_name(name), _description(description))
 
     def delete_registered_model(self, name: str) -> None:
@@ -172,7 +196,8 @@ class RegistryClientMixin:
     # -- model versions ---------------------------------------------------------------------
     def create_model_version(self, name: str, source: str, run_id: str | None = None,
                              tags: dict[str, Any] | None = None, run_link: str | None = None,
-                             description: str | None = None, await_creation_for: int = 300) -> ModelVersion:
+                             description: str | None = None, await_creation_for: int = 300,
+                             model_id: str | None = None) -> ModelVersion:
         """Create the next version of ``name`` from ``source`` (a model URI or path).
 
         When ``source`` resolves to a local model (a path, ``file:``, ``runs:/`` or ``models:/``
@@ -180,6 +205,9 @@ class RegistryClientMixin:
         source (``s3://...``) is recorded as given. Versions are READY at once, so
         ``await_creation_for`` is accepted and ignored.
         """
+        if model_id is not None:
+            raise InvalidParameter("Linking a model version to a logged model (model_id=) is not in nbtrack yet; "
+                                   "register it from its runs:/ URI.")
         if not isinstance(source, str) or not source:
             raise InvalidParameter(f"Invalid model version source {source!r}: pass a model URI or path.")
         validation.utf8(source, "Model version source")
@@ -189,6 +217,35 @@ class RegistryClientMixin:
         local, source_run = self._model_files(source, strict=False)
         return self._registry.create_model_version(
             name, source, run_id or source_run, checked, run_link, description, _user(), local)
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """Copy the version ``src_model_uri`` names (``models:/name/3``, ``models:/name@champion``,
+        ``models:/name/Production``) to a new version of ``dst_name``, created if missing.
+
+        The copy keeps the source's run id, run link, description and tags, and its source is
+        ``models:/<name>/<version>`` of the original, as in MLflow. The model files are copied
+        too, so the copy keeps working when the original version is deleted.
+
+        Examples
+        --------
+        >>> client.copy_model_version("models:/iris@champion", "iris-prod").source
+        'models:/iris/3'
+        """
+        src = self._resolve_model_version(src_model_uri)
+        dst_name = _name(dst_name)
+        try:
+            self.create_registered_model(dst_name)
+            print(f"Successfully registered model '{dst_name}'.", file=sys.stderr)
+        except ResourceExists:
+            print(f"Registered model '{dst_name}' already exists. Creating a new version of this model...",
+                  file=sys.stderr)
+        source = f"models:/{src.name}/{src.version}"
+        local = None if getattr(self._registry, "by_reference", False) else resolve_models_uri(source, client=self)
+        copy = self._registry.create_model_version(dst_name, source, src.run_id, list(src.tags.items()),
+                                                   src.run_link, src.description, _user(), local)
+        print(f"Copied version '{src.version}' of model '{src.name}' to version '{copy.version}' of model "
+              f"'{copy.name}'.", file=sys.stderr)
+        return copy
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """One version; NotFound if the model or the version does not exist."""
@@ -388,6 +445,12 @@ class RegistryClientMixin:
         return None, run_id
 
 
+def _refuse_deployment_job(deployment_job_id: str | None) -> None:
+    if deployment_job_id is not None:
+        raise InvalidParameter("deployment_job_id names a Databricks deployment job, which nbtrack does not have; "
+                               "leave it out.")
+
+
 def _page(fetch: Any, limit: int, page_token: str | None) -> PagedList[Any]:
     from nbtrack.tracking.client import PagedList
 
@@ -446,6 +509,13 @@ def search_registered_models(max_results: int | None = None, filter_string: str 
 
     return _all_pages(Client().search_registered_models, max_results, filter_string, order_by,
                       SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+
+
+def set_model_version_tag(name: str, version: str | None = None, key: str | None = None, value: Any = None) -> None:
+    """Tag version ``version`` of the registered model ``name``, as ``mlflow.set_model_version_tag``."""
+    from nbtrack.tracking.client import Client
+
+    Client().set_model_version_tag(name, version, key, value)
 
 
 def search_model_versions(max_results: int | None = None, filter_string: str | None = None,
@@ -509,18 +579,18 @@ def _improper(uri: str) -> InvalidParameter:
         "alias is a registered model alias. Only one of suffix or alias can be defined at a time.")
 
 
-def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0) -> str:
+def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *, client: Any = None) -> str:
     """The local directory of the model version a ``models:/`` URI names (copied to ``dst_path``)."""
     from nbtrack.tracking.artifacts import download_artifacts
     from nbtrack.tracking.client import Client
 
-    client = Client()
+    client = client or Client()
     mv = client._resolve_model_version(uri)
     location = client.get_model_version_download_uri(mv.name, mv.version)
     if location.startswith("models:"):  # a version registered by reference to another version
         if _depth >= 8:
             raise InvalidParameter(f"{uri} refers to models:/ URIs in a loop (last: {location}).")
-        local = resolve_models_uri(location, None, _depth + 1)
+        local = resolve_models_uri(location, None, _depth + 1, client=client)
     elif os.path.isabs(location) and os.path.exists(location):
         # The version's files in the store: refuse links that lead outside them, as for run artifacts.
         from nbtrack.store.artifacts import LocalArtifactRepository
