@@ -455,3 +455,12 @@ def test_threads_logging_at_once_lose_and_repeat_nothing(remote):
     nbtrack.flush()
     for worker in range(4):
         assert [m.step for m in client.get_metric_history(run.info.run_id, f"w{worker}")] == list(range(1500))
+
+
+def test_line_magic_compares_runs_by_name_on_a_server(remote, ip):
+    for name, acc in (("alpha", 0.5), ("beta", 0.7)):
+        with nbtrack.start_run(run_name=name):
+            nbtrack.log_metric("acc", acc)
+    table = ip.run_line_magic("nbtrack", "compare alpha beta")
+    assert [c.split(" ")[0] for c in table.columns] == ["alpha", "beta"]
+    assert list(table.loc["metrics.acc"]) == [0.5, 0.7]
