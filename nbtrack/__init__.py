@@ -123,6 +123,7 @@ _LAZY_ATTRS = {
     "runs_table": "nbtrack.ui", "metric_chart": "nbtrack.ui", "parallel_coordinates": "nbtrack.ui",
     "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
     "run": "nbtrack.projects",  # mlflow.run
+    "doctor": "nbtrack.tracking._doctor",
     "evaluate": "nbtrack.models.evaluation", "validate_evaluation_results": "nbtrack.models.evaluation",
 }
 

@@ -190,3 +190,16 @@ def test_artifacts_list_and_load_helpers(tmp_path, client):
     (local / "f.json").write_text(json.dumps({"a": 1}))
     assert [f.path for f in nbtrack.artifacts.list_artifacts(str(local))] == ["f.json"]
     assert nbtrack.artifacts.load_dict(str(local / "f.json")) == {"a": 1}
+
+
+def test_doctor_prints_what_a_bug_report_needs(client, capsys, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
+    with nbtrack.start_run() as run:
+        nbtrack.doctor(mask_envs=True)
+    out = capsys.readouterr().out
+    assert f"nbtrack version: {nbtrack.__version__}" in out
+    assert f"Tracking URI: {nbtrack.get_tracking_uri()}" in out and "Registry URI: " in out
+    assert f"Active run ID: {run.info.run_id}" in out
+    assert "MLFLOW_TRACKING_TOKEN: ***" in out and "secret-token" not in out
+    nbtrack.doctor()
+    assert "MLFLOW_TRACKING_TOKEN: secret-token" in capsys.readouterr().out

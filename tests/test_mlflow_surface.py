@@ -70,7 +70,6 @@ EXCLUDED: dict[str, str] = {
     "mlflow.models.list_evaluators": "not yet: nbtrack has the default evaluator only",
     "mlflow.set_telemetry_client": "MLflow's usage telemetry: nbtrack sends none",
     "mlflow.test": "MLflow's pytest decorator for tracing GenAI tests",
-    "mlflow.doctor": "not yet: prints MLflow's environment report; `nbtrack doctor` checks and repairs a store",
     "mlflow.LazyLoader": "MLflow's internal lazy-import helper, exposed by accident; nbtrack uses module __getattr__",
     "mlflow.RunOperations": ("MLflow's futures of asynchronous logging (synchronous=False); nbtrack's writes "
                              "are always buffered and return None"),
