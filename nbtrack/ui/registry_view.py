@@ -53,7 +53,12 @@ class RegistryView:
         self.model = client.get_registered_model(self.name)
         found = client.search_model_versions(f"name = '{_quote(self.name)}'", order_by=["version_number DESC"])
         self.versions = [_VersionRow(mv, _run_name(client, mv.run_id), _signature(client, mv)) for mv in found]
-        self.history = client.get_model_version_history(self.name)
+        try:
+            self.history = client.get_model_version_history(self.name)
+        except NbtrackError as e:  # a tracking server keeps no history (MLflow's REST API has none)
+            if e.error_code != "NOT_IMPLEMENTED":
+                raise
+            self.history = []
         return self
 
     def _repr_html_(self) -> str:
@@ -99,6 +104,13 @@ def _signature(client: Any, mv: ModelVersion) -> str | None:
     except NbtrackError:
         return None
     path = os.path.join(location, "MLmodel")
+    if location.startswith(("mlflow-artifacts:", "http:", "https:")):  # on a tracking server
+        from nbtrack.tracking.artifacts import download_artifacts
+
+        try:
+            path = download_artifacts(artifact_uri=location.rstrip("/") + "/MLmodel")
+        except NbtrackError:
+            return None
     if not os.path.isfile(path):
         return None
     import yaml
