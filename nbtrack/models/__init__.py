@@ -21,18 +21,53 @@ __all__ = [
     "Model",
     "ModelInfo",
     "ModelSignature",
+    "convert_input_example_to_serving_input",
     "evaluate",
     "get_model_info",
     "infer_signature",
+    "list_evaluators",
     "make_metric",
     "register_uri_resolver",
     "resolve_model_uri",
     "set_signature",
+    "validate_schema",
 ]
 
 # mlflow.models.evaluate and its objects, imported on first use.
 _EVALUATION = {"EvaluationArtifact", "EvaluationMetric", "EvaluationResult", "MetricThreshold", "evaluate",
                "make_metric"}
+
+
+def convert_input_example_to_serving_input(input_example: Any) -> str | None:
+    """The JSON body the scoring server takes for ``input_example`` (``{"dataframe_split": ...}`` for
+    a DataFrame, ``{"inputs": ...}`` otherwise, with ``"params"`` for an ``(example, params)`` pair),
+    as ``log_model`` writes it to ``serving_input_example.json``; None for None."""
+    if input_example is None:
+        return None
+    from nbtrack.models.example import Example
+
+    return Example(input_example).json_serving_input
+
+
+def list_evaluators() -> list[str]:
+    """The evaluators ``evaluate(..., evaluators=...)`` takes: ``default``, ``classifier``, ``regressor``
+    (MLflow also lists ``shap``, whose explanations nbtrack does not compute)."""
+    from nbtrack.models.evaluation.evaluate import _BUILTIN
+
+    return list(_BUILTIN)
+
+
+def validate_schema(data: Any, expected_schema: Any) -> None:
+    """Check ``data`` against ``expected_schema`` (a :class:`~nbtrack.types.Schema`) as a model's
+    ``predict`` would, raising the same error (it names the missing column or the wrong type).
+
+    Examples
+    --------
+    >>> validate_schema(pd.DataFrame({"x": [1.0]}), Schema([ColSpec("double", "x")]))
+    """
+    from nbtrack.models._enforce import enforce_schema
+
+    enforce_schema(data, expected_schema)
 
 
 def __getattr__(name: str) -> Any:
