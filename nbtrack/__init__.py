@@ -124,6 +124,7 @@ _LAZY_ATTRS = {
     "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
     "run": "nbtrack.projects",  # mlflow.run
     "doctor": "nbtrack.tracking._doctor",
+    "Image": "nbtrack.tracking.multimedia",  # mlflow.Image (Pillow, imported on first use)
     "evaluate": "nbtrack.models.evaluation", "validate_evaluation_results": "nbtrack.models.evaluation",
 }
 

@@ -203,3 +203,22 @@ def test_doctor_prints_what_a_bug_report_needs(client, capsys, monkeypatch):
     assert "MLFLOW_TRACKING_TOKEN: ***" in out and "secret-token" not in out
     nbtrack.doctor()
     assert "MLFLOW_TRACKING_TOKEN: secret-token" in capsys.readouterr().out
+
+
+def test_image_objects_as_mlflow_image(tmp_path, client):
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("PIL")
+    pixels = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    image = nbtrack.Image(pixels)
+    assert image.size == (4, 2) and (image.to_array() == pixels).all()
+    assert image.to_list()[1] == (3, 4, 5) and image.resize((2, 1)).size == (2, 1)
+    image.save(str(tmp_path / "i.png"))
+    assert nbtrack.Image(str(tmp_path / "i.png")).to_list() == image.to_list()
+    with pytest.raises(InvalidParameter, match="Unsupported image"):
+        nbtrack.Image(3.5)
+    with nbtrack.start_run() as run:
+        nbtrack.log_image(image, "as_file.png")
+        nbtrack.log_image(image, key="series", step=1)
+    loaded = nbtrack.artifacts.load_image(f"runs:/{run.info.run_id}/as_file.png")
+    assert (np.array(loaded) == pixels).all()
+    assert client.get_run(run.info.run_id).data.tags["mlflow.loggedImages"] == "True"

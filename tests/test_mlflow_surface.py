@@ -70,8 +70,6 @@ EXCLUDED: dict[str, str] = {
     "mlflow.LazyLoader": "MLflow's internal lazy-import helper, exposed by accident; nbtrack uses module __getattr__",
     "mlflow.RunOperations": ("MLflow's futures of asynchronous logging (synchronous=False); nbtrack's writes "
                              "are always buffered and return None"),
-    "mlflow.Image": "not yet: the compressed image entity of log_image(key=...) series (files are logged, "
-                    "without the entity's thumbnails)",
     **{f"MlflowClient.{n}": _GENAI_TRACING for n in (
         "delete_trace_tag", "delete_traces", "end_span", "end_trace", "get_trace", "link_traces_to_run",
         "search_traces", "set_trace_tag", "start_span", "start_trace", "unlink_traces_from_run")},

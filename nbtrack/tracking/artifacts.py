@@ -181,9 +181,20 @@ def write_figure(figure: Any, artifact_file: str, save_kwargs: dict | None = Non
 
 
 def write_image(image: Any) -> bytes:
-    """PNG bytes of a numpy array (HW, HWC; uint8 or float in [0, 1]) or a PIL image."""
+    """PNG bytes of a numpy array (HW, HWC; uint8 or float in [0, 1]), a PIL image or an
+    ``nbtrack.Image`` / ``mlflow.Image``."""
+    buf = io.BytesIO()
+    to_pil_image(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def to_pil_image(image: Any) -> Any:
+    """A PIL image of a numpy array or nested list (HW, HWC; uint8 or float in [0, 1]), a PIL image,
+    or anything with ``to_pil()`` (``nbtrack.Image``, ``mlflow.Image``)."""
     from PIL import Image
 
+    if hasattr(image, "to_pil") and not isinstance(image, Image.Image):
+        image = image.to_pil()
     if not isinstance(image, Image.Image):
         import numpy as np
 
@@ -203,9 +214,7 @@ def write_image(image: Any) -> bytes:
         if array.ndim not in (2, 3):
             raise InvalidParameter(f"An image must be 2-D (H, W) or 3-D (H, W, C); got shape {array.shape}.")
         image = Image.fromarray(array)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return image
 
 
 def image_series_path(key: str, step: int, timestamp: int) -> str:
