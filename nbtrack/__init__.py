@@ -77,6 +77,21 @@ from nbtrack.tracking.fluent import (
     sql,
     start_run,
 )
+from nbtrack.tracking.logged_models import (
+    ActiveModel,
+    clear_active_model,
+    create_external_model,
+    delete_logged_model_tag,
+    finalize_logged_model,
+    get_active_model_id,
+    get_logged_model,
+    initialize_logged_model,
+    last_logged_model,
+    log_model_params,
+    search_logged_models,
+    set_active_model,
+    set_logged_model_tags,
+)
 from nbtrack.tracking.registry import (
     register_model,
     search_model_versions,
@@ -110,6 +125,11 @@ __all__ = [
     "set_experiment_tags", "set_model_version_tag", "set_registry_uri", "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
     "set_system_metrics_sampling_interval", "set_tag", "set_tags", "set_tracking_uri", "sql", "start_run",
     "validate_evaluation_results",
+]
+__all__ += [  # MLflow 3 logged models
+    "ActiveModel", "clear_active_model", "create_external_model", "delete_logged_model_tag",
+    "finalize_logged_model", "get_active_model_id", "get_logged_model", "initialize_logged_model",
+    "last_logged_model", "log_model_params", "search_logged_models", "set_active_model", "set_logged_model_tags",
 ]
 
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use

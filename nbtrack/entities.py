@@ -107,6 +107,9 @@ class Metric:
     timestamp: int
     step: int = 0
     run_id: str | None = None
+    model_id: str | None = None  # MLflow 3: the logged model (and dataset) the value belongs to
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,3 +348,42 @@ __all__ += [
     "RegistryEvent",
     "RegistrySnapshot",
 ]
+
+
+class LoggedModelStatus:
+    """A logged model's status (MLflow 3's names): PENDING until its files are in, then READY or FAILED."""
+
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+    ALL = (PENDING, READY, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel(_Fields):
+    """An MLflow 3 logged model: a model with its own id (``m-...``), files, params, tags and metrics.
+
+    ``metrics`` are the values logged with ``model_id=`` (each :class:`Metric` carries its
+    ``run_id``, ``dataset_name`` and ``dataset_digest``); ``model_uri`` is ``models:/<model_id>``.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    model_type: str | None = None
+    source_run_id: str | None = None
+    status: str = LoggedModelStatus.READY
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Metric] = field(default_factory=list)
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_id}"
+
+
+__all__ += ["LoggedModel", "LoggedModelStatus"]

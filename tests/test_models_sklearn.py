@@ -141,9 +141,11 @@ def test_log_model_and_load_from_runs_uri(iris):
     X, _, model = iris
     with nbtrack.start_run() as run:
         info = nbtrack.sklearn.log_model(model, name="clf", input_example=X.iloc[:2])
-    assert info.model_uri == f"runs:/{run.info.run_id}/clf"
+    assert info.model_uri == f"models:/{info.model_id}"  # MLflow 3; the runs:/ URI below loads too
     assert info.signature.inputs.input_names() == list(X.columns)
     loaded = nbtrack.sklearn.load_model(info.model_uri)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    loaded = nbtrack.sklearn.load_model(f"runs:/{run.info.run_id}/clf")
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     files = {f.path for f in nbtrack.MlflowClient().list_artifacts(run.info.run_id, "clf")}
     assert {"clf/MLmodel", "clf/model.pkl", "clf/requirements.txt"} <= files

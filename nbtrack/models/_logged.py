@@ -77,15 +77,60 @@ def _record_history(run_id: str, model: Model) -> None:
     client.set_tag(run_id, LOGGED_MODELS_TAG, json.dumps(history))
 
 
+def _create(run_id: str, name: str, params: dict[str, Any] | None, tags: dict[str, Any] | None,
+            model_type: str | None, model_id: str | None) -> Any:
+    """The logged model the files go to (MLflow 3): the one named, or a new one with the run's params."""
+    from nbtrack.tracking import logged_models
+    from nbtrack.tracking.client import Client
+
+    client = Client()
+    if model_id is not None:
+        return client.get_logged_model(model_id)
+    run = client.local_view(run_id)
+    merged = {**{k: str(v) for k, v in (params or {}).items()}, **run.data.params}
+    model = client.create_logged_model(run.info.experiment_id, name, run_id, tags, merged, model_type)
+    logged_models.remember_logged(model.model_id)
+    return model
+
+
+def _link_step_metrics(run_id: str, model_id: str, step: int) -> None:
+    """As MLflow 3: the run's metric values at ``step`` are linked to the new model too."""
+    from nbtrack.tracking.client import Client
+
+    client = Client()
+    for key in client.local_view(run_id).data.metrics:
+        for m in client.get_metric_history(run_id, key):
+            if m.step == step:
+                client.log_metric(run_id, key, m.value, m.timestamp, m.step, model_id=model_id)
+
+
+#: log_model arguments of MLflow 3 that every flavor hands on to :func:`log_model`.
+LOGGED_MODEL_OPTIONS = ("params", "tags", "model_type", "step", "model_id")
+
+
+def logged_model_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the MLflow 3 logged-model arguments out of a flavor's ``**kwargs``."""
+    return {k: kwargs.pop(k) for k in LOGGED_MODEL_OPTIONS if k in kwargs}
+
+
 def log_model(
     save: Callable[..., None],
     name: str | None = None,
     artifact_path: str | None = None,
     registered_model_name: str | None = None,
     run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
     **save_kwargs: Any,
 ) -> ModelInfo:
-    """Run ``save(path=..., mlflow_model=..., **save_kwargs)`` and log the result to a run."""
+    """Run ``save(path=..., mlflow_model=..., **save_kwargs)`` and log the result as a logged model.
+
+    The files go to the logged model's own location (``models:/<model_id>``) and, so that
+    ``runs:/<run_id>/<name>`` keeps loading, to the run's artifacts under ``name``.
+    """
     name = resolve_name(name, artifact_path)
     registry = None
     if registered_model_name is not None:
@@ -97,7 +142,10 @@ def log_model(
                 "registered_model_name and register it later from its runs:/ URI.",
                 error_code="NOT_IMPLEMENTED",
             )
+    from nbtrack.entities import LoggedModelStatus
+    from nbtrack.store.artifacts import LocalArtifactRepository
     from nbtrack.tracking import fluent
+    from nbtrack.tracking.client import Client
 
     if run_id is None:
         run = fluent.active_run()
@@ -105,14 +153,25 @@ def log_model(
             run = fluent.start_run()
             _log.info("Started run %s to hold the logged model.", run.info.run_id)
         run_id = run.info.run_id
-    model = Model(artifact_path=name, run_id=run_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        local = os.path.join(tmp, "model")
-        save(path=local, mlflow_model=model, **save_kwargs)
-        fluent.log_artifacts(local, artifact_path=name, run_id=run_id)
+    logged = _create(run_id, name, params, tags, model_type, model_id)
+    model = Model(artifact_path=name, run_id=run_id, model_uuid=logged.model_id, model_id=logged.model_id)
+    client = Client()
+    try:
+        _link_step_metrics(run_id, logged.model_id, step)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, "model")
+            save(path=local, mlflow_model=model, **save_kwargs)
+            LocalArtifactRepository(logged.artifact_location).log_artifacts(local)
+            fluent.log_artifacts(local, artifact_path=name, run_id=run_id)
+    except BaseException:
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
     _record_history(run_id, model)
+    final = client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     info = model.get_model_info()
+    info.model_id, info.model_uri = final.model_id, final.model_uri
+    info.params, info.metrics = dict(final.params), list(logged.metrics)  # as MLflow 3: the metrics at creation
     if registry is not None:
-        version = registry.register_model(info.model_uri, registered_model_name)
+        version = registry.register_model(f"runs:/{run_id}/{name}", registered_model_name)
         info.registered_model_version = getattr(version, "version", version)
     return info

@@ -223,6 +223,8 @@ class ModelInfo:
     registered_model_version: int | None = None
     model_id: str | None = None
     prompts: list[str] | None = field(default=None)
+    params: dict[str, str] | None = None  # MLflow 3: the logged model's params and metrics
+    metrics: list[Any] | None = None
 
     @property
     def name(self) -> str | None:

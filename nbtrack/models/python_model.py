@@ -438,6 +438,9 @@ def log_model(
 ) -> Any:
     """Log a custom model as artifacts of the active run (see :func:`save_model`)."""
     from nbtrack.models._logged import log_model as _log_model
+    from nbtrack.models._logged import logged_model_options
+
+    options = logged_model_options(kwargs)
 
     return _log_model(
         lambda path, mlflow_model: save_model(
@@ -448,4 +451,5 @@ def log_model(
             metadata=metadata, model_config=model_config, streamable=streamable,
         ),
         name=name, artifact_path=artifact_path, registered_model_name=registered_model_name, run_id=run_id,
+        **options,
     )

@@ -7,11 +7,12 @@ free first dimension; lists, dicts and scalars give (possibly composite) column 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from typing import Any
 
-from nbtrack.errors import InvalidParameter
+from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.models.schema import (
     AnyType,
     Array,
@@ -388,6 +389,11 @@ def set_signature(model_uri: str, signature: ModelSignature) -> None:
 
     if not isinstance(signature, ModelSignature):
         raise InvalidParameter(f"The signature argument must be a ModelSignature object, got {type(signature).__name__}.")
+    from nbtrack.tracking.logged_models import logged_model_id
+
+    if (model_id := logged_model_id(str(model_uri))) is not None:  # MLflow 3: a logged model's files
+        _set_on_logged_model(model_id, signature)
+        return
     if str(model_uri).startswith("models:"):
         raise InvalidParameter(
             f"Failed to set signature on {model_uri!r}. Model URIs with the `models:/` scheme are not "
@@ -406,6 +412,21 @@ def set_signature(model_uri: str, signature: ModelSignature) -> None:
         local = client.download_artifacts(run_id, f"{artifact_path}/{MLMODEL_FILE_NAME}".lstrip("/"), tmp)
         _rewrite(local, signature)
         client.log_artifact(run_id, local, artifact_path or None)
+
+
+def _set_on_logged_model(model_id: str, signature: ModelSignature) -> None:
+    """Rewrite the logged model's MLmodel, and the copy log_model put in its run's artifacts."""
+    import os
+
+    from nbtrack.models.model import MLMODEL_FILE_NAME
+    from nbtrack.tracking.client import Client
+
+    logged = Client().get_logged_model(model_id)
+    _rewrite(os.path.join(logged.artifact_location, MLMODEL_FILE_NAME), signature)
+    if logged.source_run_id is not None:
+        runs_uri = f"runs:/{logged.source_run_id}/{logged.name}"
+        with contextlib.suppress(NbtrackError):  # a model logged without a run copy
+            set_signature(runs_uri, signature)
 
 
 def _rewrite(mlmodel_path: str, signature: ModelSignature) -> None:

@@ -210,6 +210,16 @@ class Archive:
             SELECT run_id, dataset_name, dataset_digest, context, source_type, source,
                    dataset_schema, profile, tags FROM arc.inputs""")
         con.execute("""
+            CREATE OR REPLACE VIEW logged_models AS
+            SELECT m.model_id, CAST(m.experiment_id AS VARCHAR) AS experiment_id, m.name,
+                   COALESCE(m.artifact_location,
+                            e.artifact_location || '/models/' || m.model_id || '/artifacts') AS artifact_location,
+                   m.creation_timestamp, m.last_updated_timestamp, m.model_type, m.source_run_id, m.status,
+                   m.status_message, m.lifecycle_stage
+            FROM arc.logged_models m JOIN experiments e ON e.experiment_id = CAST(m.experiment_id AS VARCHAR)""")
+        for name in ("logged_model_params", "logged_model_tags", "logged_model_metrics"):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM arc.{name}")
+        con.execute("""
             CREATE OR REPLACE VIEW model_versions AS
             SELECT m.name, v.version, v.current_stage, v.source, v.run_id, v.status, v.creation_time,
                    v.last_updated_time, v.description, v.user_id
@@ -347,6 +357,11 @@ class Archive:
             self._fold_metrics(con)
         if "i" in kinds:
             self._fold_inputs(con)
+        if "M" in kinds:  # metric values linked to a logged model (text: model and dataset as JSON)
+            con.execute("""
+                INSERT INTO arc.logged_model_metrics
+                SELECT text->>'model_id', key, num, ts, step, run_id, text->>'dataset_name', text->>'dataset_digest'
+                FROM pend WHERE kind = 'M'""")
 
     @staticmethod
     def _fold_tags(con: duckdb.DuckDBPyConnection) -> None:

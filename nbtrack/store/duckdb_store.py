@@ -94,6 +94,7 @@ class DuckDBStore:
         self._seg_con: Any = None
         self._seg_con_pid = 0
         self._registry: Any = None
+        self._logged_models: Any = None
         atexit.register(self.close)
 
     def __repr__(self) -> str:
@@ -107,6 +108,22 @@ class DuckDBStore:
 
             self._registry = RegistryStore(self.archive)
         return self._registry
+
+    @property
+    def logged_models(self) -> Any:
+        """MLflow 3 logged models kept in the same archive (short exclusive transactions)."""
+        if self._logged_models is None:
+            from nbtrack.store.logged_models import LoggedModelStore
+
+            self._logged_models = LoggedModelStore(self.archive, self.sync)
+        return self._logged_models
+
+    def log_model_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int,
+                         link: dict[str, str | None]) -> None:
+        """A run metric point that also belongs to a logged model (``link``: model_id, dataset_name,
+        dataset_digest): the run's point plus one ``M`` record, both buffered like any metric."""
+        self.log_metric(run_id, key, value, timestamp, step)
+        self._add("M", run_id, key, json.dumps(link), value, timestamp, step)
 
     # == writing run data ==============================================================
     def _add(self, kind: str, run_id: str, key: str | None, text: str | None,

@@ -99,4 +99,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX registry_history_model ON registry_history (model_id, timestamp)
         """,
     ),
+    (
+        "0003_logged_models",
+        """
+        CREATE TABLE logged_models (
+            model_id VARCHAR PRIMARY KEY,       -- m-<32 hex>, as MLflow 3
+            experiment_id BIGINT NOT NULL,
+            name VARCHAR NOT NULL,
+            artifact_location VARCHAR,          -- NULL: <experiment location>/models/<model_id>/artifacts
+            creation_timestamp BIGINT NOT NULL,
+            last_updated_timestamp BIGINT NOT NULL,
+            model_type VARCHAR,
+            source_run_id VARCHAR,
+            status VARCHAR NOT NULL,            -- PENDING, READY, FAILED
+            status_message VARCHAR,
+            lifecycle_stage VARCHAR NOT NULL
+        );
+        CREATE TABLE logged_model_params (
+            model_id VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (model_id, key)
+        );
+        CREATE TABLE logged_model_tags (
+            model_id VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (model_id, key)
+        );
+        CREATE TABLE logged_model_metrics (   -- folded from segment records of kind 'M'
+            model_id VARCHAR, key VARCHAR, value DOUBLE, timestamp BIGINT, step BIGINT,
+            run_id VARCHAR, dataset_name VARCHAR, dataset_digest VARCHAR
+        );
+        CREATE INDEX logged_models_run ON logged_models (source_run_id)
+        """,
+    ),
 ]

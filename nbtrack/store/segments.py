@@ -15,6 +15,7 @@ t      tag set: key, text
 d      tag deleted: key
 r      run fields set: text is a JSON object of RunInfo fields
 i      dataset input: text is a JSON object
+M      metric point linked to a logged model: as m, text is JSON (model_id, dataset_name, dataset_digest)
 =====  ==========================================================
 """
 

@@ -40,7 +40,8 @@ __all__ = ["read_only_sql"]
 
 VIEWS = (
     "runs, params, tags, metrics, latest_metrics, inputs, experiments, experiment_tags, "
-    "registered_models, model_versions, model_aliases, registry_history"
+    "registered_models, model_versions, model_aliases, registry_history, logged_models, "
+    "logged_model_params, logged_model_tags, logged_model_metrics"
 )
 ALLOWED = (
     "nbtrack.sql runs exactly one read-only SELECT (WITH ... SELECT, FROM ..., VALUES, DESCRIBE, "

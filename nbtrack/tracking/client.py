@@ -25,6 +25,7 @@ from nbtrack.store import open_store
 from nbtrack.store.artifacts import LocalArtifactRepository
 from nbtrack.tracking import _pending, context, names, system_metrics, validation
 from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking.logged_models import LoggedModelClientMixin
 from nbtrack.tracking.registry import RegistryClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
@@ -46,7 +47,7 @@ def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Client(RegistryClientMixin):
+class Client(RegistryClientMixin, LoggedModelClientMixin):
     """Low-level access to a tracking store, by run and experiment id.
 
     Parameters
@@ -184,11 +185,12 @@ class Client(RegistryClientMixin):
                    dataset_digest: str | None = None, model_id: str | None = None) -> None:
         """Log one metric value. Writes are buffered and durable within 250 ms (``nbtrack.flush()``
         at once), so ``synchronous`` changes nothing."""
-        if dataset_name is not None or dataset_digest is not None or model_id is not None:
-            raise InvalidParameter("Linking a metric to a logged model or a dataset (model_id=, dataset_name=, "
-                                   "dataset_digest=) is not in nbtrack yet; log the metric without them.")
         validation.key(key, "metric key")
         ts = _now() if timestamp is None else validation.timestamp(key, timestamp)
+        if model_id is not None:  # MLflow 3: the value belongs to a logged model (on a dataset) too
+            link = {"model_id": model_id, "dataset_name": dataset_name, "dataset_digest": dataset_digest}
+            self._log_linked_metric(run_id, key, value, ts, step, link)
+            return
         self._store.log_metric(validation.run_id(run_id), key, validation.metric_value(key, value), ts,
                                validation.step(key, step))
 

@@ -23,6 +23,7 @@ from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, 
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ResourceExists, RunNotActive
 from nbtrack.store import refuse_mlflow_database
 from nbtrack.tracking import context, system_metrics, validation
+from nbtrack.tracking import logged_models as _logged_models
 from nbtrack.tracking.client import Client
 
 _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
@@ -351,7 +352,12 @@ def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: 
 def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None,
                timestamp: int | None = None, run_id: str | None = None, model_id: str | None = None,
                dataset: Any = None) -> None:
-    _client().log_metric(_run_id_or_start(run_id), key, value, timestamp, step)
+    model_id = model_id or _logged_models.get_active_model_id()  # MLflow 3: the active model's by default
+    if model_id is None and dataset is None:
+        _client().log_metric(_run_id_or_start(run_id), key, value, timestamp, step)
+        return
+    _client().log_metric(_run_id_or_start(run_id), key, value, timestamp, step, model_id=model_id,
+                         dataset_name=getattr(dataset, "name", None), dataset_digest=getattr(dataset, "digest", None))
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
@@ -360,6 +366,12 @@ def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous:
     ts = time.time_ns() // 1_000_000 if timestamp is None else timestamp
     items = validation.mapping(metrics, "metrics").items()
     rid = _run_id_or_start(run_id)
+    model_id = model_id or _logged_models.get_active_model_id()
+    if model_id is not None or dataset is not None:
+        for k, v in items:
+            _client().log_metric(rid, k, v, ts, step, model_id=model_id, dataset_name=getattr(dataset, "name", None),
+                                 dataset_digest=getattr(dataset, "digest", None))
+        return
     _client().log_batch(rid, metrics=[Metric(k, v, ts, 0 if step is None else step) for k, v in items])
 
 

@@ -583,7 +583,10 @@ def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *
     """The local directory of the model version a ``models:/`` URI names (copied to ``dst_path``)."""
     from nbtrack.tracking.artifacts import download_artifacts
     from nbtrack.tracking.client import Client
+    from nbtrack.tracking.logged_models import logged_model_id, resolve_logged_model_uri
 
+    if logged_model_id(uri) is not None:  # MLflow 3's models:/<model_id>
+        return resolve_logged_model_uri(uri, dst_path)
     client = client or Client()
     mv = client._resolve_model_version(uri)
     location = client.get_model_version_download_uri(mv.name, mv.version)

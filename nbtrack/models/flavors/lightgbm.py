@@ -92,6 +92,9 @@ def log_model(
 ) -> ModelInfo:
     """Log a LightGBM model as artifacts of the active run (see ``save_model``)."""
     from nbtrack.models._logged import log_model as _log_model
+    from nbtrack.models._logged import logged_model_options
+
+    options = logged_model_options(kwargs)
 
     return _log_model(
         lambda path, mlflow_model: save_model(
@@ -101,6 +104,7 @@ def log_model(
             serialization_format=serialization_format, skops_trusted_types=skops_trusted_types,
         ),
         name=name, artifact_path=artifact_path, registered_model_name=registered_model_name, run_id=run_id,
+        **options,
     )
 
 

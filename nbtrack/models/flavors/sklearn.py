@@ -158,6 +158,9 @@ def log_model(
 ) -> ModelInfo:
     """Log a scikit-learn estimator as artifacts of the active run (see ``save_model``)."""
     from nbtrack.models._logged import log_model as _log_model
+    from nbtrack.models._logged import logged_model_options
+
+    options = logged_model_options(kwargs)
 
     _check_format(serialization_format)
     return _log_model(
@@ -169,6 +172,7 @@ def log_model(
             metadata=metadata, skops_trusted_types=skops_trusted_types,
         ),
         name=name, artifact_path=artifact_path, registered_model_name=registered_model_name, run_id=run_id,
+        **options,
     )
 
 
