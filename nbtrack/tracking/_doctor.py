@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
 from importlib import metadata
 
 __all__ = ["doctor", "report"]
@@ -15,15 +16,15 @@ __all__ = ["doctor", "report"]
 
 def report(mask_envs: bool = False) -> list[tuple[str, str]]:
     """The (label, value) lines :func:`doctor` prints."""
-    import nbtrack
     from nbtrack import config
     from nbtrack.tracking import fluent
 
+    package = sys.modules["nbtrack"]  # imported already: this module is reached through it
     items = [
         ("System information", f"{platform.system()} {platform.version()}"),
         ("Python version", platform.python_version()),
-        ("nbtrack version", nbtrack.__version__),
-        ("nbtrack module location", os.path.abspath(nbtrack.__file__ or "")),
+        ("nbtrack version", package.__version__),
+        ("nbtrack module location", os.path.abspath(package.__file__ or "")),
         ("Tracking URI", fluent.get_tracking_uri()),
         ("Registry URI", fluent.get_registry_uri()),
     ]
