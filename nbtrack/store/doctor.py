@@ -225,8 +225,8 @@ def _valid_records(rows: list[tuple[Any, ...]]) -> tuple[Batch, int]:
         except (TypeError, ValueError):
             bad += 1
             continue
-        if kind not in ("m", "p", "t", "d", "r", "i") or not run_id or not _record_ok(
-                kind, run_id, key, text, num, ts_i, step_i) or (kind in ("r", "i") and not _json_ok(text)):
+        if kind not in ("m", "M", "p", "t", "d", "r", "i") or not run_id or not _record_ok(
+                kind, run_id, key, text, num, ts_i, step_i) or (kind in ("r", "i", "M") and not _json_ok(text)):
             bad += 1
             continue
         for name, value in zip(_COLUMNS, (kind, run_id, key, text, num, ts_i, step_i, seq), strict=True):
