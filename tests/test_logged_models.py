@@ -207,6 +207,11 @@ def test_log_metric_model_id_on_client(store):
     m = client.create_logged_model(exp, name="c")
     client.log_metric(run.info.run_id, "k", 2.0, step=3, model_id=m.model_id, dataset_name="ds")
     assert [(x.key, x.step, x.dataset_name) for x in client.get_logged_model(m.model_id).metrics] == [("k", 3, "ds")]
+    extra = os.path.join(os.path.dirname(store), "f.txt")
+    with open(extra, "w") as f:
+        f.write("x")
+    client.log_model_artifact(m.model_id, extra, "extra")
+    assert [f.path for f in client.list_logged_model_artifacts(m.model_id, "extra")] == ["extra/f.txt"]
     client.delete_logged_model(m.model_id)
     assert client.search_logged_models([exp]) == []
 

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.entities import LoggedModel, LoggedModelStatus
+from nbtrack.entities import FileInfo, LoggedModel, LoggedModelStatus
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking import validation
 
@@ -123,6 +123,22 @@ class LoggedModelClientMixin:
         if limit is not None and len(found) > limit:
             return PagedList(found[:limit], validation.encode_page_token(offset + limit))
         return PagedList(found, None)
+
+    def _model_repo(self, model_id: str) -> Any:
+        from nbtrack.store.artifacts import LocalArtifactRepository
+
+        return LocalArtifactRepository(self.get_logged_model(model_id).artifact_location)
+
+    def log_model_artifact(self, model_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        """Put one file among the logged model's files (under ``artifact_path``)."""
+        self._model_repo(model_id).log_artifact(local_path, artifact_path)
+
+    def log_model_artifacts(self, model_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        """Put the contents of ``local_dir`` among the logged model's files (under ``artifact_path``)."""
+        self._model_repo(model_id).log_artifacts(local_dir, artifact_path)
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._model_repo(model_id).list_artifacts(path)
 
     def _log_linked_metric(self, run_id: str, key: str, value: float, ts: int, step: int | None,
                            link: dict[str, str | None]) -> None:
