@@ -101,7 +101,10 @@ def _link_step_metrics(run_id: str, model_id: str, step: int) -> None:
     for key in client.local_view(run_id).data.metrics:
         for m in client.get_metric_history(run_id, key):
             if m.step == step:
-                client.log_metric(run_id, key, m.value, m.timestamp, m.step, model_id=model_id)
+                # the run already has this point: link it to the model without a second copy
+                client._log_linked_metric(run_id, key, m.value, m.timestamp, m.step,
+                                          {"model_id": model_id, "dataset_name": None, "dataset_digest": None},
+                                          run_point=False)
 
 
 #: log_model arguments of MLflow 3 that every flavor hands on to :func:`log_model`.

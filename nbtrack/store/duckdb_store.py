@@ -119,10 +119,12 @@ class DuckDBStore:
         return self._logged_models
 
     def log_model_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int,
-                         link: dict[str, str | None]) -> None:
+                         link: dict[str, str | None], run_point: bool = True) -> None:
         """A run metric point that also belongs to a logged model (``link``: model_id, dataset_name,
-        dataset_digest): the run's point plus one ``M`` record, both buffered like any metric."""
-        self.log_metric(run_id, key, value, timestamp, step)
+        dataset_digest): the run's point plus one ``M`` record, both buffered like any metric.
+        ``run_point=False`` links a point the run already has (no second copy in its history)."""
+        if run_point:
+            self.log_metric(run_id, key, value, timestamp, step)
         self._add("M", run_id, key, json.dumps(link), value, timestamp, step)
 
     # == writing run data ==============================================================

@@ -141,12 +141,12 @@ class LoggedModelClientMixin:
         return self._model_repo(model_id).list_artifacts(path)
 
     def _log_linked_metric(self, run_id: str, key: str, value: float, ts: int, step: int | None,
-                           link: dict[str, str | None]) -> None:
+                           link: dict[str, str | None], run_point: bool = True) -> None:
         if not hasattr(self._store, "log_model_metric"):
             self._logged()  # raises the server message
         self._store.log_model_metric(validation.run_id(run_id), validation.key(key, "metric key"),
                                      validation.metric_value(key, value), validation.timestamp(key, ts),
-                                     validation.step(key, step), link)
+                                     validation.step(key, step), link, run_point)
 
 
 # -- fluent -------------------------------------------------------------------------------
