@@ -64,7 +64,7 @@ def test_empty_artifact_path_is_refused_as_mlflow_does(model):
 def test_empty_name_falls_back_to_the_default(model):
     with nbtrack.start_run():
         info = nbtrack.sklearn.log_model(model, name="")
-    assert info.model_uri == f"models:/{info.model_id}"  # MLflow 3: the logged model, not runs:/.../model
+    assert info.artifact_path == "model" and info.model_uri == f"models:/{info.model_id}"
 
 
 @pytest.mark.parametrize("uri", ["sqlite:///tmp/mlflow.db", "sqlite:////abs/mlruns.db", "sqlite+pysqlite:///x.db"])
