@@ -156,6 +156,8 @@ def log_model(
             run = fluent.start_run()
             _log.info("Started run %s to hold the logged model.", run.info.run_id)
         run_id = run.info.run_id
+    if model_id is None and not hasattr(fluent._client()._store, "logged_models"):
+        return _log_to_run_only(save, name, run_id, registry, registered_model_name, save_kwargs)
     logged = _create(run_id, name, params, tags, model_type, model_id)
     model = Model(artifact_path=name, run_id=run_id, model_uuid=logged.model_id, model_id=logged.model_id)
     client = Client()
@@ -176,5 +178,24 @@ def log_model(
     info.params, info.metrics = dict(final.params), list(logged.metrics)  # as MLflow 3: the metrics at creation
     if registry is not None:
         version = registry.register_model(f"runs:/{run_id}/{name}", registered_model_name)
+        info.registered_model_version = getattr(version, "version", version)
+    return info
+
+
+def _log_to_run_only(save: Callable[..., None], name: str, run_id: str, registry: Any,
+                     registered_model_name: str | None, save_kwargs: dict[str, Any]) -> ModelInfo:
+    """A store without MLflow 3 logged models (a tracking server): the files go to the run's
+    artifacts only and the model is addressed as ``runs:/<run_id>/<name>``, as before MLflow 3."""
+    from nbtrack.tracking import fluent
+
+    model = Model(artifact_path=name, run_id=run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "model")
+        save(path=local, mlflow_model=model, **save_kwargs)
+        fluent.log_artifacts(local, artifact_path=name, run_id=run_id)
+    _record_history(run_id, model)
+    info = model.get_model_info()
+    if registry is not None:
+        version = registry.register_model(info.model_uri, registered_model_name)
         info.registered_model_version = getattr(version, "version", version)
     return info
