@@ -6,8 +6,31 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from nbtrack.entities import DatasetInput, Experiment, Metric, Run
+from nbtrack.errors import InvalidParameter, ParamConflict
 
-__all__ = ["Store"]
+__all__ = ["Store", "new_params"]
+
+
+def new_params(run_id: str, known: dict[str, str], params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The params of ``params`` not logged yet; every backend applies this one rule.
+
+    The same key twice with different values in one request is refused (as MLflow), and a value
+    different from one already logged (``known``) is a :class:`ParamConflict`: params are immutable."""
+    seen: dict[str, str] = {}
+    for key, value in params:
+        if seen.get(key, value) != value:
+            raise InvalidParameter(
+                f"Duplicate parameter keys have been submitted: ['{key}']. Please ensure the "
+                "request contains only one param value per param key.")
+        seen[key] = value
+    new = []
+    for key, value in seen.items():
+        old = known.get(key)
+        if old is None:
+            new.append((key, value))
+        elif old != value:
+            raise ParamConflict(run_id, key, old, value)
+    return new
 
 
 class Store(Protocol):

@@ -36,7 +36,6 @@ from nbtrack.errors import (
     InvalidParameter,
     NbtrackError,
     NotFound,
-    ParamConflict,
     ResourceExists,
     RunNotActive,
     StoreFull,
@@ -44,6 +43,7 @@ from nbtrack.errors import (
 )
 from nbtrack.store import liveness, queries
 from nbtrack.store.archive import Archive
+from nbtrack.store.base import new_params
 from nbtrack.store.segments import Buffer, write_segment
 
 __all__ = ["DuckDBStore"]
@@ -245,8 +245,8 @@ class DuckDBStore:
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[tuple[str, str]] = (),
                   tags: Sequence[tuple[str, str]] = ()) -> None:
         state = self._writable(run_id)
-        new_params = self._check_params(run_id, state, params)
-        for key, value in new_params:
+        fresh = new_params(run_id, state.params, params)
+        for key, value in fresh:
             self._add("p", run_id, key, value)
         for key, value in tags:
             self._add("t", run_id, key, value)
@@ -264,7 +264,7 @@ class DuckDBStore:
                 self._mirror_metric(state, m.key, m.value, m.timestamp, m.step)
             if len(metrics) > 64:
                 state.info = None  # big batches are not mirrored: reads go to the store
-        state.params.update(new_params)
+        state.params.update(fresh)
 
     def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
                             timestamps: Sequence[int], steps: Sequence[int]) -> None:
@@ -285,25 +285,6 @@ class DuckDBStore:
         self._add("m", run_id, key, None, value, timestamp, step)
         if state.info is not None:
             self._mirror_metric(state, key, value, timestamp, step)
-
-    @staticmethod
-    def _check_params(run_id: str, state: _RunState, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        seen: dict[str, str] = {}
-        for key, value in params:
-            if key in seen and seen[key] != value:
-                raise InvalidParameter(
-                    f"Duplicate parameter keys have been submitted: ['{key}']. Please ensure the "
-                    "request contains only one param value per param key."
-                )
-            seen[key] = value
-        new = []
-        for key, value in seen.items():
-            old = state.params.get(key)
-            if old is None:
-                new.append((key, value))
-            elif old != value:
-                raise ParamConflict(run_id, key, old, value)
-        return new
 
     def set_tag(self, run_id: str, key: str, value: str) -> None:
         self.log_batch(run_id, tags=[(key, value)])

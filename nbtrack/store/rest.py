@@ -28,8 +28,9 @@ from nbtrack.entities import (
     RunStatus,
     ViewType,
 )
-from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ParamConflict, RunNotActive
+from nbtrack.errors import NbtrackError, NotFound, RunNotActive
 from nbtrack.store import rest_entities as conv
+from nbtrack.store.base import new_params
 from nbtrack.store.rest_http import RestClient
 from nbtrack.store.rest_writer import Writer
 
@@ -236,16 +237,16 @@ class RestStore:
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[tuple[str, str]] = (),
                   tags: Sequence[tuple[str, str]] = ()) -> None:
         state = self._writable(run_id)
-        new_params = self._check_params(run_id, state, [(str(k), str(v)) for k, v in params])
+        fresh = new_params(run_id, state.params, [(str(k), str(v)) for k, v in params])
         points = [(m.key, float(m.value), int(m.timestamp), int(m.step)) for m in metrics]
         tag_items = [(str(k), str(v)) for k, v in tags]
         with self._lock:
-            state.params.update(new_params)
+            state.params.update(fresh)
             state.tags.update(tag_items)
             for point in points:
                 _mirror(state, *point)
-        if points or new_params or tag_items:
-            self.writer.add(run_id, points, new_params, tag_items)
+        if points or fresh or tag_items:
+            self.writer.add(run_id, points, fresh, tag_items)
 
     def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
                             timestamps: Sequence[int], steps: Sequence[int]) -> None:
@@ -262,24 +263,6 @@ class RestStore:
         with self._lock:
             _mirror(state, key, value, timestamp, step)
         self.writer.add(run_id, [(key, float(value), int(timestamp), int(step))])
-
-    @staticmethod
-    def _check_params(run_id: str, state: _RunState, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Params not logged yet; a different value for a known one is a ParamConflict, as on the server."""
-        seen: dict[str, str] = {}
-        for key, value in params:
-            if seen.get(key, value) != value:
-                raise InvalidParameter(f"Duplicate parameter keys have been submitted: ['{key}']. Please ensure "
-                                       "the request contains only one param value per param key.")
-            seen[key] = value
-        new = []
-        for key, value in seen.items():
-            old = state.params.get(key)
-            if old is None:
-                new.append((key, value))
-            elif old != value:
-                raise ParamConflict(run_id, key, old, value)
-        return new
 
     def set_tag(self, run_id: str, key: str, value: str) -> None:
         self.log_batch(run_id, tags=[(key, value)])
