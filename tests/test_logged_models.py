@@ -20,7 +20,7 @@ import nbtrack
 from nbtrack import Client
 from nbtrack.errors import InvalidFilter, InvalidParameter, NotFound
 from nbtrack.search._logged_models import compile_logged_model_search
-from nbtrack.store.schema import MIGRATIONS
+from nbtrack.store.duckdb.schema import MIGRATIONS
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from nbtrack.errors import (
     ServerUnreachable,
 )
 from nbtrack.store import open_store
-from nbtrack.store.rest_http import RestClient
+from nbtrack.store.rest.http import RestClient
 from tests.server_fixtures import nbtrack_server
 from tests.tracking_servers import KINDS, free_port, mlflow_read, shared_server
 

@@ -119,7 +119,7 @@ def test_a_spool_left_by_a_process_that_exited_is_sent_by_the_next_one(remote, t
 
 
 def test_a_replay_interrupted_after_an_acknowledgement_resumes_after_it(tmp_path, monkeypatch):
-    from nbtrack.store.rest_spool import Spool
+    from nbtrack.store.rest.spool import Spool
 
     monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path))
     spool = Spool("http://127.0.0.1:1")
@@ -195,7 +195,7 @@ class _Busy(BaseHTTPRequestHandler):
 
 
 def test_a_server_that_stays_busy_gets_the_points_later_not_never(tmp_path, monkeypatch):
-    from nbtrack.store.rest import RestStore
+    from nbtrack.store.rest.store import RestStore
 
     monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")

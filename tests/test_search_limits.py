@@ -10,7 +10,7 @@ from nbtrack.errors import InvalidFilter, InvalidParameter
 from nbtrack.search import compile_experiment_search, compile_run_search, parse_filter
 from nbtrack.search._compile import _compile_runs
 from nbtrack.search._parser import MAX_COMPARISONS, MAX_DEPTH, MAX_ORDER_KEYS
-from nbtrack.store.registry_search import model_version_query, registered_model_query
+from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 
 
 @pytest.fixture

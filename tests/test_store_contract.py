@@ -9,7 +9,7 @@ import pytest
 from nbtrack.entities import Metric
 from nbtrack.errors import InvalidStore, NotFound, ResourceExists
 from nbtrack.store import open_store
-from nbtrack.store.schema import MIGRATIONS
+from nbtrack.store.duckdb.schema import MIGRATIONS
 
 BACKENDS = ["duckdb", "rest"]
 
@@ -103,7 +103,7 @@ def test_a_store_from_a_newer_nbtrack_is_refused(tmp_path):
     con = duckdb.connect(str(tmp_path / "newer" / "nbtrack.duckdb"))
     con.execute("INSERT INTO schema_migrations VALUES ('9999_future', 0)")
     con.close()
-    from nbtrack.store.duckdb_store import DuckDBStore
+    from nbtrack.store.duckdb.store import DuckDBStore
 
     with pytest.raises(InvalidStore, match="newer nbtrack"):
         DuckDBStore(str(tmp_path / "newer"))
@@ -113,7 +113,7 @@ def test_an_older_store_is_upgraded(tmp_path):
     """A store holding only the first migration gets the later ones on open, data intact."""
     import duckdb
 
-    from nbtrack.store.duckdb_store import DuckDBStore
+    from nbtrack.store.duckdb.store import DuckDBStore
 
     root = tmp_path / "old"
     root.mkdir()

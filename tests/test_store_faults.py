@@ -22,8 +22,8 @@ from procenv import python_env
 
 import nbtrack
 from nbtrack.errors import InvalidStore, NbtrackError
-from nbtrack.store import doctor
-from nbtrack.store.locking import StoreLock
+from nbtrack.store.duckdb import doctor
+from nbtrack.store.duckdb.locking import StoreLock
 
 PROCS = Path(__file__).parent / "procs"
 

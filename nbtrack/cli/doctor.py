@@ -18,8 +18,8 @@ def doctor(store: str | None, repair: bool, output: str) -> None:
     STORE is the store folder (default: NBTRACK_TRACKING_URI, else ./.nbtrack). Reads only,
     unless --repair is given. Exit code 0: healthy; 1: problems remain (listed); 3: no store there.
     """
-    from nbtrack.store import doctor as store_doctor
     from nbtrack.store import resolve_root
+    from nbtrack.store.duckdb import doctor as store_doctor
 
     uri = store or os.environ.get("NBTRACK_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or ".nbtrack"
     root = resolve_root(uri)

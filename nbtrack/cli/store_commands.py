@@ -44,7 +44,7 @@ def gc(store: str | None, older_than: str | None, run_ids: str | None, experimen
     Also folds pending segments into the store and marks runs of dead processes KILLED.
     Only runs in the deleted lifecycle stage are removed (`nbtrack runs delete` first).
     """
-    from nbtrack.store.gc import collect_garbage
+    from nbtrack.store.duckdb.gc import collect_garbage
 
     client = open_client(store)
     older = parse_duration_ms(older_than) if older_than is not None else None

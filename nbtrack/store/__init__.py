@@ -61,7 +61,7 @@ def open_store(uri: str) -> Store:
     with _lock:
         store = _stores.get(root)
         if store is None or getattr(store, "_closed", False):
-            from nbtrack.store.duckdb_store import DuckDBStore
+            from nbtrack.store.duckdb.store import DuckDBStore
 
             store = DuckDBStore(root)
             _stores[root] = store
@@ -76,7 +76,7 @@ def _open_server(uri: str) -> Store:
     with _lock:
         store = _stores.get(url)
         if store is None or getattr(store, "_closed", False):
-            from nbtrack.store.rest import RestStore
+            from nbtrack.store.rest.store import RestStore
 
             store = RestStore(url)
             _stores[url] = store

@@ -63,7 +63,7 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
 
         return uri_resolvers.resolve("models", artifact_uri, dst_path)
     if artifact_uri.startswith(("mlflow-artifacts:", "http:", "https:")):  # a tracking server's artifact proxy
-        from nbtrack.store.rest_artifacts import repository_for
+        from nbtrack.store.rest.artifacts import repository_for
 
         store = Client(tracking_uri).store
         return repository_for(artifact_uri, getattr(store, "http", None)).download_artifacts("", dst_path)
@@ -91,7 +91,7 @@ def list_artifacts(artifact_uri: str | None = None, run_id: str | None = None, a
         rid, path = parse_runs_uri(artifact_uri)
         return Client(tracking_uri).list_artifacts(rid, path or None)
     if artifact_uri.startswith(("mlflow-artifacts:", "http:", "https:")):
-        from nbtrack.store.rest_artifacts import repository_for
+        from nbtrack.store.rest.artifacts import repository_for
 
         store = Client(tracking_uri).store
         return repository_for(artifact_uri, getattr(store, "http", None)).list_artifacts(None)

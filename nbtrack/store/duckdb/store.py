@@ -41,10 +41,10 @@ from nbtrack.errors import (
     StoreFull,
     StoreReadOnly,
 )
-from nbtrack.store import liveness, queries
-from nbtrack.store.archive import Archive
 from nbtrack.store.base import new_params
-from nbtrack.store.segments import Buffer, write_segment
+from nbtrack.store.duckdb import liveness, queries
+from nbtrack.store.duckdb.archive import Archive
+from nbtrack.store.duckdb.segments import Buffer, write_segment
 
 __all__ = ["DuckDBStore"]
 
@@ -104,7 +104,7 @@ class DuckDBStore:
     def registry(self) -> Any:
         """The model registry kept in the same archive (short exclusive transactions)."""
         if self._registry is None:
-            from nbtrack.store.registry import RegistryStore
+            from nbtrack.store.duckdb.registry import RegistryStore
 
             self._registry = RegistryStore(self.archive)
         return self._registry
@@ -113,7 +113,7 @@ class DuckDBStore:
     def logged_models(self) -> Any:
         """MLflow 3 logged models kept in the same archive (short exclusive transactions)."""
         if self._logged_models is None:
-            from nbtrack.store.logged_models import LoggedModelStore
+            from nbtrack.store.duckdb.logged_models import LoggedModelStore
 
             self._logged_models = LoggedModelStore(self.archive, self.sync)
         return self._logged_models
@@ -620,7 +620,7 @@ def _prepare_root(root: str) -> None:
         ) from None
     except OSError as e:  # e.g. segments/ is a file, or a path component is not a folder
         from nbtrack.errors import InvalidStore
-        from nbtrack.store import faults
+        from nbtrack.store.duckdb import faults
 
         if faults.is_disk_full(e, root):
             raise faults.translate(e, root) from None
@@ -632,7 +632,7 @@ def _prepare_root(root: str) -> None:
 
 
 def _as_store_error(error: BaseException, root: str) -> NbtrackError:
-    from nbtrack.store import faults
+    from nbtrack.store.duckdb import faults
 
     return faults.translate(error, root)
 

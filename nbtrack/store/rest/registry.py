@@ -1,6 +1,6 @@
 """The model registry over MLflow's REST API (``registered-models/*``, ``model-versions/*``).
 
-Offers what :class:`~nbtrack.store.registry.RegistryStore` offers to ``nbtrack.tracking.registry``.
+Offers what :class:`~nbtrack.store.duckdb.registry.RegistryStore` offers to ``nbtrack.tracking.registry``.
 Differences a server imposes: versions are registered by reference (a ``runs:/`` source becomes
 the run's artifact URI, as MLflow's own client does), so the server's artifact store keeps the
 files; the user recorded is the one the server authenticates; and the stage/alias history is
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, InvalidParameter, NbtrackError, NotFound
-from nbtrack.store import rest_entities as conv
+from nbtrack.store.rest import entities as conv
 
 if TYPE_CHECKING:
-    from nbtrack.store.rest import RestStore
+    from nbtrack.store.rest.store import RestStore
 
 __all__ = ["RestRegistryStore"]
 

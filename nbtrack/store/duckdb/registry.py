@@ -28,8 +28,8 @@ from typing import Any
 
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, NotFound, ResourceExists
-from nbtrack.store.archive import Archive
-from nbtrack.store.registry_search import model_version_query, registered_model_query
+from nbtrack.store.duckdb.archive import Archive
+from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 
 __all__ = ["RegistryStore"]
 

@@ -16,7 +16,7 @@ from nbtrack.entities import (
     RunInfo,
     RunInputs,
 )
-from nbtrack.store.user_sql import read_only_sql
+from nbtrack.store.duckdb.user_sql import read_only_sql
 
 __all__ = ["experiments", "experiments_by_query", "metric_history_frame", "read_only_sql",
            "runs_by_ids", "runs_frame"]

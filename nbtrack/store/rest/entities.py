@@ -22,7 +22,7 @@ from nbtrack.entities import (
     RunInfo,
     RunInputs,
 )
-from nbtrack.store.rest_http import decode_float
+from nbtrack.store.rest.http import decode_float
 
 __all__ = [
     "dataset_input_json",

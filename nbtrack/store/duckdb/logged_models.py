@@ -21,7 +21,7 @@ from typing import Any
 from nbtrack.entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric
 from nbtrack.errors import NotFound
 from nbtrack.search._logged_models import compile_logged_model_search
-from nbtrack.store.archive import Archive
+from nbtrack.store.duckdb.archive import Archive
 
 __all__ = ["LoggedModelStore"]
 

@@ -118,7 +118,7 @@ def write_segment(directory: str, writer_id: str, batch: Batch, con: Any = None)
     """
     import time
 
-    from nbtrack.store import faults
+    from nbtrack.store.duckdb import faults
 
     name = f"{time.time_ns() // 1_000_000:013d}-{writer_id}"
     tmp = os.path.join(directory, name + ".tmp")

@@ -29,10 +29,10 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import NbtrackError, NotFound, RunNotActive
-from nbtrack.store import rest_entities as conv
 from nbtrack.store.base import new_params
-from nbtrack.store.rest_http import RestClient
-from nbtrack.store.rest_writer import Writer
+from nbtrack.store.rest import entities as conv
+from nbtrack.store.rest.http import RestClient
+from nbtrack.store.rest.writer import Writer
 
 __all__ = ["RestStore"]
 
@@ -75,14 +75,14 @@ class RestStore:
     @property
     def registry(self) -> Any:
         if self._registry is None:
-            from nbtrack.store.rest_registry import RestRegistryStore
+            from nbtrack.store.rest.registry import RestRegistryStore
 
             self._registry = RestRegistryStore(self)
         return self._registry
 
     def artifact_repository(self, artifact_uri: str) -> Any:
         """The repository for a run's (or model version's) ``artifact_uri`` on this server."""
-        from nbtrack.store.rest_artifacts import repository_for
+        from nbtrack.store.rest.artifacts import repository_for
 
         return repository_for(artifact_uri, self.http)
 

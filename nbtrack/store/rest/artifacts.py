@@ -20,7 +20,7 @@ from urllib.parse import quote, urlparse
 from nbtrack.entities import FileInfo
 from nbtrack.errors import ArtifactPathError, InvalidParameter, NbtrackError, NotFound
 from nbtrack.store.artifacts import LocalArtifactRepository, safe_relpath
-from nbtrack.store.rest_http import ARTIFACTS_API, RestClient
+from nbtrack.store.rest.http import ARTIFACTS_API, RestClient
 
 __all__ = ["HttpArtifactRepository", "is_remote_artifact_uri", "repository_for"]
 

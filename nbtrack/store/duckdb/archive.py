@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import duckdb
 
 from nbtrack.errors import InvalidStore, NbtrackError, StoreBusy, StoreReadOnly
-from nbtrack.store import faults, liveness
-from nbtrack.store.locking import StoreLock
-from nbtrack.store.schema import MIGRATIONS
-from nbtrack.store.segments import SEGMENT_SUFFIX
+from nbtrack.store.duckdb import faults, liveness
+from nbtrack.store.duckdb.locking import StoreLock
+from nbtrack.store.duckdb.schema import MIGRATIONS
+from nbtrack.store.duckdb.segments import SEGMENT_SUFFIX
 
 __all__ = ["Archive"]
 

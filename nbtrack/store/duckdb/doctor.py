@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nbtrack.errors import InvalidStore, NbtrackError, NotFound
-from nbtrack.store import faults
-from nbtrack.store.segments import Batch, write_segment
+from nbtrack.store.duckdb import faults
+from nbtrack.store.duckdb.segments import Batch, write_segment
 
 __all__ = ["Report", "diagnose", "repair"]
 
@@ -96,7 +96,7 @@ def repair(root: str) -> Report:
     """Fold, clean and salvage what can be; return the report of the store afterwards."""
     root = os.path.abspath(root)
     diagnose(root)  # refuses a missing or foreign store before anything is touched
-    from nbtrack.store.archive import Archive
+    from nbtrack.store.duckdb.archive import Archive
 
     done: list[str] = []
     archive = Archive(root)
@@ -148,8 +148,8 @@ def _files(root: str, report: Report) -> None:
 def _database(root: str, report: Report) -> None:
     import duckdb
 
-    from nbtrack.store.locking import StoreLock
-    from nbtrack.store.schema import MIGRATIONS
+    from nbtrack.store.duckdb.locking import StoreLock
+    from nbtrack.store.duckdb.schema import MIGRATIONS
 
     con = duckdb.connect(":memory:")
     try:
@@ -215,7 +215,7 @@ def _salvage(root: str, archive: Any) -> list[str]:
 
 
 def _valid_records(rows: list[tuple[Any, ...]]) -> tuple[Batch, int]:
-    from nbtrack.store.segments import _COLUMNS, _record_ok
+    from nbtrack.store.duckdb.segments import _COLUMNS, _record_ok
 
     records: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
     bad = 0

@@ -19,8 +19,8 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.errors import AccessDenied, NbtrackError, ServerUnreachable
-from nbtrack.store.rest_http import RestClient, encode_float
-from nbtrack.store.rest_spool import Spool, orphaned_spools
+from nbtrack.store.rest.http import RestClient, encode_float
+from nbtrack.store.rest.spool import Spool, orphaned_spools
 
 __all__ = ["MAX_ENTITIES", "MAX_METRICS", "MAX_PARAMS_TAGS", "Writer"]
 

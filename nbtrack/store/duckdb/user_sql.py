@@ -34,7 +34,7 @@ from nbtrack.errors import InvalidQuery, StoreIOError
 if TYPE_CHECKING:
     import duckdb
 
-    from nbtrack.store.archive import Archive
+    from nbtrack.store.duckdb.archive import Archive
 
 __all__ = ["read_only_sql"]
 
@@ -166,7 +166,7 @@ class _Reader:
         try:
             con.execute("ATTACH ? AS arc (READ_ONLY)", [self.db_path])
         except duckdb.Error as e:
-            from nbtrack.store.archive import _translate_open_error
+            from nbtrack.store.duckdb.archive import _translate_open_error
 
             self.discard()
             raise _translate_open_error(self.db_path, e) from None
