@@ -17,12 +17,15 @@ __all__ = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LoggedModelInput",
+    "LoggedModelOutput",
     "Metric",
     "Param",
     "Run",
     "RunData",
     "RunInfo",
     "RunInputs",
+    "RunOutputs",
     "RunStatus",
     "RunTag",
     "SourceType",
@@ -153,8 +156,40 @@ class DatasetInput:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedModelInput:
+    """A logged model a run used (MLflow 3's ``run.inputs.model_inputs``)."""
+
+    model_id: str
+
+    def to_dictionary(self) -> dict[str, str]:
+        return {"model_id": self.model_id}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelOutput:
+    """A logged model a run produced, at ``step`` (MLflow 3's ``run.outputs.model_outputs``)."""
+
+    model_id: str
+    step: int = 0
+
+    def to_dictionary(self) -> dict[str, str | int]:
+        return {"model_id": self.model_id, "step": self.step}
+
+
+@dataclass(frozen=True, slots=True)
 class RunInputs:
     dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[LoggedModelInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutputs:
+    """What a run produced: the logged models ``log_model`` (or ``log_outputs``) recorded."""
+
+    model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_outputs": [m.to_dictionary() for m in self.model_outputs]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +228,12 @@ class Run:
     info: RunInfo
     data: RunData = field(default_factory=RunData)
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return {"info": asdict(self.info), "data": asdict(self.data)}
+        return {"info": asdict(self.info), "data": asdict(self.data), "outputs": self.outputs.to_dictionary()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +315,10 @@ class ModelVersion(_Fields):
     tags: dict[str, str] = field(default_factory=dict)
     run_link: str | None = None
     aliases: list[str] = field(default_factory=list)
+    #: MLflow 3: the logged model (``m-...``) this version was registered from, with its params and metrics
+    model_id: str | None = None
+    params: dict[str, str] | None = None
+    metrics: list[Metric] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import os
 import shutil
 import sys
@@ -55,6 +56,8 @@ SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
 SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10000
 SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200000
 _LOCAL_SCHEMES = ("", "file", "runs", "models")
+#: the logged model's tag listing its registered versions (MLflow 3's ``mlflow.modelVersions``)
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
 # -- validation (shared with every entry point: nbtrack.tracking.validation) ----------------
@@ -205,18 +208,29 @@ class RegistryClientMixin:
         source (``s3://...``) is recorded as given. Versions are READY at once, so
         ``await_creation_for`` is accepted and ignored.
         """
-        if model_id is not None:
-            raise InvalidParameter("Linking a model version to a logged model (model_id=) is not in nbtrack yet; "
-                                   "register it from its runs:/ URI.")
         if not isinstance(source, str) or not source:
             raise InvalidParameter(f"Invalid model version source {source!r}: pass a model URI or path.")
         validation.utf8(source, "Model version source")
         name, checked = _name(name), _tags(tags, "Model version")
         run_id = None if run_id is None else validation.run_id(run_id)
         run_link, description = validation.optional_text(run_link, "run_link"), _description(description)
+        if model_id is not None:  # MLflow 3: the version of a logged model (its run unless one is given)
+            run_id = run_id or self.get_logged_model(validation.text(model_id, "model_id")).source_run_id  # type: ignore[attr-defined]
         local, source_run = self._model_files(source, strict=False)
-        return self._registry.create_model_version(
-            name, source, run_id or source_run, checked, run_link, description, _user(), local)
+        return self._create_version(name, source, run_id or source_run, checked, run_link, description, local,
+                                    model_id)
+
+    def _create_version(self, name: str, source: str, run_id: str | None, tags: list[tuple[str, str]],
+                        run_link: str | None, description: str | None, local: str | None,
+                        model_id: str | None) -> ModelVersion:
+        if model_id is None:
+            return self._registry.create_model_version(name, source, run_id, tags, run_link, description, _user(),
+                                                       local)
+        if getattr(self._registry, "by_reference", False):
+            raise NbtrackError("Linking a model version to a logged model (model_id=) on a tracking server is not "
+                               "in nbtrack yet; register it from its runs:/ URI there.", error_code="NOT_IMPLEMENTED")
+        return self._registry.create_model_version(name, source, run_id, tags, run_link, description, _user(),
+                                                   local, logged_model_id=model_id)
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """Copy the version ``src_model_uri`` names (``models:/name/3``, ``models:/name@champion``,
@@ -418,16 +432,40 @@ class RegistryClientMixin:
         name, checked = _name(name), _tags(tags, "Model version")
         if not isinstance(model_uri, str) or not model_uri:
             raise InvalidParameter(f"Invalid model URI {model_uri!r}: pass e.g. 'runs:/<run_id>/model'.")
+        model_uri, model_id = self._logged_model_source(model_uri)
         local, run_id = self._model_files(model_uri, strict=True)  # before creating anything
+        if model_id is not None:
+            run_id = run_id or self.get_logged_model(model_id).source_run_id  # type: ignore[attr-defined]
         try:
             self.create_registered_model(name)
             print(f"Successfully registered model '{name}'.", file=sys.stderr)
         except ResourceExists:
             print(f"Registered model '{name}' already exists. Creating a new version of this model...",
                   file=sys.stderr)
-        version = self._registry.create_model_version(name, model_uri, run_id, checked, None, None, _user(), local)
+        version = self._create_version(name, model_uri, run_id, checked, None, None, local, model_id)
         print(f"Created version '{version.version}' of model '{name}'.", file=sys.stderr)
+        if model_id is not None:  # as MLflow 3, the logged model lists its versions
+            known = self.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)  # type: ignore[attr-defined]
+            listed = [*json.loads(known or "[]"), {"name": version.name, "version": version.version}]
+            self.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(listed)})  # type: ignore[attr-defined]
         return version
+
+    def _logged_model_source(self, model_uri: str) -> tuple[str, str | None]:
+        """MLflow 3's reading of a model URI to register: ``models:/<model_id>`` is that logged model, and
+        ``runs:/<run_id>/<name>`` the logged model ``name`` of that run, registered as ``models:/<model_id>``
+        (MLflow 3 keeps no copy in the run). Other URIs are registered as they are, with no logged model."""
+        from nbtrack.tracking.logged_models import logged_model_id
+
+        if (found := logged_model_id(model_uri)) is not None:
+            return model_uri, found
+        logged = getattr(self._store, "logged_models", None)
+        if logged is None or urlparse(model_uri).scheme.lower() != "runs":
+            return model_uri, None
+        from nbtrack.tracking.artifacts import parse_runs_uri
+
+        run_id, path = parse_runs_uri(model_uri)
+        model = logged.by_run(run_id, path) if path else None
+        return (model_uri, None) if model is None else (model.model_uri, model.model_id)
 
 
     def _model_files(self, source: str, strict: bool) -> tuple[str | None, str | None]:

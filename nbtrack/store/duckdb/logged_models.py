@@ -104,6 +104,38 @@ class LoggedModelStore:
                                [run_id, name]).fetchall()
             return _read(con, [rows[0][0]])[0] if rows else None
 
+    def link_run(self, run_id: str, direction: str, links: Sequence[tuple[str, int]]) -> None:
+        """Record ``(model_id, step)`` pairs as the run's outputs or inputs (``direction``), in order.
+
+        As in MLflow, each call adds its rows (the same model may be output at several steps);
+        an input already recorded for the run is not added twice.
+        """
+        self._sync()  # the run may still be in this process's buffer
+        with self.archive.writing() as con:
+            if not con.execute("SELECT 1 FROM arc.runs WHERE run_id = ?", [run_id]).fetchall():
+                raise NotFound(f"Run '{run_id}' not found.")
+            for model_id, _ in links:
+                _exists(con, model_id)
+            seq = con.execute("SELECT COALESCE(max(seq), 0) FROM arc.run_model_links").fetchall()[0][0]
+            for model_id, step in links:
+                if direction == "input" and con.execute(
+                        "SELECT 1 FROM arc.run_model_links WHERE run_id = ? AND model_id = ? AND direction = 'input'",
+                        [run_id, model_id]).fetchall():
+                    continue
+                seq += 1
+                con.execute("INSERT INTO arc.run_model_links VALUES (?, ?, ?, ?, ?)",
+                            [run_id, model_id, direction, step, seq])
+
+    def run_links(self, run_ids: Sequence[str]) -> dict[str, dict[str, list[tuple[str, int]]]]:
+        """``{run_id: {"output": [(model_id, step), ...], "input": [...]}}`` in the order logged."""
+        found: dict[str, dict[str, list[tuple[str, int]]]] = {r: {"output": [], "input": []} for r in run_ids}
+        with self.archive.reading() as con:
+            for run_id, model_id, direction, step in con.execute(
+                    "SELECT run_id, model_id, direction, step FROM arc.run_model_links "
+                    "WHERE list_contains(?, run_id) ORDER BY seq", [list(run_ids)]).fetchall():
+                found[run_id][direction].append((model_id, step))
+        return found
+
     def search(self, experiment_ids: Sequence[str], filter_string: str | None,
                datasets: Sequence[Mapping[str, Any]] | None, order_by: Sequence[Mapping[str, Any]] | None,
                limit: int | None, offset: int) -> list[LoggedModel]:
@@ -127,12 +159,18 @@ def _exists(con: Any, model_id: str) -> None:
 
 def _read(con: Any, ids: list[str]) -> list[LoggedModel]:
     """The models with ``ids``, in that order (NotFound when the first asked for is missing)."""
+    found = read_models(con, ids)
+    if ids and not found:
+        raise NotFound(f"Logged model with ID '{ids[0]}' not found. Find models with "
+                       "nbtrack.search_logged_models().")
+    return found
+
+
+def read_models(con: Any, ids: list[str]) -> list[LoggedModel]:
+    """The models with ``ids`` that exist, in that order (the registry reads its versions' models here)."""
     if not ids:
         return []
     rows = con.execute(f"SELECT {_COLS} FROM logged_models WHERE list_contains(?, model_id)", [ids]).fetchall()
-    if not rows:
-        raise NotFound(f"Logged model with ID '{ids[0]}' not found. Find models with "
-                       "nbtrack.search_logged_models().")
     extra: dict[str, dict[str, dict[str, str]]] = {"params": defaultdict(dict), "tags": defaultdict(dict)}
     for kind in ("params", "tags"):
         for mid, key, value in con.execute(f"SELECT model_id, key, value FROM logged_model_{kind} "

@@ -96,7 +96,7 @@ class RegistryStore:
         with self.archive.writing() as con:
             model_id = _model_id(con, name)
             for table in ("registered_model_tags", "model_version_tags", "registered_model_aliases",
-                          "model_versions", "registry_history", "registered_models"):
+                          "model_version_models", "model_versions", "registry_history", "registered_models"):
                 con.execute(f"DELETE FROM arc.{table} WHERE model_id = ?", [model_id])
         shutil.rmtree(os.path.join(self.registry_dir, model_id), ignore_errors=True)
 
@@ -133,13 +133,18 @@ class RegistryStore:
     def create_model_version(self, name: str, source: str, run_id: str | None = None,
                              tags: Sequence[tuple[str, str]] = (), run_link: str | None = None,
                              description: str | None = None, user_id: str | None = None,
-                             local_path: str | None = None) -> ModelVersion:
-        """Create the next version; with ``local_path``, copy that model into the store first."""
+                             local_path: str | None = None, logged_model_id: str | None = None) -> ModelVersion:
+        """Create the next version; with ``local_path``, copy that model into the store first.
+        ``logged_model_id`` links it to an MLflow 3 logged model of this archive (which must exist)."""
         staged = self._stage(local_path) if local_path else None
         placed: str | None = None
         try:
             with self.archive.writing() as con:
                 model_id, now = _model_id(con, name), _now()
+                if logged_model_id is not None and not con.execute(
+                        "SELECT 1 FROM arc.logged_models WHERE model_id = ?", [logged_model_id]).fetchall():
+                    raise NotFound(f"Logged model '{logged_model_id}' not found; find models with "
+                                   "nbtrack.search_logged_models().")
                 version = con.execute(
                     "UPDATE arc.registered_models SET last_version = last_version + 1, last_updated_time = ? "
                     "WHERE model_id = ? RETURNING last_version", [now, model_id]).fetchall()[0][0]
@@ -150,6 +155,9 @@ class RegistryStore:
                 con.execute(
                     "INSERT INTO arc.model_versions VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', NULL, ?)",
                     [model_id, version, now, now, description, user_id, source, run_id, run_link, location])
+                if logged_model_id is not None:
+                    con.execute("INSERT INTO arc.model_version_models VALUES (?, ?, ?)",
+                                [model_id, version, logged_model_id])
                 for key, value in dict(tags).items():
                     con.execute("INSERT INTO arc.model_version_tags VALUES (?, ?, ?, ?)",
                                 [model_id, version, key, value])
@@ -227,7 +235,7 @@ class RegistryStore:
                 _record(con, model_id, "alias", None, str(version), None, user_id, now, alias)
             stage = con.execute("SELECT current_stage FROM arc.model_versions WHERE model_id = ? AND version = ?",
                                 list(key)).fetchall()[0][0]
-            for table in ("registered_model_aliases", "model_version_tags", "model_versions"):
+            for table in ("registered_model_aliases", "model_version_tags", "model_version_models", "model_versions"):
                 con.execute(f"DELETE FROM arc.{table} WHERE model_id = ? AND version = ?", list(key))
             _record(con, model_id, "deleted", version, stage, None, user_id, now)
             con.execute("UPDATE arc.registered_models SET last_updated_time = ? WHERE model_id = ?", [now, model_id])
@@ -377,14 +385,34 @@ def _versions(con: Any, keys: list[tuple[str, int]]) -> list[ModelVersion]:
             f"SELECT model_id, version, alias FROM arc.registered_model_aliases a "
             f"WHERE list_contains(?, {_KEY.format(t='a')}) ORDER BY alias", [wanted]).fetchall():
         aliases[model_id, version].append(alias)
+    logged = _logged_models_of(con, wanted)
     found = {}
     for r in rows:
         key = (r[12], r[1])
+        model_id, params, metrics = logged.get(key, (None, None, None))
         found[key] = ModelVersion(
             name=r[0], version=r[1], creation_timestamp=r[2], last_updated_timestamp=r[3], description=r[4],
             user_id=r[5], current_stage=r[6], source=r[7], run_id=r[8], status=r[9], status_message=r[10],
-            tags=tags.get(key, {}), run_link=r[11], aliases=aliases.get(key, []))
+            tags=tags.get(key, {}), run_link=r[11], aliases=aliases.get(key, []), model_id=model_id,
+            params=params, metrics=metrics)
     return [found[k] for k in keys if k in found]
+
+
+def _logged_models_of(con: Any, wanted: list[str]) -> dict[tuple[str, int], tuple[str, Any, Any]]:
+    """(model_id, version) -> (logged model id, its params, its metrics) for versions linked to one, as
+    MLflow 3 shows them on a ModelVersion (params and metrics None when the model is not in this archive)."""
+    links = con.execute(f"SELECT model_id, version, logged_model_id FROM arc.model_version_models l "
+                        f"WHERE list_contains(?, {_KEY.format(t='l')})", [wanted]).fetchall()
+    if not links:
+        return {}
+    from nbtrack.store.duckdb.logged_models import read_models
+
+    models = {m.model_id: m for m in read_models(con, sorted({r[2] for r in links}))}
+    out: dict[tuple[str, int], tuple[str, Any, Any]] = {}
+    for model_id, version, logged_id in links:
+        m = models.get(logged_id)
+        out[model_id, version] = (logged_id, None if m is None else m.params, None if m is None else m.metrics)
+    return out
 
 
 def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:

@@ -128,4 +128,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX logged_models_run ON logged_models (source_run_id)
         """,
     ),
+    (
+        "0004_logged_model_links",
+        """
+        CREATE TABLE run_model_links (          -- MLflow 3's run outputs and model inputs
+            run_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,          -- a logged model, m-<32 hex>
+            direction VARCHAR NOT NULL,         -- 'output' (the run produced it) or 'input' (the run used it)
+            step BIGINT NOT NULL,               -- outputs: the step it was logged at (inputs: 0)
+            seq BIGINT NOT NULL                 -- the order they were logged in
+        );
+        CREATE INDEX run_model_links_run ON run_model_links (run_id);
+        CREATE TABLE model_version_models (     -- MLflow 3's ModelVersion.model_id, apart from model_versions
+            model_id VARCHAR,                   -- so that table's positional inserts stay valid
+            version BIGINT,
+            logged_model_id VARCHAR NOT NULL,
+            PRIMARY KEY (model_id, version)
+        )
+        """,
+    ),
 ]
