@@ -169,8 +169,14 @@ def run(r: Run, loc: Locations) -> dict[str, Any]:
     if r.data.tags:
         data["tags"] = _pairs(r.data.tags)
     out: dict[str, Any] = {"info": run_info(r.info, loc), "data": data}
-    inputs = [dataset_input(d) for d in r.inputs.dataset_inputs]
-    out["inputs"] = {"dataset_inputs": inputs} if inputs else {}
+    inputs: dict[str, Any] = {}
+    if r.inputs.dataset_inputs:
+        inputs["dataset_inputs"] = [dataset_input(d) for d in r.inputs.dataset_inputs]
+    if r.inputs.model_inputs:
+        inputs["model_inputs"] = [{"model_id": m.model_id} for m in r.inputs.model_inputs]
+    out["inputs"] = inputs
+    if r.outputs.model_outputs:
+        out["outputs"] = {"model_outputs": [{"model_id": m.model_id, "step": m.step} for m in r.outputs.model_outputs]}
     return out
 
 

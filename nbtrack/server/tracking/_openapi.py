@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,11 +58,17 @@ def _operation(ep: Endpoint, method: str, prefix: str) -> dict[str, Any]:
             op["parameters"] = op.get("parameters", []) + [
                 {"name": f.name, "in": "query", "required": f.required, "schema": _schema(f)} for f in ep.fields]
         return op
-    if method == "GET":
-        op["parameters"] = [{"name": f.name, "in": "query", "required": f.required, "schema": _schema(f, True),
-                             **({"style": "form", "explode": True} if f.repeated else {})} for f in ep.fields]
+    in_path = re.findall(r"{(\w+)}", ep.path)  # logged-models/{model_id}: named by the path, not the body
+    fields = [f for f in ep.fields if f.name not in in_path]
+    path_params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in in_path]
+    if method == "GET" or (path_params and method == "DELETE"):
+        op["parameters"] = path_params + [
+            {"name": f.name, "in": "query", "required": f.required, "schema": _schema(f, True),
+             **({"style": "form", "explode": True} if f.repeated else {})} for f in fields]
     else:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _object(ep.fields)}}}
+        if path_params:
+            op["parameters"] = path_params
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _object(fields)}}}
     return op
 
 

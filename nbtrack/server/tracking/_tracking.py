@@ -11,7 +11,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, ViewType
+from nbtrack.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    Metric,
+    Param,
+    RunTag,
+    ViewType,
+)
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.server.tracking import _convert as conv
 from nbtrack.server.tracking._convert import Locations, confined
@@ -152,6 +161,11 @@ def search_runs(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_metric(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("model_id"):  # MLflow 3: the point belongs to a logged model (on a dataset) too
+        from nbtrack.server.tracking._logged_models import link_metrics
+
+        link_metrics(ctx, _run_id(a), [a])
+        return {}
     ctx.client.log_metric(_run_id(a), a["key"], a["value"], a["timestamp"], a.get("step", 0))
     return {}
 
@@ -172,10 +186,16 @@ def delete_tag(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_batch(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
-    metrics = [Metric(m["key"], m["value"], m["timestamp"], m.get("step", 0)) for m in a.get("metrics", [])]
+    items = a.get("metrics", [])
+    linked = [m for m in items if m.get("model_id")]
+    metrics = [Metric(m["key"], m["value"], m["timestamp"], m.get("step", 0)) for m in items if not m.get("model_id")]
     params = [Param(p["key"], p.get("value", "")) for p in a.get("params", [])]
     tags = [RunTag(t["key"], t.get("value", "")) for t in a.get("tags", [])]
     ctx.client.log_batch(_run_id(a), metrics, params, tags)
+    if linked:  # MLflow 3: points that belong to a logged model too
+        from nbtrack.server.tracking._logged_models import link_metrics
+
+        link_metrics(ctx, _run_id(a), linked)
     return {}
 
 
@@ -185,7 +205,8 @@ def log_inputs(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
         d = item["dataset"]
         dataset = Dataset(d["name"], d["digest"], d["source_type"], d["source"], d.get("schema"), d.get("profile"))
         datasets.append(DatasetInput(dataset, [InputTag(t["key"], t["value"]) for t in item.get("tags", [])]))
-    ctx.client.log_inputs(a["run_id"], datasets)
+    models = [LoggedModelInput(m["model_id"]) for m in a.get("models", [])]
+    ctx.client.log_inputs(a["run_id"], datasets, models or None)
     return {}
 
 
@@ -283,7 +304,8 @@ def list_artifacts(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
 _TAG = (Field("key", required=True), Field("value"))
 _RUN = (Field("run_id"), Field("run_uuid"))
 _METRIC = (Field("key", required=True), Field("value", "double", required=True),
-           Field("timestamp", "int64", required=True), Field("step", "int64"))
+           Field("timestamp", "int64", required=True), Field("step", "int64"), Field("model_id"),
+           Field("dataset_name"), Field("dataset_digest"))
 _DATASET = (Field("name", required=True), Field("digest", required=True), Field("source_type", required=True),
             Field("source", required=True), Field("schema"), Field("profile"))
 _SEARCH_EXP = (Field("max_results", "int64"), Field("page_token"), Field("filter"),
@@ -329,7 +351,7 @@ ENDPOINTS = [
          Field("run_view_type", "enum", enum=VIEW_TYPES), Field("max_results", "int32"),
          Field("order_by", repeated=True), Field("page_token")), False, "Search runs"),
     _ep("runs/log-metric", ("POST",), log_metric,
-        (*_RUN, *_METRIC, Field("model_id"), Field("dataset_name"), Field("dataset_digest")), True, "Log a metric"),
+        (*_RUN, *_METRIC), True, "Log a metric"),
     _ep("runs/log-parameter", ("POST",), log_param,
         (*_RUN, Field("key", required=True), Field("value", required=True)), True, "Log a param"),
     _ep("runs/set-tag", ("POST",), set_tag, (*_RUN, Field("key", required=True), Field("value", required=True)),
@@ -345,7 +367,9 @@ ENDPOINTS = [
          Field("datasets", "object", repeated=True,
                fields=(Field("tags", "object", repeated=True, fields=(Field("key", required=True),
                                                                      Field("value", required=True))),
-                       Field("dataset", "object", required=True, fields=_DATASET)))), True, "Log dataset inputs"),
+                       Field("dataset", "object", required=True, fields=_DATASET))),
+         Field("models", "object", repeated=True, fields=(Field("model_id", required=True),))), True,
+        "Log dataset (and logged model) inputs"),
     _ep("runs/log-model", ("POST",), log_model, (Field("run_id"), Field("model_json", required=True)), True,
         "Record a logged model (MLflow 2)"),
     _ep("metrics/get-history", ("GET",), get_metric_history,
