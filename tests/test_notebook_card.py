@@ -212,14 +212,13 @@ def test_unload_removes_magics_and_hooks(ip):
     assert result.result == 1
 
 
-def test_long_histories_are_thinned_in_sql(ip):
+def test_long_histories_are_thinned_in_the_store(ip):
     with nbtrack.start_run() as run:
         points = [Metric("loss", float(i), 1, i) for i in range(30_000)]
         for start in range(0, len(points), 1000):
             nbtrack.MlflowClient().log_batch(run.info.run_id, metrics=points[start:start + 1000])
     reader = _card.CardReader(nbtrack.MlflowClient(), run.info.run_id)
-    first, second = reader(), reader()  # the first read finds the history long
-    assert reader._long
+    first, second = reader(), reader()
     for data in (first, second):
         assert len(data.history["loss"]) == _card.SPARK_POINTS
         assert data.history["loss"][0] == 0.0 and data.history["loss"][-1] == 29_999.0

@@ -1,4 +1,5 @@
-"""The Store protocol contract, run against every backend (today: the embedded DuckDB store)."""
+"""The Store protocol contract, run against every backend: the embedded DuckDB store and the REST
+client talking to a real ``nbtrack server`` (``BACKENDS``)."""
 
 from __future__ import annotations
 
@@ -87,9 +88,8 @@ def test_search_and_frames(store):
     assert store.metric_history_frame(ids, ["acc"])["value"].tolist() == [0.0, 0.1, 0.2]
 
 
-def test_schema_is_migrated_and_versioned(store):
-    if not hasattr(store, "archive"):
-        pytest.skip("the embedded store's schema; a server keeps its own")
+def test_schema_is_migrated_and_versioned(tmp_path):  # the embedded store's own schema
+    store = open_store(str(tmp_path / "schema"))
     assert store.archive.schema_version() == sorted(name for name, _ in MIGRATIONS)
     store.archive.initialise()  # opening again is a no-op
     assert store.archive.schema_version() == sorted(name for name, _ in MIGRATIONS)
@@ -131,3 +131,83 @@ def test_an_older_store_is_upgraded(tmp_path):
         assert store.get_experiment("7").name == "kept"
     finally:
         store.close()
+
+
+# -- view operations: what the notebook views, the side panel and the web UI read ----------------
+def _seeded(store):
+    """Three runs in a fresh experiment: two of one cell (tag), one with a longer history."""
+    eid = store.create_experiment("views")
+    ids = []
+    for i in range(3):
+        run = store.create_run(eid, "u", 1000 + i, [("cell", "c1" if i < 2 else "c2")], f"r{i}")
+        rid = run.info.run_id
+        points = [Metric("loss", 1.0 / (s + 1) + i, 1000 + s, s) for s in range(100)]
+        if i == 2:
+            points.append(Metric("loss", math.inf, 5000, 100))
+        store.log_batch(rid, [*points, Metric("acc", 0.5 + i / 10, 2000, 0)], [("lr", str(0.1 * (i + 1)))],
+                        [("note", "it's")])
+        ids.append(rid)
+    store.update_run_info(ids[0], status="FINISHED", end_time=3000)
+    store.sync()
+    return eid, ids
+
+
+def test_view_operations(store):
+    eid, ids = _seeded(store)
+    page = store.runs_page([eid], "metrics.acc > 0.55", "metric:acc", True, 0, 10, None, True)
+    assert page["run_id"].tolist() == [ids[2], ids[1]] and page["total"].tolist() == [2, 2]
+    row = page.iloc[0]
+    values = dict(zip(zip(row["kinds"], row["keys"], strict=True), zip(row["nums"], row["texts"], strict=True),
+                      strict=True))
+    assert values[("metric", "loss")][0] == math.inf and values[("param", "lr")][1] == str(0.1 * 3)
+    assert values[("tag", "note")][1] == "it's"
+    catalogue = {(c["kind"], c["key"]): c["n"] for c in page["catalogue"].iloc[0]}
+    assert catalogue[("metric", "acc")] == 2 and catalogue[("param", "lr")] == 2
+    grouped = store.runs_page([eid], None, None, True, 0, 10, "cell", False)
+    assert grouped["run_id"].tolist() == [ids[2], ids[1]] and grouped["n_cell"].tolist() == [1, 2]
+    assert store.runs_page([eid], None, "attr:run_name", False, 1, 1)["run_name"].tolist() == ["r1"]
+
+    fingerprint = store.runs_fingerprint([eid])
+    assert fingerprint[0] == 3 and fingerprint[3] == 2  # runs, running runs
+    stats = store.key_stats([eid], "params.lr != '0.1'")
+    assert {(r.kind, r.key): r.n for r in stats.itertuples()} == {("param", "lr"): 2, ("metric", "acc"): 2,
+                                                                  ("metric", "loss"): 2}
+    assert set(store.key_stats(run_ids=[ids[0]])["key"]) == {"lr", "acc", "loss"}
+    wide = store.runs_wide([eid], None, ["lr"], ["acc"], 2, order_metric="acc")
+    assert wide["run_id"].tolist() == [ids[2], ids[1]] and wide["metric:acc"].tolist() == [0.7, 0.6]
+    assert wide["total"].tolist() == [3, 3] and wide["param:lr"].iloc[0] == str(0.1 * 3)
+    exact = store.runs_wide([], None, [], ["loss"], 3, run_ids=[ids[1], ids[0]])
+    assert exact["run_id"].tolist() == [ids[1], ids[0]]
+
+    buckets = store.metric_buckets(ids, ["loss"], "step", 10, None, True)
+    runs = buckets[buckets["bucket"] == -3]
+    assert set(runs["run_name"]) == {"r0", "r1", "r2"}
+    lines = buckets[buckets["bucket"] >= 0]
+    assert lines.groupby("run_id")["n"].sum().to_dict() == {ids[0]: 100, ids[1]: 100, ids[2]: 100}  # inf dropped
+    zoomed = store.metric_buckets([ids[0]], ["loss"], "step", 500, (10.0, 19.0), False)
+    assert zoomed[zoomed["bucket"] >= 0]["n"].sum() == 10  # a zoom into few steps: every point
+    after = store.metric_points_after([(ids[0], "loss", 97, 1097), (ids[1], "acc", -1, 0)], "step", 100)
+    points = after[after["what"] == "p"]
+    assert sorted(zip(points["run_id"], points["step"], strict=True)) == sorted([(ids[0], 98), (ids[0], 99),
+                                                                                 (ids[1], 0)])
+    assert set(after[after["what"] == "s"]["status"]) == {"FINISHED", "RUNNING"}
+    assert store.run_summaries([ids[0]])["run_name"].tolist() == ["r0"]
+    assert store.top_metric_keys(ids, 1) == ["acc"]
+    assert store.runs_with_tag("cell", "c1") == sorted(ids[:2])
+    assert store.find_runs(ids[1][:10])["run_id"].tolist() == [ids[1]]
+    assert store.find_runs("r2")["run_id"].tolist() == [ids[2]]
+    thin = store.thin_history(ids[2], ["loss"], 10)
+    assert len(thin) <= 12 and thin["step"].iloc[0] == 0 and thin["step"].iloc[-1] == 100
+    assert thin["value"].iloc[-1] == math.inf
+
+
+def test_view_operations_refuse_bad_input(store):
+    from nbtrack.errors import InvalidParameter, NbtrackError
+
+    with pytest.raises(NbtrackError, match="unknown comparator '>>' at column 13") as info:  # InvalidFilter
+        store.runs_page(["0"], "metrics.acc >> 1")
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(InvalidParameter, match="Unknown sort column"):
+        store.runs_page(["0"], None, "attr:; DROP TABLE runs")
+    with pytest.raises(InvalidParameter, match="x_axis"):
+        store.metric_buckets(["x"], ["loss"], "epoch")

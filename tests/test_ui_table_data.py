@@ -89,8 +89,10 @@ def test_latest_run_per_cell(sweep):
 
 def test_unknown_sort_column_is_refused(sweep):
     exp, _ = sweep
-    with pytest.raises(ValueError, match="unknown column"):
+    with pytest.raises(nbtrack.errors.InvalidParameter, match="Unknown sort column"):
         _data.fetch_page([exp], sort_id="attr:; DROP TABLE runs")
+    with pytest.raises(nbtrack.errors.InvalidParameter, match="Unknown sort column"):
+        _data.fetch_page([exp], sort_id="bogus:lr")
 
 
 def test_experiment_names_and_ids_resolve(sweep):

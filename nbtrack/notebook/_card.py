@@ -53,18 +53,13 @@ class CardData:
 
 
 class CardReader:
-    """Reads one run for its card: the run, then its metric history downsampled.
-
-    Short histories come back whole and are thinned here (one cheap read); once a run
-    has more than ``LONG_HISTORY`` points, the thinning moves into the SQL query, so a
-    long training loop costs the card a fixed 3 x ``SPARK_POINTS`` rows per refresh.
+    """Reads one run for its card: the run, then its metric history thinned in the store
+    (``Store.thin_history``), so a long training loop costs the card a fixed ``SPARK_POINTS``
+    rows per key and refresh, on the embedded store and over HTTP alike.
     """
-
-    LONG_HISTORY = 20_000
 
     def __init__(self, client: Any, run_id: str, experiment: str = "") -> None:
         self.client, self.run_id, self.experiment = client, run_id, experiment
-        self._long = False
 
     def __call__(self, error: str | None = None) -> CardData:
         local = getattr(self.client.store, "local_run", None)
@@ -76,29 +71,11 @@ class CardReader:
                         dict(run.data.metrics), error=error)
         if data.metrics:
             keys = card_keys(data.metrics)
-            store = self.client.store
-            thin = getattr(store, "thin_history", None)  # a tracking server thins the history itself
-            if thin is not None:
-                frame = thin(self.run_id, keys, SPARK_POINTS)
-            elif self._long:
-                frame = store.sql(_THIN_HISTORY, [self.run_id, keys, SPARK_POINTS, SPARK_POINTS])
-            else:
-                frame = store.metric_history_frame([self.run_id], keys)
-                self._long = len(frame) > self.LONG_HISTORY
+            frame = self.client.store.thin_history(self.run_id, keys, SPARK_POINTS)  # thinned in the store
             for key, group in frame.groupby("key", sort=False):
                 data.history[str(key)] = _downsample(group["value"].tolist(), SPARK_POINTS)
                 data.steps[str(key)] = int(group["step"].iloc[-1])
         return data
-
-
-# Every n-th point of each key, plus the last one; parameters: run id, keys, points, points.
-_THIN_HISTORY = """
-SELECT key, step, value FROM (
-    SELECT key, step, value, row_number() OVER w AS i, count(*) OVER (PARTITION BY key) AS n
-    FROM metrics WHERE run_id = ? AND key IN (SELECT unnest(?))
-    WINDOW w AS (PARTITION BY key ORDER BY step, timestamp))
-WHERE n <= ? OR i = n OR (i - 1) % CAST(ceil(n / (? - 1)) AS BIGINT) = 0
-ORDER BY key, i"""
 
 
 def _downsample(values: Sequence[float], n: int) -> list[float]:

@@ -63,13 +63,13 @@ def unload(shell: Any) -> None:
 
 def active_run_ids() -> list[str]:
     """Run ids on this thread's stack, outermost first."""
-    return [run.info.run_id for run in fluent._stack()]
+    return [run.info.run_id for run in fluent.active_runs()]
 
 
 def end_runs_above(index: int, status: str) -> list[str]:
     """End runs until only ``index`` remain on the stack; return the ended ids."""
     ended = []
-    while len(fluent._stack()) > index:
+    while len(fluent.active_runs()) > index:
         run = fluent.active_run()
         assert run is not None
         fluent.end_run(status)
@@ -145,9 +145,7 @@ class Session:
 
 def log_sources(cell: _context.CellInfo) -> None:
     """Log the cell source on runs the cell created outside ``%%track`` (one store read)."""
-    found = fluent.sql("SELECT run_id FROM tags WHERE key = 'nbtrack.cell_execution' AND value = ?",
-                       [cell.execution])
-    for run_id in found["run_id"]:
+    for run_id in fluent.active_store().runs_with_tag("nbtrack.cell_execution", cell.execution):
         if run_id not in cell.sourced:
             fluent.log_text(cell.raw_cell, SOURCE_ARTIFACT, run_id=run_id)
             cell.sourced.add(run_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from nbtrack.errors import NbtrackError, NotFound
+from nbtrack.errors import NotFound
 from nbtrack.notebook import _context
 from nbtrack.tracking import fluent
 
@@ -52,7 +52,7 @@ def dispatch(shell: Any, line: str) -> Any:
 
 
 def status(shell: Any) -> str:
-    experiment = fluent.get_experiment(fluent._resolve_experiment_id())
+    experiment = fluent.get_experiment(fluent.active_experiment_id())
     lines = [f"store:       {fluent.get_tracking_uri()}",
              f"experiment:  {experiment.name} (id {experiment.experiment_id})"]
     run = fluent.active_run()
@@ -86,17 +86,7 @@ def resolve_run(token: str) -> str:
         return fluent.get_run(token).info.run_id
     except (NotFound, ValueError):
         pass
-    try:
-        found = fluent.sql(
-            "SELECT run_id, run_name FROM runs WHERE lifecycle_stage = 'active' "
-            "AND (starts_with(run_id, ?) OR run_name = ?) ORDER BY start_time DESC", [token, token])
-    except NbtrackError as e:  # a tracking server has no SQL: names through search (id prefixes need SQL)
-        if e.error_code != "NOT_IMPLEMENTED":
-            raise
-        quoted = token.replace("'", "\\'")
-        frame = fluent.search_runs(filter_string=f"attributes.run_name = '{quoted}'", order_by=["start_time DESC"],
-                                   search_all_experiments=True)
-        found = frame.assign(run_name=frame.get("tags.mlflow.runName", ""))[["run_id", "run_name"]]
+    found = fluent.active_store().find_runs(token, 20)
     by_name = found[found["run_name"] == token]
     if len(by_name):
         return str(by_name["run_id"].iloc[0])

@@ -151,14 +151,14 @@ def _start(fetched: _fetch.FetchedProject, entry_point: str, parameters: dict[st
            docker_args: dict[str, Any] | None, experiment_name: str | None, experiment_id: str | None,
            storage_dir: str | None, run_id: str | None, run_name: str | None, env_manager: str | None,
            build_image: bool) -> SubmittedRun:
-    from nbtrack.tracking import fluent
+    from nbtrack.tracking.client import Client
 
     project = _spec.load_project(fetched.directory)
     entry = project.entry_point(entry_point)
     checked, extra = entry.resolve(parameters, storage_dir)  # every type, before anything runs
     manager = _env.resolve_manager(project, env_manager)
     _env.check_tools(project, manager)
-    client = fluent._client()
+    client = Client()  # the current tracking URI's
     exp_id = _experiment_id(client, experiment_name, experiment_id)
     environment = _env.prepare_environment(project, manager, build_image)
     if environment.docker is not None and docker_args:

@@ -1,14 +1,31 @@
-"""The Store protocol: what every backend provides. ``log_batch`` is the write primitive."""
+"""The store seam: what every backend provides, typed.
+
+:class:`Store` is what :class:`nbtrack.Client` holds (``open_store`` returns one per location):
+MLflow's tracking operations, the durability calls, and the *view operations* that the notebook
+views, the web UI and the side panel read through (a runs page, downsampled metric buckets,
+points after a cursor, ...), so no layer above the store writes SQL against its tables.
+:class:`RegistryStore` is the model registry of the same location (``Store.registry``).
+Backends: ``nbtrack.store.duckdb`` (embedded) and ``nbtrack.store.rest`` (a tracking server);
+``tests/test_store_contract.py`` runs one suite against each. ``log_batch`` is the write primitive.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from nbtrack.entities import DatasetInput, Experiment, Metric, Run
+from nbtrack.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    Run,
+)
 from nbtrack.errors import InvalidParameter, ParamConflict
 
-__all__ = ["Store", "new_params"]
+__all__ = ["RegistryStore", "Store", "ViewStore", "new_params"]
 
 
 def new_params(run_id: str, known: dict[str, str], params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -33,9 +50,123 @@ def new_params(run_id: str, known: dict[str, str], params: Sequence[tuple[str, s
     return new
 
 
-class Store(Protocol):
+class ViewStore(Protocol):
+    """Named reads for views. Frames are pandas DataFrames with the columns each one documents;
+    a backend may compute them however it likes, but only the rows asked for leave it."""
+
+    def runs_page(self, experiment_ids: Sequence[str], filter_string: str | None = None, sort: str | None = None,
+                  descending: bool = True, offset: int = 0, limit: int = 50, group_by_tag: str | None = None,
+                  catalogue: bool = False) -> Any:
+        """One page of a run table, newest first or by ``sort`` (``attr:<name>``, ``param:<key>``,
+        ``metric:<key>``, ``tag:<key>``). With ``group_by_tag``, only the newest run of each value
+        of that tag. Columns: pos, total, n_cell, run_id, run_name, status, start_time, end_time,
+        user_id, kinds, keys, nums, texts (the run's values as parallel lists), and with
+        ``catalogue`` a column of {kind, key, n, numeric} for every key among the matching runs."""
+        ...
+
+    def runs_fingerprint(self, experiment_ids: Sequence[str]) -> tuple[int | None, ...]:
+        """(runs, newest start, newest end, running runs, steps logged by running runs): changes
+        whenever a view of these experiments would."""
+        ...
+
+    def key_stats(self, experiment_ids: Sequence[str] = (), filter_string: str | None = None,
+                  run_ids: Sequence[str] | None = None) -> Any:
+        """Per param and metric key of the matching runs (or of ``run_ids``): kind, key, n,
+        distinct_values, numeric."""
+        ...
+
+    def runs_wide(self, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
+                  metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
+                  order_metric: str | None = None) -> Any:
+        """One row per run: run_id, run_name, status, start_time, total (runs matched in all), then
+        ``param:<k>`` and ``metric:<k>``. Newest first, or best ``order_metric`` first, at most
+        ``limit``; or exactly ``run_ids`` in that order."""
+        ...
+
+    def metric_buckets(self, run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                       buckets: int = 500, x_range: tuple[float, float] | None = None,
+                       with_runs: bool = False) -> Any:
+        """M4 downsampling of each (run, key) history over ``x_range`` (default: all of it) on the
+        ``step``, ``relative`` or ``wall`` axis: per bucket n, vmin, vmax, vmean, xmean, x_at_min,
+        x_at_max, x0, v0, x1, v1, last_step, last_ts. Bucket -1 / -2 hold the neighbours just before
+        and after the range; with ``with_runs``, bucket -3 rows carry run_name, status, start_time."""
+        ...
+
+    def metric_points_after(self, cursors: Sequence[tuple[str, str, int, int]], x_axis: str = "step",
+                            limit: int = 50_000) -> Any:
+        """Points logged after each (run_id, key, step, timestamp) cursor (rows with what='p': run_id,
+        key, step, timestamp, value, x) and every cursor run's status (what='s'), at most ``limit``
+        points."""
+        ...
+
+    def run_summaries(self, run_ids: Sequence[str]) -> Any:
+        """run_id, run_name, status, start_time of each run."""
+        ...
+
+    def top_metric_keys(self, run_ids: Sequence[str], limit: int = 4) -> list[str]:
+        """The metric keys most of these runs have (then by name)."""
+        ...
+
+    def runs_with_tag(self, key: str, value: str) -> list[str]:
+        """Ids of the runs that have tag ``key`` set to ``value``."""
+        ...
+
+    def find_runs(self, token: str, limit: int = 20) -> Any:
+        """run_id, run_name of active runs whose id starts with ``token`` or whose name is ``token``,
+        newest first."""
+        ...
+
+    def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
+        """About ``points`` points of each key's history (first and last kept): key, step, value."""
+        ...
+
+
+class RegistryStore(Protocol):
+    """The model registry of a store location."""
+
+    def create_registered_model(self, name: str, tags: Sequence[tuple[str, str]] = (),
+                                description: str | None = None) -> RegisteredModel: ...
+    def get_registered_model(self, name: str) -> RegisteredModel: ...
+    def rename_registered_model(self, name: str, new_name: str, user_id: str | None) -> RegisteredModel: ...
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel: ...
+    def delete_registered_model(self, name: str) -> None: ...
+    def search_registered_models(self, filter_string: str | None, max_results: int,
+                                 order_by: list[str] | None, offset: int = 0) -> list[RegisteredModel]: ...
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None: ...
+    def delete_registered_model_tag(self, name: str, key: str) -> None: ...
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]: ...
+    def create_model_version(self, name: str, source: str, run_id: str | None = None,
+                             tags: Sequence[tuple[str, str]] = (), run_link: str | None = None,
+                             description: str | None = None, user_id: str | None = None,
+                             local_path: str | None = None, logged_model_id: str | None = None) -> ModelVersion: ...
+    def get_model_version(self, name: str, version: int) -> ModelVersion: ...
+    def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion: ...
+    def transition_model_version_stage(self, name: str, version: int, stage: str,
+                                       archive_existing_versions: bool, user_id: str | None) -> ModelVersion: ...
+    def delete_model_version(self, name: str, version: int, user_id: str | None) -> None: ...
+    def get_model_version_download_uri(self, name: str, version: int) -> str: ...
+    def search_model_versions(self, filter_string: str | None, max_results: int,
+                              order_by: list[str] | None, offset: int = 0) -> list[ModelVersion]: ...
+    def latest_version(self, name: str, stage: str | None = None) -> ModelVersion | None: ...
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
+    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None) -> None: ...
+    def delete_registered_model_alias(self, name: str, alias: str, user_id: str | None) -> None: ...
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+    def get_history(self, name: str, version: int | None = None,
+                    until: int | None = None) -> list[RegistryEvent]: ...
+
+
+class Store(ViewStore, Protocol):
+    """A tracking store: experiments, runs and their data, the registry and logged models."""
+
     root: str
     artifact_root: str
+
+    @property
+    def registry(self) -> RegistryStore: ...
+    @property
+    def logged_models(self) -> Any: ...
 
     # experiments
     def create_experiment(self, name: str, artifact_location: str | None = None,
@@ -62,6 +193,12 @@ class Store(Protocol):
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (),
                   params: Sequence[tuple[str, str]] = (), tags: Sequence[tuple[str, str]] = ()) -> None: ...
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None: ...
+    def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
+                            timestamps: Sequence[int], steps: Sequence[int]) -> None: ...
+    def log_model_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int,
+                         link: dict[str, str | None], run_point: bool = True) -> None: ...
+    def set_tag(self, run_id: str, key: str, value: str) -> None: ...
+    def local_run(self, run_id: str) -> Run | None: ...
     def delete_tag(self, run_id: str, key: str) -> None: ...
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None: ...
     def search_run_ids(self, experiment_ids: Sequence[str], filter_string: str | None = None,

@@ -23,6 +23,7 @@ from nbtrack.entities import (
 from nbtrack.errors import InvalidParameter
 from nbtrack.store import open_store
 from nbtrack.store.artifacts import LocalArtifactRepository
+from nbtrack.store.base import Store
 from nbtrack.tracking import _pending, context, names, system_metrics, validation
 from nbtrack.tracking import artifacts as _artifacts
 from nbtrack.tracking.logged_models import LoggedModelClientMixin
@@ -69,13 +70,14 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
         self._artifact_uris: dict[str, str] = {}
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> Store:
         if getattr(self._opened, "_closed", False):  # closed (e.g. at exit or by a test): reopen
             self._opened = open_store(self.tracking_uri)
         return self._opened
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
+        """The backend this client talks to (typed by :class:`nbtrack.store.base.Store`)."""
         return self._store
 
     # -- experiments --------------------------------------------------------------------
@@ -321,4 +323,3 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
 
 
 MlflowClient = Client
-

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack import config
 from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
@@ -25,6 +25,9 @@ from nbtrack.store import refuse_mlflow_database
 from nbtrack.tracking import context, system_metrics, validation
 from nbtrack.tracking import logged_models as _logged_models
 from nbtrack.tracking.client import Client
+
+if TYPE_CHECKING:
+    from nbtrack.store.base import Store
 
 _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
 _last_run_id: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("nbtrack_last_run", default=None)
@@ -168,6 +171,22 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             "restore the experiment with nbtrack.restore_experiment(), or use another name.")
     _settings["experiment_id"] = experiment.experiment_id
     return experiment
+
+
+def active_experiment_id() -> str:
+    """The id of the experiment new runs go to: set_experiment()'s, else MLFLOW_EXPERIMENT_NAME's
+    (created if missing), else MLFLOW_EXPERIMENT_ID, else the Default experiment ("0")."""
+    return _resolve_experiment_id()
+
+
+def active_runs() -> list[ActiveRun]:
+    """The runs started and not ended on this thread (its stack), outermost first."""
+    return list(_stack())
+
+
+def active_store() -> Store:
+    """The store of the current tracking URI: what the views read through, by name."""
+    return _client().store
 
 
 def _resolve_experiment_id() -> str:

@@ -1,4 +1,4 @@
-"""Metric histories for charts: downsampled in DuckDB, appended incrementally while runs log.
+"""Metric histories for charts: downsampled in the store, appended incrementally while runs log.
 
 Downsampling (:func:`fetch_series`) splits the visible x-range into ``buckets`` equal
 intervals and, per bucket, keeps the first, last, lowest and highest point (M4
@@ -23,11 +23,11 @@ from nbtrack.tracking import fluent
 
 __all__ = ["X_AXES", "Series", "ema", "fetch_new_points", "fetch_series", "run_info"]
 
-#: x-axis name -> SQL expression over metrics ``m`` (and runs ``r``), in the unit stored.
+#: x-axis name -> what it measures, in the unit stored.
 X_AXES = {
-    "step": "m.step",
-    "relative": "(m.timestamp - r.start_time)",  # ms since the run started
-    "wall": "m.timestamp",  # ms since the epoch
+    "step": "the step logged",
+    "relative": "ms since the run started",
+    "wall": "ms since the epoch",
 }
 _NO_CURSOR = -(2**62)
 
@@ -72,53 +72,6 @@ def _empty(run_id: str, key: str) -> Series:
     return Series(run_id, key, z, z, z, z, z, z, z)
 
 
-#: Estimated bounds of the whole history, from one row per series (latest_metrics) and runs:
-#: no scan of the metric points. Points outside them are clamped into the end buckets.
-_ESTIMATED_BOUNDS = {
-    "step": "least(min(l.step), 0), max(l.step)",
-    "relative": "0, max(l.timestamp - r.start_time)",
-    "wall": "least(min(r.start_time), min(l.timestamp)), max(l.timestamp)",
-}
-
-
-def _downsample_sql(x_axis: str, with_range: bool, with_runs: bool = False) -> str:
-    x_expr = X_AXES[x_axis]
-    join = "JOIN runs AS r ON r.run_id = m.run_id" if "r." in x_expr else ""
-    if with_range:
-        bounds = "SELECT ?::DOUBLE, ?::DOUBLE"
-        # -1: the last point before the range, -2: the first after it (neighbours, kept whole)
-        outside = "WHEN p.x < lo THEN -1 WHEN p.x > hi THEN -2"
-    else:
-        bounds = f"""SELECT {_ESTIMATED_BOUNDS[x_axis]} FROM latest_metrics AS l JOIN runs AS r ON r.run_id = l.run_id
-            WHERE l.run_id IN (SELECT unnest(?)) AND l.key IN (SELECT unnest(?))"""
-        outside = "WHEN p.x < lo THEN 0 WHEN p.x > hi THEN nb - 1"  # estimates: clamp, never drop
-    # On the step axis a bucket is never narrower than one step, so a zoom into fewer steps
-    # than buckets returns every point exactly.
-    nb = "least(?, floor(hi - lo) + 1)" if x_axis == "step" else "?"
-    return f"""
-WITH pts AS (
-  SELECT m.run_id, m.key, m.step, m.timestamp, m.value, {x_expr} AS x
-  FROM metrics AS m {join}
-  WHERE m.run_id IN (SELECT unnest(?)) AND m.key IN (SELECT unnest(?)) AND isfinite(m.value)),
-bounds AS (SELECT lo, hi, greatest({nb}, 1)::BIGINT AS nb FROM ({bounds}) AS t(lo, hi)),
-b AS (
-  SELECT p.*, CASE {outside}
-              ELSE least(floor((p.x - lo) * nb / greatest(hi - lo, 1e-9)), nb - 1)::BIGINT END AS bucket
-  FROM pts AS p, bounds)
-SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vmax,
-       avg(value) AS vmean, avg(x) AS xmean, arg_min(x, value) AS x_at_min, arg_max(x, value) AS x_at_max,
-       min(x) AS x0, arg_min(value, x) AS v0, max(x) AS x1, arg_max(value, x) AS v1,
-       max(step) AS last_step, max(timestamp) AS last_ts
-FROM b GROUP BY run_id, key, bucket
-{_RUNS_UNION if with_runs else ""}ORDER BY run_id, key, bucket"""
-
-
-#: One row per run (bucket -3) in the same answer: name, status and start for the legend.
-_RUNS_UNION = """UNION ALL BY NAME
-SELECT run_id, -3 AS bucket, run_name, status, start_time FROM runs WHERE run_id IN (SELECT unnest(?))
-"""
-
-
 def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
                  x_range: tuple[float, float] | None = None, buckets: int = 500,
                  runs_out: dict[str, dict[str, Any]] | None = None) -> dict[tuple[str, str], Series]:
@@ -132,16 +85,8 @@ def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "ste
         raise ValueError(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
     if not run_ids:
         return {}
-    buckets = max(int(buckets), 1)
-    params: list[Any] = [list(run_ids), list(keys), buckets]
-    if x_range is not None:
-        params += [float(x_range[0]), float(x_range[1])]
-    else:
-        params += [list(run_ids), list(keys)]
     with_runs = runs_out is not None
-    if with_runs:
-        params.append(list(run_ids))
-    frame = fluent.sql(_downsample_sql(x_axis, x_range is not None, with_runs), params)
+    frame = fluent.active_store().metric_buckets(run_ids, keys, x_axis, max(int(buckets), 1), x_range, with_runs)
     if with_runs and runs_out is not None:
         runs = frame[frame["bucket"] == -3]
         runs_out.update(_info_rows(runs))
@@ -205,22 +150,9 @@ def fetch_new_points(series: dict[tuple[str, str], Series], pairs: Sequence[tupl
     ordered by (run_id, key, step, timestamp). ``len(frame) == limit`` means "more were
     cut": refetch downsampled instead.
     """
-    x_expr = X_AXES[x_axis]
-    run_ids = sorted({r for r, _ in pairs})
-    steps = [series[p].last_step if p in series else _NO_CURSOR for p in pairs]
-    stamps = [series[p].last_ts if p in series else _NO_CURSOR for p in pairs]
-    low = min(steps) if steps else 0
-    sql = f"""
-WITH c AS (SELECT unnest(?) AS run_id, unnest(?) AS key, unnest(?)::BIGINT AS s, unnest(?)::BIGINT AS t)
-SELECT 'p' AS what, m.run_id, m.key, m.step, m.timestamp, m.value, ({x_expr})::DOUBLE AS x, NULL AS status
-FROM metrics AS m JOIN c ON m.run_id = c.run_id AND m.key = c.key JOIN runs AS r ON r.run_id = m.run_id
-WHERE m.step >= ? AND (m.step > c.s OR (m.step = c.s AND m.timestamp > c.t)) AND isfinite(m.value)
-UNION ALL
-SELECT 's', run_id, NULL, NULL, NULL, NULL, NULL, status FROM runs WHERE run_id IN (SELECT unnest(?))
-ORDER BY what, run_id, key, step, timestamp
-LIMIT ?"""
-    frame = fluent.sql(sql, [[p[0] for p in pairs], [p[1] for p in pairs], steps, stamps, low,
-                             run_ids, limit + len(run_ids)])
+    cursors = [(run_id, key, series[(run_id, key)].last_step if (run_id, key) in series else _NO_CURSOR,
+                series[(run_id, key)].last_ts if (run_id, key) in series else _NO_CURSOR) for run_id, key in pairs]
+    frame = fluent.active_store().metric_points_after(cursors, x_axis, limit)
     status_rows = frame[frame["what"] == "s"]
     statuses = dict(zip(status_rows["run_id"], status_rows["status"], strict=True))
     points = frame[frame["what"] == "p"].drop(columns=["what", "status"]).reset_index(drop=True)
@@ -231,8 +163,7 @@ def run_info(run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Name, status and start time of each run (one query)."""
     if not run_ids:
         return {}
-    return _info_rows(fluent.sql("SELECT run_id, run_name, status, start_time FROM runs "
-                                 "WHERE run_id IN (SELECT unnest(?))", [list(run_ids)]))
+    return _info_rows(fluent.active_store().run_summaries(run_ids))
 
 
 def ema(y: np.ndarray, weight: float) -> np.ndarray:

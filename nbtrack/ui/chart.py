@@ -160,9 +160,7 @@ class MetricChart(W.VBox):
             return []
         from nbtrack.tracking import fluent
 
-        frame = fluent.sql("SELECT key, count(*) AS n FROM latest_metrics WHERE run_id IN (SELECT unnest(?)) "
-                           "GROUP BY key ORDER BY n DESC, key LIMIT 4", [run_ids])
-        return sorted(frame["key"].tolist())
+        return sorted(fluent.active_store().top_metric_keys(run_ids, 4))
 
     def _on_selection(self, run_ids: tuple[str, ...]) -> None:
         self.set_runs(None)

@@ -39,19 +39,14 @@ class Compare(W.VBox):
     def __init__(self, runs: Any, keys: Sequence[str] | None = None, *,
                  higher_is_better: Mapping[str, bool] | None = None, selection: Selection | None = None,
                  chart: bool = True) -> None:
-        from nbtrack.tracking import fluent
-
         self.run_ids = run_ids_of(runs)
         if not self.run_ids:
             raise ValueError("compare() needs at least one run id")
         self.higher_is_better = dict(higher_is_better or {})
         self.selection = selection if selection is not None else Selection()
-        keys_frame = fluent.sql(
-            "SELECT 'param' AS kind, key FROM params WHERE run_id IN (SELECT unnest(?)) "
-            "UNION SELECT 'metric', key FROM latest_metrics WHERE run_id IN (SELECT unnest(?)) ORDER BY 1, 2",
-            [self.run_ids, self.run_ids])
-        self.params = keys_frame[keys_frame["kind"] == "param"]["key"].tolist()
-        self.metrics = keys_frame[keys_frame["kind"] == "metric"]["key"].tolist()
+        keys_frame = _data.key_stats([], None, self.run_ids)
+        self.params = sorted(keys_frame[keys_frame["kind"] == "param"]["key"].tolist())
+        self.metrics = sorted(keys_frame[keys_frame["kind"] == "metric"]["key"].tolist())
         self.frame, _ = _data.fetch_wide(None, None, self.params, self.metrics, len(self.run_ids),
                                          run_ids=self.run_ids)
         missing = [r for r in self.run_ids if r not in set(self.frame["run_id"])]

@@ -183,15 +183,7 @@ class ParallelCoordinates(W.VBox):
         if self._params_arg is not None and self._metrics_arg is not None:
             return list(self._params_arg), list(self._metrics_arg)
         if self._explicit_runs is not None:
-            from nbtrack.tracking import fluent
-
-            stats = fluent.sql("""
-                SELECT 'param' AS kind, key, count(*) AS n, count(DISTINCT value) AS distinct_values,
-                       bool_and(TRY_CAST(value AS DOUBLE) IS NOT NULL) AS numeric
-                FROM params WHERE run_id IN (SELECT unnest(?)) GROUP BY key
-                UNION ALL SELECT 'metric', key, count(*), count(DISTINCT value), TRUE
-                FROM latest_metrics WHERE run_id IN (SELECT unnest(?)) GROUP BY key""",
-                               [self._explicit_runs, self._explicit_runs])
+            stats = _data.key_stats([], None, self._explicit_runs)
         else:
             stats = _data.key_stats(self.experiment_ids, self.filter)
         params, metrics = default_axes(stats)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.errors import NbtrackError
-from nbtrack.server.tracking import _artifacts, _openapi, _registry, _tracking
+from nbtrack.server.tracking import _artifacts, _openapi, _registry, _tracking, _views
 from nbtrack.server.tracking._auth import READ, Credentials, PermissionDenied
 from nbtrack.server.tracking._protocol import Endpoint, Field, dumps, parse_body, parse_query
 from nbtrack.server.tracking._settings import ServerSettings
@@ -289,6 +289,10 @@ def build_app(settings: ServerSettings, credentials: Credentials | None = None) 
                                 methods=list(by_method)))
     for ep in all_endpoints():
         documented.append((API_PREFIXES[0] + ep.path, ep))
+    for prefix in _views.PREFIXES:  # nbtrack's own read endpoints, beside MLflow's
+        for ep in _views.ENDPOINTS:
+            routes.append(Route(prefix + ep.path, _guard(state, _api_endpoint(state, {"POST": ep})), methods=["POST"]))
+    documented += [(_views.PREFIXES[0] + ep.path, ep) for ep in _views.ENDPOINTS]
     documented += [(ARTIFACT_PREFIXES[0] + ep.path, ep) for ep in _ARTIFACT_DOCS]
     routes += _artifact_routes(state)
     routes += _misc_routes(state, documented)

@@ -31,10 +31,13 @@ from nbtrack.entities import (
 from nbtrack.errors import NbtrackError, NotFound, RunNotActive
 from nbtrack.store.base import new_params
 from nbtrack.store.rest import entities as conv
-from nbtrack.store.rest.http import RestClient
+from nbtrack.store.rest.http import RestClient, encode_float
 from nbtrack.store.rest.writer import Writer
+from nbtrack.store.wire import frame_from_wire
 
 __all__ = ["RestStore"]
+
+VIEWS_API = "/api/2.0/nbtrack"  # nbtrack server's view endpoints (nbtrack.server.tracking._views)
 
 _VIEW = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 _RUNS_PAGE = 50_000        # MLflow's SEARCH_MAX_RESULTS_THRESHOLD for runs
@@ -361,9 +364,101 @@ class RestStore:
             points = [m for found in pool.map(history, pairs) for m in found]
         return conv.metrics_frame(points)
 
+    # == view operations (nbtrack.store.base.ViewStore): nbtrack server's /api/2.0/nbtrack/views ====
+    def _view(self, name: str, body: dict[str, Any], key: str = "frame") -> Any:
+        try:
+            answer = self.http.call("POST", f"{VIEWS_API}/{name}", {k: v for k, v in body.items() if v is not None})
+        except NbtrackError as e:
+            if e.error_code != "ENDPOINT_NOT_FOUND":
+                raise
+            raise NbtrackError(
+                f"The server at {self.root} has no nbtrack view endpoints (it is not an nbtrack server, or an "
+                "older one), so the notebook views cannot read from it. search_runs(), get_metric_history() "
+                "and the rest of MLflow's API work; for the views, run `nbtrack server` over the same store.",
+                "NOT_IMPLEMENTED") from None
+        return frame_from_wire(answer[key]) if key == "frame" else answer[key]
+
+    def runs_page(self, experiment_ids: Sequence[str], filter_string: str | None = None, sort: str | None = None,
+                  descending: bool = True, offset: int = 0, limit: int = 50, group_by_tag: str | None = None,
+                  catalogue: bool = False) -> Any:
+        self.sync()
+        return self._view("views/runs-page", {
+            "experiment_ids": list(experiment_ids), "filter": filter_string, "sort": sort, "descending": descending,
+            "offset": offset, "limit": limit, "group_by_tag": group_by_tag, "catalogue": catalogue})
+
+    def runs_fingerprint(self, experiment_ids: Sequence[str]) -> tuple[int | None, ...]:
+        self.sync()
+        return tuple(self._view("views/runs-fingerprint", {"experiment_ids": list(experiment_ids)}, "fingerprint"))
+
+    def key_stats(self, experiment_ids: Sequence[str] = (), filter_string: str | None = None,
+                  run_ids: Sequence[str] | None = None) -> Any:
+        self.sync()
+        return self._view("views/key-stats", {"experiment_ids": list(experiment_ids), "filter": filter_string,
+                                              "run_ids": None if run_ids is None else list(run_ids)})
+
+    def runs_wide(self, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
+                  metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
+                  order_metric: str | None = None) -> Any:
+        self.sync()
+        return self._view("views/runs-wide", {
+            "experiment_ids": list(experiment_ids), "filter": filter_string, "params": list(params),
+            "metrics": list(metrics), "limit": limit, "run_ids": None if run_ids is None else list(run_ids),
+            "order_metric": order_metric})
+
+    def metric_buckets(self, run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                       buckets: int = 500, x_range: tuple[float, float] | None = None,
+                       with_runs: bool = False) -> Any:
+        self.sync()
+        return self._view("views/metric-buckets", {
+            "run_ids": list(run_ids), "keys": list(keys), "x_axis": x_axis, "buckets": buckets,
+            "x_range": None if x_range is None else [encode_float(x_range[0]), encode_float(x_range[1])],
+            "with_runs": with_runs})
+
+    def metric_points_after(self, cursors: Sequence[tuple[str, str, int, int]], x_axis: str = "step",
+                            limit: int = 50_000) -> Any:
+        self.sync()
+        return self._view("views/metric-points-after", {
+            "cursors": [{"run_id": r, "key": k, "step": int(s), "timestamp": int(t)} for r, k, s, t in cursors],
+            "x_axis": x_axis, "limit": limit})
+
+    def run_summaries(self, run_ids: Sequence[str]) -> Any:
+        self.sync()
+        return self._view("views/run-summaries", {"run_ids": list(run_ids)})
+
+    def top_metric_keys(self, run_ids: Sequence[str], limit: int = 4) -> list[str]:
+        self.sync()
+        return list(self._view("views/top-metric-keys", {"run_ids": list(run_ids), "limit": limit}, "keys"))
+
+    def runs_with_tag(self, key: str, value: str) -> list[str]:
+        self.sync()
+        try:
+            return list(self._view("views/runs-with-tag", {"key": key, "value": value}, "run_ids"))
+        except NbtrackError as e:  # an MLflow server: through search, over every experiment
+            if e.error_code != "NOT_IMPLEMENTED":
+                raise
+            return sorted(r.info.run_id for r in self._search_everywhere(f"tags.`{key}` = {_quoted(value)}"))
+
+    def find_runs(self, token: str, limit: int = 20) -> Any:
+        self.sync()
+        try:
+            return self._view("views/find-runs", {"token": token, "limit": limit})
+        except NbtrackError as e:  # an MLflow server: names through search (id prefixes need the view)
+            if e.error_code != "NOT_IMPLEMENTED":
+                raise
+            import pandas as pd
+
+            found = self._search_everywhere(f"attributes.run_name = {_quoted(token)}", limit)
+            return pd.DataFrame({"run_id": [r.info.run_id for r in found],
+                                 "run_name": [r.info.run_name for r in found]}, columns=["run_id", "run_name"])
+
+    def _search_everywhere(self, filter_string: str, limit: int = 1000) -> list[Run]:
+        ids = [e.experiment_id for e in self.search_experiments(ViewType.ALL)]
+        return self.search_runs(ids, filter_string, ViewType.ACTIVE_ONLY, limit, ["start_time DESC"]) if ids else []
+
     def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
         """About ``points`` points per key (first and last kept), thinned on the server by MLflow's
-        ``get-history-bulk-interval``; a DataFrame (key, step, value) ordered by key and step."""
+        ``get-history-bulk-interval`` (so this works against an MLflow server too); a DataFrame
+        (key, step, value) ordered by key and step."""
         import pandas as pd
 
         rows: list[tuple[str, int, float]] = []
@@ -436,3 +531,8 @@ def _now() -> int:
     import time
 
     return time.time_ns() // 1_000_000
+
+
+def _quoted(value: str) -> str:
+    """A string literal of MLflow's filter grammar."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
