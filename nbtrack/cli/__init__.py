@@ -59,6 +59,7 @@ def _register() -> None:
         artifacts,
         doctor,
         experiments,
+        migrate,
         models,
         project,
         runs,
@@ -76,6 +77,8 @@ def _register() -> None:
     main.add_command(doctor.doctor)
     main.add_command(server.server)
     main.add_command(server.ui)
+    main.add_command(migrate.import_)
+    main.add_command(migrate.export)
 
 
 _register()

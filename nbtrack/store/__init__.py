@@ -24,10 +24,10 @@ def refuse_mlflow_database(uri: str) -> None:
         return
     raise InvalidStore(
         f"{uri!r} is an MLflow tracking database; nbtrack stores runs in its own DuckDB store and "
-        "cannot use it as the tracking URI. Its runs can be copied into an nbtrack store with "
-        f"`nbtrack import mlflow {uri}` (that command is coming in a later release; it is not "
-        "available yet). Until then keep reading it with the mlflow package, and point nbtrack at "
-        "a folder: set_tracking_uri('./.nbtrack') or duckdb:///abs/folder."
+        "cannot use it as the tracking URI. Bring its history over (experiments, runs with their ids, "
+        f"every metric point, artifacts, the registry) with `nbtrack import mlflow {uri} --store "
+        "./.nbtrack`, then point nbtrack at that folder: set_tracking_uri('./.nbtrack') or "
+        "duckdb:///abs/folder. Running the import again adds only what is new."
     )
 
 
