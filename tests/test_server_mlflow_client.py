@@ -100,8 +100,26 @@ def test_registry_stages_aliases_and_models_uri(conformance):
     assert loaded.predict(X).tolist() == [0, 1, 0, 1]
 
 
-def test_mlflow3_log_model_needs_logged_model_endpoints(conformance):
-    """MLflow 3's ``log_model`` first calls POST /api/2.0/mlflow/logged-models, which is not served yet
-    (it comes with the MLflow 3 API issue): the client gets MLflow's ENDPOINT_NOT_FOUND, not a 500."""
-    seen, _ = conformance
-    assert seen["log_model"] == "ok" or "ENDPOINT_NOT_FOUND" in seen["log_model"]
+def test_mlflow3_log_model_logged_models_and_models_uris(conformance):
+    """MLflow 3's ``log_model`` (POST logged-models, the files through the proxy, log-outputs, the
+    run's metrics linked with model_id, finalize, register from ``models:/<model_id>``) against
+    nbtrack server; get/search_logged_models and both ``models:/`` forms load the model."""
+    seen, store = conformance
+    import nbtrack
+
+    got = seen["log_model"]
+    model_id = got["model_id"]
+    assert model_id.startswith("m-") and got["model_uri"] == f"models:/{model_id}" and got["version"] == "1"
+    name, status, source_run, params, location, metrics = got["logged"]
+    assert (name, status, source_run, params) == ("m", "READY", got["run_id"], {"alpha": "0.5"})
+    assert location.endswith(f"/models/{model_id}/artifacts") and location.startswith("mlflow-artifacts:/")
+    assert metrics == [["acc", 0.75, 0, model_id]]
+    assert got["searched"][0] == model_id and got["filtered"] == ["m"]
+    assert got["predict"] == got["alias_predict"] == [0, 1, 0, 1]
+    assert got["history"] == [[0, 0.75]]  # linking the run's metric to the model logged no second copy
+    # what the store holds, read without the server
+    client = nbtrack.MlflowClient(str(store))
+    stored = client.get_logged_model(model_id)
+    assert stored.status == "READY" and stored.source_run_id == got["run_id"]
+    assert "MLmodel" in {f.path for f in client.list_logged_model_artifacts(model_id)}
+    assert client.get_model_version_by_alias("logged-model", "best").version == 1

@@ -40,12 +40,25 @@ def main(url: str, out_path: str) -> None:
                 mlflow.sklearn.save_model(model, os.path.join(tmp, "model"), pip_requirements=["scikit-learn"])
                 mlflow.log_artifacts(os.path.join(tmp, "model"), "model")
             out["runs"][name] = {"run_id": run.info.run_id, "predictions": model.predict_proba(X[:4]).tolist()}
-    try:  # MLflow 3's log_model needs the logged-models endpoints (not served yet)
-        with mlflow.start_run(run_name="log_model"):
-            mlflow.sklearn.log_model(model, name="m")
-        out["log_model"] = "ok"
-    except Exception as e:  # reported by the test
-        out["log_model"] = f"{type(e).__name__}: {str(e)[:200]}"
+    with mlflow.start_run(run_name="log_model") as run:  # MLflow 3: logged-model endpoints and the proxy
+        mlflow.log_param("alpha", 0.5)
+        mlflow.log_metric("acc", 0.75)
+        info = mlflow.sklearn.log_model(model, name="m", registered_model_name="logged-model",
+                                        pip_requirements=["scikit-learn"])
+    lm = mlflow.get_logged_model(info.model_id)
+    MlflowClient().set_registered_model_alias("logged-model", "best", 1)
+    out["log_model"] = {
+        "model_id": info.model_id, "model_uri": info.model_uri, "run_id": run.info.run_id,
+        "version": info.registered_model_version,
+        "logged": [lm.name, str(lm.status), lm.source_run_id, lm.params, lm.artifact_location,
+                   sorted((m.key, m.value, m.step, m.model_id) for m in lm.metrics)],
+        "searched": [m.model_id for m in mlflow.search_logged_models(experiment_ids=[exp_id], output_format="list")],
+        "filtered": [m.name for m in mlflow.search_logged_models(
+            experiment_ids=[exp_id], filter_string="params.alpha = '0.5' AND metrics.acc > 0.5", output_format="list")],
+        "predict": np.asarray(mlflow.pyfunc.load_model(info.model_uri).predict(X[:4])).tolist(),
+        "alias_predict": np.asarray(mlflow.pyfunc.load_model("models:/logged-model@best").predict(X[:4])).tolist(),
+        "history": [(h.step, h.value) for h in MlflowClient().get_metric_history(run.info.run_id, "acc")],
+    }
     client = MlflowClient()
     strong = out["runs"]["strong"]["run_id"]
     found = mlflow.search_runs(experiment_ids=[exp_id], filter_string="metrics.acc > 0.1 and params.solver = 'lbfgs'",

@@ -15,8 +15,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.errors import NbtrackError
-from nbtrack.server.tracking import _artifacts, _openapi, _registry, _tracking, _views
+from nbtrack.errors import NbtrackError, NotFound
+from nbtrack.server.tracking import (
+    _artifacts,
+    _logged_models,
+    _multipart,
+    _openapi,
+    _registry,
+    _tracking,
+    _views,
+)
 from nbtrack.server.tracking._auth import READ, Credentials, PermissionDenied
 from nbtrack.server.tracking._protocol import Endpoint, Field, dumps, parse_body, parse_query
 from nbtrack.server.tracking._settings import ServerSettings
@@ -130,6 +138,8 @@ def _api_endpoint(state: State, by_method: dict[str, Endpoint]) -> Callable[...,
             args = parse_query(request.query_params, ep.fields)
         else:
             args = parse_body(await read_body(request, settings.max_body_bytes), ep.fields, settings.max_json_depth)
+        if request.path_params:  # e.g. logged-models/{model_id}: the path names the resource, not the body
+            args.update(request.path_params)
         result = await state.run(ep.handler, state.ctx, args)
         if ep.writes:
             await state.durable()
@@ -196,16 +206,43 @@ def _artifact_routes(state: State) -> list[Any]:
 
     async def multipart(request: Any) -> Any:
         gate(request, writes=True)
-        raise NbtrackError("Multipart upload is not supported by this server's local artifact folder; the "
-                           "client uploads the file in one request instead.", error_code="NOT_IMPLEMENTED")
+        action, path = request.path_params["action"], request.path_params["artifact_path"]
+        fields = (Field("path", required=True), Field("num_parts", "int64"), Field("upload_id"),
+                  Field("parts", "object", repeated=True,
+                        fields=(Field("part_number", "int64", required=True), Field("etag"), Field("url"))))
+        args = parse_body(await read_body(request, settings.max_body_bytes), fields, settings.max_json_depth)
+        if action == "create":
+            part_url = str(request.base_url).rstrip("/") + request.url.path.split("/mpu/")[0] + "/mpu/part"
+            return _json(await asyncio.to_thread(_multipart.create, loc, path, args, part_url))
+        if action == "complete":
+            return _json(await asyncio.to_thread(_multipart.complete, loc, path, args))
+        if action == "abort":
+            return _json(await asyncio.to_thread(_multipart.abort, loc, path, args))
+        raise NotFound(f"No multipart upload action {action!r}: use mpu/create, mpu/complete or mpu/abort.")
+
+    async def part(request: Any) -> Any:
+        """A part of a multipart upload, authorised by its upload id (MLflow's client sends no
+        credentials to a part URL, as to S3's presigned URLs)."""
+        if not loc.serve:
+            gate(request, writes=True)
+        etag = await _multipart.save_part(loc, request.path_params["upload_id"], request.path_params["part"],
+                                          request.stream(), settings.max_upload_bytes)
+        return _json({}, headers={"ETag": etag})
+
+    async def presigned(request: Any) -> Any:
+        gate(request, writes=False)
+        raise NbtrackError("Presigned download URLs are not supported by this server's local artifact folder; "
+                           "download through GET /api/2.0/mlflow-artifacts/artifacts/<path>.",
+                           error_code="NOT_IMPLEMENTED")
 
     routes = []
     for prefix in ARTIFACT_PREFIXES:
         routes += [
             Route(prefix + "artifacts", _guard(state, listing), methods=["GET"]),
             Route(prefix + "artifacts/{artifact_path:path}", _guard(state, one), methods=["GET", "PUT", "DELETE"]),
+            Route(prefix + "mpu/part/{upload_id:str}/{part:str}", _guard(state, part), methods=["PUT"]),
             Route(prefix + "mpu/{action:str}/{artifact_path:path}", _guard(state, multipart), methods=["POST"]),
-            Route(prefix + "presigned/{artifact_path:path}", _guard(state, multipart), methods=["GET"]),
+            Route(prefix + "presigned/{artifact_path:path}", _guard(state, presigned), methods=["GET"]),
         ]
     return routes
 
@@ -218,7 +255,7 @@ _ARTIFACT_DOCS = [
 
 
 def all_endpoints() -> list[Endpoint]:
-    return [*_tracking.ENDPOINTS, *_registry.ENDPOINTS]
+    return [*_tracking.ENDPOINTS, *_logged_models.ENDPOINTS, *_registry.ENDPOINTS]
 
 
 def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[Any]:
@@ -247,7 +284,7 @@ def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[A
         return Response(doc, media_type="application/json")
 
     async def server_info(request: Any) -> Any:
-        return _json({"store_type": "nbtrack", "workspaces_enabled": False, "multipart_uploads_enabled": False,
+        return _json({"store_type": "nbtrack", "workspaces_enabled": False, "multipart_uploads_enabled": True,
                       "multipart_downloads_enabled": False})
 
     routes = [Route("/", root, methods=["GET"]), Route("/health", health, methods=["GET"]),

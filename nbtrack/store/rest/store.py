@@ -69,6 +69,8 @@ class RestStore:
         self._tokens: dict[tuple[str, int], str] = {}  # (query, position) -> the server's page token
         self._lock = threading.RLock()
         self._registry: Any = None
+        self._logged_models: Any = None
+        self._run_json: tuple[str, dict[str, Any]] | None = None
         self._closed = False
         atexit.register(self.close)
 
@@ -82,6 +84,29 @@ class RestStore:
 
             self._registry = RestRegistryStore(self)
         return self._registry
+
+    @property
+    def logged_models(self) -> Any:
+        """MLflow 3 logged models on the server (``/api/2.0/mlflow/logged-models``)."""
+        if self._logged_models is None:
+            from nbtrack.store.rest.logged_models import RestLoggedModelStore
+
+            self._logged_models = RestLoggedModelStore(self)
+        return self._logged_models
+
+    def log_model_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int,
+                         link: dict[str, str | None], run_point: bool = True) -> None:
+        """A run metric point that also belongs to a logged model: a ``log-batch`` metric with
+        ``model_id``, queued in order with the run's data. The server keeps one copy of a point the
+        run already has (``run_point=False``), so nothing is sent twice into the run's history."""
+        state = self._writable(run_id)
+        if run_point:
+            with self._lock:
+                _mirror(state, key, value, timestamp, step)
+        metric: dict[str, Any] = {"key": key, "value": encode_float(value), "timestamp": int(timestamp),
+                                  "step": int(step)}
+        metric.update({k: v for k, v in link.items() if v is not None})
+        self.writer.add_request("runs/log-batch", {"run_id": run_id, "metrics": [metric]})
 
     def artifact_repository(self, artifact_uri: str) -> Any:
         """The repository for a run's (or model version's) ``artifact_uri`` on this server."""
@@ -184,7 +209,16 @@ class RestStore:
         return run
 
     def get_run(self, run_id: str) -> Run:
-        return conv.run_of(self._read("GET", "runs/get", {"run_id": run_id})["run"])
+        raw = self._read("GET", "runs/get", {"run_id": run_id})["run"]
+        with self._lock:  # the Client reads the run's model outputs and inputs from it next
+            self._run_json = (run_id, raw)
+        return conv.run_of(raw)
+
+    def take_run_json(self, run_id: str) -> dict[str, Any] | None:
+        """The JSON of ``run_id`` if it is the run :meth:`get_run` fetched last (once)."""
+        with self._lock:
+            last, self._run_json = self._run_json, None
+        return last[1] if last is not None and last[0] == run_id else None
 
     def local_run(self, run_id: str) -> Run | None:
         """The run as this process wrote it, without a request; None unless it was created here."""
