@@ -178,6 +178,8 @@ def test_view_operations(store):
     assert wide["total"].tolist() == [3, 3] and wide["param:lr"].iloc[0] == str(0.1 * 3)
     exact = store.runs_wide([], None, [], ["loss"], 3, run_ids=[ids[1], ids[0]])
     assert exact["run_id"].tolist() == [ids[1], ids[0]]
+    twice = store.runs_wide([eid], None, ["lr", "lr"], ["acc", "acc"], 1)  # a key asked twice: one column
+    assert list(twice.columns).count("metric:acc") == 1 and list(twice.columns).count("param:lr") == 1
 
     buckets = store.metric_buckets(ids, ["loss"], "step", 10, None, True)
     runs = buckets[buckets["bucket"] == -3]

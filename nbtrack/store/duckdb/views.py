@@ -165,6 +165,7 @@ ORDER BY kind DESC, key""", params).df()
 def runs_wide(con: Any, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
               metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None,
               order_metric: str | None) -> Any:
+    params, metrics = list(dict.fromkeys(params)), list(dict.fromkeys(metrics))  # one column per key
     scope_params: list[Any]
     order_params: list[Any] = []
     join = ""
