@@ -92,6 +92,7 @@ from nbtrack.tracking.logged_models import (
     set_active_model,
     set_logged_model_tags,
 )
+from nbtrack.tracking.model_links import import_checkpoints, log_outputs
 from nbtrack.tracking.registry import (
     register_model,
     search_model_versions,
@@ -128,8 +129,9 @@ __all__ = [
 ]
 __all__ += [  # MLflow 3 logged models
     "ActiveModel", "clear_active_model", "create_external_model", "delete_logged_model_tag",
-    "finalize_logged_model", "get_active_model_id", "get_logged_model", "initialize_logged_model",
-    "last_logged_model", "log_model_params", "search_logged_models", "set_active_model", "set_logged_model_tags",
+    "finalize_logged_model", "get_active_model_id", "get_logged_model", "import_checkpoints",
+    "initialize_logged_model", "last_logged_model", "log_model_params", "log_outputs", "search_logged_models",
+    "set_active_model", "set_logged_model_tags",
 ]
 
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use

@@ -16,6 +16,8 @@ VARIABLES = {
     "MLFLOW_EXPERIMENT_NAME": "experiment used when none was set (created if missing)",
     "MLFLOW_EXPERIMENT_ID": "experiment id used when none was set",
     "MLFLOW_RUN_ID": "start_run() resumes this run (then the variable is removed)",
+    "MLFLOW_ACTIVE_MODEL_ID": "the active logged model (m-...) when set_active_model was not called in this thread",
+    "_MLFLOW_ACTIVE_MODEL_ID": "MLflow's older name of MLFLOW_ACTIVE_MODEL_ID, read when that one is unset",
     "NBTRACK_SCORING_SERVER_CONFIG": "internal: JSON settings `nbtrack models serve` passes to its worker processes",
     "NBTRACK_TOKEN": "bearer token the REST server requires and the REST client sends",
     "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "true/1: every run logs system/* metrics (start_run(log_system_metrics=) overrides)",

@@ -27,6 +27,7 @@ from nbtrack.store.base import Store
 from nbtrack.tracking import _pending, context, names, system_metrics, validation
 from nbtrack.tracking import artifacts as _artifacts
 from nbtrack.tracking.logged_models import LoggedModelClientMixin
+from nbtrack.tracking.model_links import ModelLinksClientMixin
 from nbtrack.tracking.registry import RegistryClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
@@ -48,7 +49,7 @@ def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Client(RegistryClientMixin, LoggedModelClientMixin):
+class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin):
     """Low-level access to a tracking store, by run and experiment id.
 
     Parameters
@@ -144,7 +145,7 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
         return run
 
     def get_run(self, run_id: str) -> Run:
-        return self._store.get_run(validation.run_id(run_id))
+        return self._with_model_links(self._store.get_run(validation.run_id(run_id)))
 
     def local_view(self, run_id: str) -> Run:
         """The run as this process has written it, without a store round trip when the process
@@ -216,12 +217,12 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None,
                    models: Sequence[Any] | None = None) -> None:
-        """Record datasets as inputs of the run."""
-        if models:
-            raise InvalidParameter("Logging logged models as run inputs (models=) is not in nbtrack yet; "
-                                   "log the datasets only.")
+        """Record datasets (and, MLflow 3, ``LoggedModelInput`` models) as inputs of the run."""
         checked = [validation.dataset_input(d) for d in datasets or []]
-        self._store.log_inputs(validation.run_id(run_id), checked)
+        if checked or not models:
+            self._store.log_inputs(validation.run_id(run_id), checked)
+        if models:
+            self._log_model_inputs(run_id, models)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._store.get_metric_history(validation.run_id(run_id), validation.text(key, "metric key"))
@@ -323,3 +324,4 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
 
 
 MlflowClient = Client
+
