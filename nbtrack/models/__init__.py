@@ -19,23 +19,33 @@ __all__ = [
     "EvaluationResult",
     "MetricThreshold",
     "Model",
+    "ModelConfig",
     "ModelInfo",
     "ModelSignature",
     "convert_input_example_to_serving_input",
     "evaluate",
     "get_model_info",
+    "infer_pip_requirements",
     "infer_signature",
     "list_evaluators",
     "make_metric",
+    "predict",
     "register_uri_resolver",
     "resolve_model_uri",
+    "set_model",
     "set_signature",
+    "update_model_requirements",
     "validate_schema",
+    "validate_serving_input",
 ]
 
 # mlflow.models.evaluate and its objects, imported on first use.
 _EVALUATION = {"EvaluationArtifact", "EvaluationMetric", "EvaluationResult", "MetricThreshold", "evaluate",
                "make_metric"}
+# the rest of mlflow.models, by the private module that has it, imported on first use
+_LAZY = {"ModelConfig": "_from_code", "set_model": "_from_code", "predict": "_predict",
+         "validate_serving_input": "_predict", "infer_pip_requirements": "_requirements",
+         "update_model_requirements": "_requirements"}
 
 
 def convert_input_example_to_serving_input(input_example: Any) -> str | None:
@@ -75,4 +85,8 @@ def __getattr__(name: str) -> Any:
         from nbtrack.models import evaluation
 
         return getattr(evaluation, name)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"nbtrack.models.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'nbtrack.models' has no attribute {name!r}")

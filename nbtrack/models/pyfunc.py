@@ -38,6 +38,7 @@ LOADER_ALIASES = {
     "mlflow.lightgbm": "nbtrack.models.flavors.lightgbm",
     "mlflow.pytorch": "nbtrack.models.flavors.pytorch",
     "mlflow.pyfunc.model": "nbtrack.models.python_model",
+    "mlflow.pyfunc.loaders.code_model": "nbtrack.models._from_code",
 }
 
 

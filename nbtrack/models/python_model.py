@@ -245,11 +245,16 @@ def save_model(
             "Specify exactly one of `python_model` (a PythonModel instance or a function) or "
             "`loader_module` (with `data_path`)."
         )
-    if isinstance(python_model, (str, os.PathLike)):
-        raise InvalidParameter(
-            "Saving a model from a code file path (models-from-code) is not supported by nbtrack "
-            "yet; pass a PythonModel instance or a function as `python_model`."
-        )
+    code_file = None
+    if isinstance(python_model, (str, os.PathLike)):  # models from code: the file, run, gives the model
+        from nbtrack.models import _from_code
+
+        code_file = _from_code.code_path(python_model)
+        if isinstance(model_config, (str, os.PathLike)):
+            from nbtrack.models.pyfunc import _read_config
+
+            model_config = _read_config(os.fspath(model_config))
+        python_model = _from_code.run_model_file(code_file, model_config)
     path = _save.prepare_dir(path)
     model = _save.new_model(mlflow_model, signature, metadata)
     code = _save.copy_code_paths(code_paths, path)
@@ -271,6 +276,29 @@ def save_model(
         )
     import cloudpickle
 
+    extra: dict[str, Any] = {"cloudpickle_version": cloudpickle.__version__}
+    if code_file is not None:  # MLflow's layout: the file beside MLmodel, no pickle
+        shutil.copy2(code_file, os.path.join(path, os.path.basename(code_file)))
+        extra["model_code_path"] = code_file
+    else:
+        _pickle(python_model, path)
+        extra["python_model"] = PICKLE_FILE
+    if artifacts:
+        extra["artifacts"] = _save_artifacts(artifacts, path)
+    if streamable is None:
+        streamable = type(python_model).predict_stream is not PythonModel.predict_stream
+    context = PythonModelContext(_artifact_paths(path, extra.get("artifacts", {})), model_config)
+    _add_signature_and_example(model, python_model, context, signature, input_example, path)
+    loader = "mlflow.pyfunc.model" if code_file is None else "mlflow.pyfunc.loaders.code_model"
+    add_to_model(model, loader, code=code, conda_env="conda.yaml",
+                 python_env="python_env.yaml", model_config=model_config, streamable=streamable, **extra)
+    reqs = [pinned("cloudpickle"), pinned("nbtrack")]
+    _save.finish(path, model, reqs, pip_requirements, extra_pip_requirements, conda_env)
+
+
+def _pickle(python_model: Any, path: str) -> None:
+    import cloudpickle
+
     try:
         with open(os.path.join(path, PICKLE_FILE), "wb") as f:
             cloudpickle.dump(python_model, f, protocol=pickle.DEFAULT_PROTOCOL)
@@ -280,17 +308,6 @@ def save_model(
             "objects (open files, locks, clients) out of the model's attributes and create them "
             "in load_context instead."
         ) from e
-    extra: dict[str, Any] = {"cloudpickle_version": cloudpickle.__version__, "python_model": PICKLE_FILE}
-    if artifacts:
-        extra["artifacts"] = _save_artifacts(artifacts, path)
-    if streamable is None:
-        streamable = type(python_model).predict_stream is not PythonModel.predict_stream
-    context = PythonModelContext(_artifact_paths(path, extra.get("artifacts", {})), model_config)
-    _add_signature_and_example(model, python_model, context, signature, input_example, path)
-    add_to_model(model, "mlflow.pyfunc.model", code=code, conda_env="conda.yaml",
-                 python_env="python_env.yaml", model_config=model_config, streamable=streamable, **extra)
-    reqs = [pinned("cloudpickle"), pinned("nbtrack")]
-    _save.finish(path, model, reqs, pip_requirements, extra_pip_requirements, conda_env)
 
 
 def _add_signature_and_example(model: Model, python_model: Any, context: PythonModelContext, signature: Any,
@@ -387,12 +404,6 @@ def _open(path: str, compression: str | None) -> Any:
 def load_python_model(model_dir: str, conf: dict[str, Any]) -> Any:
     sub = conf.get("python_model")
     if sub is None:
-        if conf.get("model_code_path"):
-            raise NbtrackError(
-                "This model was saved from a code file (MLflow's models-from-code), which nbtrack "
-                "cannot load yet. Load it with mlflow.pyfunc.load_model.",
-                error_code="NOT_IMPLEMENTED",
-            )
         raise InvalidParameter("Python model path was not specified in the model configuration")
     with _open(os.path.join(model_dir, sub), conf.get("python_model_compression")) as f:
         try:
