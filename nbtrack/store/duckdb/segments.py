@@ -196,6 +196,66 @@ def _drop_invalid(batch: Batch, error: Exception) -> Batch:
 
 
 def _write_parquet(path: str, batch: Batch, con: Any) -> None:
+    """Through pyarrow when this process has loaded it already (a tracking server does, at start:
+    1.7 ms for a 1,000-point segment against 6 ms through DuckDB), else through DuckDB (no import,
+    which could fail during interpreter shutdown). Both write the same schema."""
+    import sys
+
+    if "pyarrow.parquet" in sys.modules:
+        _write_parquet_arrow(path, batch)
+    else:
+        _write_parquet_duckdb(path, batch, con)
+
+
+def _write_parquet_arrow(path: str, batch: Batch) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    r = batch.records
+    columns: dict[str, list[Any]] = {name: [pa.array(r[name], type=_ARROW_TYPES[name])] for name in _COLUMNS
+                                     if name != "num"}
+    columns["num"] = [pa.array(_floats(r["num"]))]  # NaN where a record has no number, as DuckDB writes it
+    for run_id, keys, values, stamps, steps, seq in batch.chunks:
+        n = len(keys)
+        for name, array in (("kind", pa.repeat("m", n)), ("run_id", pa.repeat(run_id, n)),
+                            ("key", pa.array(keys, pa.string())), ("text", pa.nulls(n, pa.string())),
+                            ("num", pa.array(np.asarray(values, dtype=np.float64))),
+                            ("ts", pa.array(np.asarray(stamps, dtype=np.int64))),
+                            ("step", pa.array(np.asarray(steps, dtype=np.int64))),
+                            ("seq", pa.array(np.arange(seq, seq + n, dtype=np.int64)))):
+            columns[name].append(array.cast(_ARROW_TYPES[name]))
+    table = pa.table({name: pa.chunked_array(parts, _ARROW_TYPES[name]) for name, parts in columns.items()})
+    pq.write_table(table, path, compression="snappy")
+
+
+def _floats(values: Sequence[float | None]) -> Any:
+    import numpy as np
+
+    try:
+        return np.array(values, dtype=np.float64)
+    except TypeError:  # None for records that are not metric points
+        return np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64, count=len(values))
+
+
+def _arrow_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    text, whole = pa.string(), pa.int64()
+    return {"kind": text, "run_id": text, "key": text, "text": text, "num": pa.float64(), "ts": whole,
+            "step": whole, "seq": whole}
+
+
+class _LazyTypes(dict):  # type: ignore[type-arg]
+    def __missing__(self, name: str) -> Any:
+        self.update(_arrow_types())
+        return self[name]
+
+
+_ARROW_TYPES: dict[str, Any] = _LazyTypes()
+
+
+def _write_parquet_duckdb(path: str, batch: Batch, con: Any) -> None:
     import duckdb
     import numpy as np
 
@@ -206,12 +266,7 @@ def _write_parquet(path: str, batch: Batch, con: Any) -> None:
             strings.setdefault(v, len(strings))
         return np.fromiter(map(strings.__getitem__, values), dtype=np.int32, count=len(values))
 
-    def floats(values: Sequence[float | None]) -> Any:
-        try:
-            return np.array(values, dtype=np.float64)
-        except TypeError:  # None for records that are not metric points
-            return np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64,
-                               count=len(values))
+    floats = _floats
 
     r = batch.records
     parts = [{
