@@ -12,6 +12,7 @@ from typing import Any
 from nbtrack.data import sources
 from nbtrack.data.dataset import Dataset
 from nbtrack.data.dataset_source import DatasetSource, get_dataset_source_from_json
+from nbtrack.data.huggingface_dataset import HuggingFaceDataset, from_huggingface
 from nbtrack.data.meta_dataset import MetaDataset, from_dict
 from nbtrack.data.numpy_dataset import NumpyDataset, from_numpy
 from nbtrack.data.pandas_dataset import PandasDataset, from_pandas
@@ -19,8 +20,8 @@ from nbtrack.entities import Dataset as DatasetEntity
 from nbtrack.entities import DatasetInput
 from nbtrack.errors import InvalidParameter
 
-__all__ = ["Dataset", "DatasetSource", "MetaDataset", "NumpyDataset", "PandasDataset", "from_dict",
-           "from_numpy", "from_pandas", "get_source", "sources"]
+__all__ = ["Dataset", "DatasetSource", "HuggingFaceDataset", "MetaDataset", "NumpyDataset", "PandasDataset",
+           "from_dict", "from_huggingface", "from_numpy", "from_pandas", "get_source", "sources"]
 
 
 def get_source(dataset: Dataset | DatasetEntity | DatasetInput | Any) -> DatasetSource:
