@@ -1,5 +1,6 @@
-"""The Store protocol contract, run against every backend: the embedded DuckDB store and the REST
-client talking to a real ``nbtrack server`` (``BACKENDS``)."""
+"""The ``Store`` protocol itself (what ``nbtrack.MlflowClient().store`` is) on every backend: the
+write primitive, a second instance reading after ``sync``, frames, and the named view operations
+the notebook views, the side panel and the web UI read through."""
 
 from __future__ import annotations
 
@@ -7,51 +8,35 @@ import math
 
 import pytest
 
+import nbtrack
 from nbtrack.entities import Metric
-from nbtrack.errors import InvalidStore, NotFound, ResourceExists
-from nbtrack.store import open_store
-from nbtrack.store.duckdb.schema import MIGRATIONS
-
-BACKENDS = ["duckdb", "rest"]
+from nbtrack.errors import NotFound, ResourceExists
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path, monkeypatch):
-    if request.param == "duckdb":
-        s = open_store(str(tmp_path / "contract"))
-        yield s
-        s.close()
-        return
-    # rest: a RestStore talking to nbtrack server
-    from tests.server_fixtures import start_server, stop_server
-
-    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
-    proc, url = start_server(tmp_path / "served")
-    try:
-        s = open_store(url)
-        yield s
-        s.close()
-    finally:
-        stop_server(proc)
+@pytest.fixture
+def store(backend):
+    return nbtrack.MlflowClient().store
 
 
-def test_experiment_lifecycle(store):
-    eid = store.create_experiment("x", None, [("k", "v")])
+def test_experiment_lifecycle(store, backend):
+    x, y = backend.name("x"), backend.name("y")
+    eid = store.create_experiment(x, None, [("k", "v")])
     assert store.get_experiment(eid).tags == {"k": "v"}
-    assert store.get_experiment_by_name("x").experiment_id == eid
+    assert store.get_experiment_by_name(x).experiment_id == eid
     with pytest.raises(ResourceExists):
-        store.create_experiment("x")
-    store.rename_experiment(eid, "y")
-    assert store.get_experiment_by_name("y").experiment_id == eid
+        store.create_experiment(x)
+    store.rename_experiment(eid, y)
+    assert store.get_experiment_by_name(y).experiment_id == eid
     store.delete_experiment(eid)
-    assert [e.name for e in store.search_experiments(view_type=2)] == ["y"]
+    assert [e.name for e in store.search_experiments(view_type=2, filter_string=f"name LIKE '{backend.name()}%'")] \
+        == [y]
     store.restore_experiment(eid)
     with pytest.raises(NotFound):
-        store.get_experiment("999")
+        store.get_experiment("999999")
 
 
-def test_log_batch_is_the_write_primitive(store):
-    run = store.create_run("0", "u", 1000, [("t", "1")], "name")
+def test_log_batch_is_the_write_primitive(store, backend):
+    run = store.create_run(store.create_experiment(backend.name()), "u", 1000, [("t", "1")], "name")
     rid = run.info.run_id
     store.log_batch(rid, [Metric("m", v, 1000 + i, i) for i, v in enumerate([1.0, math.nan, 3.0])],
                     [("p", "v")], [("t", "2")])
@@ -65,8 +50,8 @@ def test_log_batch_is_the_write_primitive(store):
     assert [h.step for h in history] == [0, 1, 2] and math.isnan(history[1].value)
 
 
-def test_writes_are_visible_after_sync_from_a_second_store_instance(store, tmp_path):
-    run = store.create_run("0", "u", None, [], "n")
+def test_writes_are_visible_after_sync_from_a_second_store_instance(store, backend):
+    run = store.create_run(store.create_experiment(backend.name()), "u", None, [], "n")
     store.log_metric(run.info.run_id, "m", 1.0, 1, 0)
     store.sync()
     other = type(store)(store.root)  # a second instance behaves like another process
@@ -76,70 +61,28 @@ def test_writes_are_visible_after_sync_from_a_second_store_instance(store, tmp_p
         other.close()
 
 
-def test_search_and_frames(store):
+def test_search_and_frames(store, backend):
+    eid = store.create_experiment(backend.name())
     ids = []
     for i in range(3):
-        run = store.create_run("0", "u", 1000 + i, [], f"r{i}")
+        run = store.create_run(eid, "u", 1000 + i, [], f"r{i}")
         store.log_batch(run.info.run_id, [Metric("acc", i / 10, 1, 0)], [("i", str(i))])
         ids.append(run.info.run_id)
-    assert store.search_run_ids(["0"], "metrics.acc > 0.05", order_by=["metrics.acc DESC"]) == ids[:0:-1]
+    assert store.search_run_ids([eid], "metrics.acc > 0.05", order_by=["metrics.acc DESC"]) == ids[:0:-1]
     frame = store.runs_frame(ids)
     assert frame["params.i"].tolist() == ["0", "1", "2"]
     assert store.metric_history_frame(ids, ["acc"])["value"].tolist() == [0.0, 0.1, 0.2]
 
 
-def test_schema_is_migrated_and_versioned(tmp_path):  # the embedded store's own schema
-    store = open_store(str(tmp_path / "schema"))
-    assert store.archive.schema_version() == sorted(name for name, _ in MIGRATIONS)
-    store.archive.initialise()  # opening again is a no-op
-    assert store.archive.schema_version() == sorted(name for name, _ in MIGRATIONS)
-
-
-def test_a_store_from_a_newer_nbtrack_is_refused(tmp_path):
-    import duckdb
-
-    s = open_store(str(tmp_path / "newer"))
-    s.close()
-    con = duckdb.connect(str(tmp_path / "newer" / "nbtrack.duckdb"))
-    con.execute("INSERT INTO schema_migrations VALUES ('9999_future', 0)")
-    con.close()
-    from nbtrack.store.duckdb.store import DuckDBStore
-
-    with pytest.raises(InvalidStore, match="newer nbtrack"):
-        DuckDBStore(str(tmp_path / "newer"))
-
-
-def test_an_older_store_is_upgraded(tmp_path):
-    """A store holding only the first migration gets the later ones on open, data intact."""
-    import duckdb
-
-    from nbtrack.store.duckdb.store import DuckDBStore
-
-    root = tmp_path / "old"
-    root.mkdir()
-    con = duckdb.connect(str(root / "nbtrack.duckdb"))
-    con.execute("CREATE TABLE schema_migrations (name VARCHAR PRIMARY KEY, applied_at BIGINT)")
-    name, sql = MIGRATIONS[0]
-    for statement in filter(str.strip, sql.split(";")):
-        con.execute(statement)
-    con.execute("INSERT INTO schema_migrations VALUES (?, 0)", [name])
-    con.execute("INSERT INTO experiments VALUES (7, 'kept', NULL, 'active', 0, 0)")
-    con.close()
-    store = DuckDBStore(str(root))
-    try:
-        assert store.archive.schema_version() == sorted(n for n, _ in MIGRATIONS)
-        assert store.get_experiment("7").name == "kept"
-    finally:
-        store.close()
-
-
 # -- view operations: what the notebook views, the side panel and the web UI read ----------------
-def _seeded(store):
-    """Three runs in a fresh experiment: two of one cell (tag), one with a longer history."""
-    eid = store.create_experiment("views")
+def _seeded(store, unique):
+    """Three runs in a fresh experiment: two of one cell (tag), one with a longer history. Run
+    names and tag values are ``unique``-prefixed: runs_with_tag and find_runs look store-wide."""
+    eid = store.create_experiment(unique)
     ids = []
     for i in range(3):
-        run = store.create_run(eid, "u", 1000 + i, [("cell", "c1" if i < 2 else "c2")], f"r{i}")
+        run = store.create_run(eid, "u", 1000 + i, [("cell", f"{unique}-c1" if i < 2 else f"{unique}-c2")],
+                               f"{unique}-r{i}")
         rid = run.info.run_id
         points = [Metric("loss", 1.0 / (s + 1) + i, 1000 + s, s) for s in range(100)]
         if i == 2:
@@ -152,8 +95,9 @@ def _seeded(store):
     return eid, ids
 
 
-def test_view_operations(store):
-    eid, ids = _seeded(store)
+def test_view_operations(store, backend):
+    unique = backend.name()
+    eid, ids = _seeded(store, unique)
     page = store.runs_page([eid], "metrics.acc > 0.55", "metric:acc", True, 0, 10, None, True)
     assert page["run_id"].tolist() == [ids[2], ids[1]] and page["total"].tolist() == [2, 2]
     row = page.iloc[0]
@@ -165,7 +109,7 @@ def test_view_operations(store):
     assert catalogue[("metric", "acc")] == 2 and catalogue[("param", "lr")] == 2
     grouped = store.runs_page([eid], None, None, True, 0, 10, "cell", False)
     assert grouped["run_id"].tolist() == [ids[2], ids[1]] and grouped["n_cell"].tolist() == [1, 2]
-    assert store.runs_page([eid], None, "attr:run_name", False, 1, 1)["run_name"].tolist() == ["r1"]
+    assert store.runs_page([eid], None, "attr:run_name", False, 1, 1)["run_name"].tolist() == [f"{unique}-r1"]
 
     fingerprint = store.runs_fingerprint([eid])
     assert fingerprint[0] == 3 and fingerprint[3] == 2  # runs, running runs
@@ -183,7 +127,7 @@ def test_view_operations(store):
 
     buckets = store.metric_buckets(ids, ["loss"], "step", 10, None, True)
     runs = buckets[buckets["bucket"] == -3]
-    assert set(runs["run_name"]) == {"r0", "r1", "r2"}
+    assert set(runs["run_name"]) == {f"{unique}-r{i}" for i in range(3)}
     lines = buckets[buckets["bucket"] >= 0]
     assert lines.groupby("run_id")["n"].sum().to_dict() == {ids[0]: 100, ids[1]: 100, ids[2]: 100}  # inf dropped
     zoomed = store.metric_buckets([ids[0]], ["loss"], "step", 500, (10.0, 19.0), False)
@@ -193,11 +137,11 @@ def test_view_operations(store):
     assert sorted(zip(points["run_id"], points["step"], strict=True)) == sorted([(ids[0], 98), (ids[0], 99),
                                                                                  (ids[1], 0)])
     assert set(after[after["what"] == "s"]["status"]) == {"FINISHED", "RUNNING"}
-    assert store.run_summaries([ids[0]])["run_name"].tolist() == ["r0"]
+    assert store.run_summaries([ids[0]])["run_name"].tolist() == [f"{unique}-r0"]
     assert store.top_metric_keys(ids, 1) == ["acc"]
-    assert store.runs_with_tag("cell", "c1") == sorted(ids[:2])
+    assert store.runs_with_tag("cell", f"{unique}-c1") == sorted(ids[:2])
     assert store.find_runs(ids[1][:10])["run_id"].tolist() == [ids[1]]
-    assert store.find_runs("r2")["run_id"].tolist() == [ids[2]]
+    assert store.find_runs(f"{unique}-r2")["run_id"].tolist() == [ids[2]]
     thin = store.thin_history(ids[2], ["loss"], 10)
     assert len(thin) <= 12 and thin["step"].iloc[0] == 0 and thin["step"].iloc[-1] == 100
     assert thin["value"].iloc[-1] == math.inf

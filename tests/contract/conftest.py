@@ -1,0 +1,92 @@
+"""The backend contract suite: every test here runs once per entry of ``BACKENDS``, through the
+public API (``import nbtrack``, ``nbtrack.MlflowClient()``) with ``NBTRACK_TRACKING_URI`` pointed
+at that backend. A backend is done when the whole suite passes on it; a new one (postgresql) is
+one more entry here and one more branch in :func:`_location`.
+
+The ``rest`` backend is one ``nbtrack server`` per session (``tracking_servers.shared_server``),
+so tests never assume the store is empty: every experiment and registered model they make is
+named with :meth:`Backend.name`, unique per test.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nbtrack.store import open_store
+from tests.tracking_servers import shared_server
+
+BACKENDS = ["duckdb", "rest"]
+
+
+@dataclass
+class Backend:
+    """The backend a test runs against: its ``kind`` (an entry of BACKENDS) and tracking ``uri``."""
+
+    kind: str
+    uri: str
+    prefix: str
+
+    def name(self, what: str = "") -> str:
+        """A name no other test (or earlier session on the same server) uses."""
+        return f"{self.prefix}-{what}" if what else self.prefix
+
+
+def _location(kind: str, request: pytest.FixtureRequest, folder: Path) -> str:
+    """The tracking URI of a fresh store of ``kind`` (for a server: the session's server)."""
+    if kind == "duckdb":
+        return str(folder / "store")
+    if kind == "rest":
+        return shared_server("nbtrack", request).url
+    raise AssertionError(f"unknown backend {kind!r}")
+
+
+def _prefix(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"\W", "_", request.node.name)[:60] + "_" + uuid.uuid4().hex[:8]
+
+
+def _release(backend: Backend) -> None:
+    """Flush what the test logged and drop the process's client, so the next test starts afresh
+    (for rest: its own spool folder)."""
+    import nbtrack
+
+    nbtrack.flush()
+    if backend.kind != "duckdb":
+        open_store(backend.uri).close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, _isolated_store, tmp_path, monkeypatch) -> Iterator[Backend]:
+    """nbtrack pointed at a fresh store of each backend (NBTRACK_TRACKING_URI), per test."""
+    uri = _location(request.param, request, tmp_path)
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", uri)
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
+    here = Backend(request.param, uri, _prefix(request))
+    yield here
+    _release(here)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_backend(request, tmp_path_factory) -> Iterator[Backend]:
+    """One store of each backend for a whole module (data seeded once, read by many tests).
+
+    Tests using it take ``use_module_backend`` (or set the tracking URI themselves)."""
+    folder = tmp_path_factory.mktemp(f"contract-{request.param}")
+    uri = _location(request.param, request, folder)
+    yield Backend(request.param, uri, _prefix(request))
+    if request.param != "duckdb":
+        open_store(uri).close()
+
+
+@pytest.fixture
+def use_module_backend(module_backend, _isolated_store, tmp_path, monkeypatch) -> Iterator[Backend]:
+    """Point nbtrack at the module's store for one test."""
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", module_backend.uri)
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
+    yield module_backend
+    _release(module_backend)
