@@ -33,6 +33,11 @@ VARIABLES = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "http(s) tracking URIs: retries on connection errors and 429/5xx (default 5)",
     "NBTRACK_SPOOL_DIR": "http(s) tracking URIs: folder for run data logged while the server is unreachable "
                          "(default ~/.cache/nbtrack/spool)",
+    "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "registry webhooks: URL schemes a webhook may use (default https)",
+    "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "registry webhooks: 'true' allows URLs on this machine or a private network",
+    "MLFLOW_WEBHOOK_REQUEST_TIMEOUT": "registry webhooks: seconds per delivery request (default 30)",
+    "MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES": "registry webhooks: retries on 429/5xx and connection errors (default 3)",
+    "MLFLOW_WEBHOOK_DELIVERY_MAX_WORKERS": "registry webhooks: threads delivering events at once (default 10)",
     "NBTRACK_REST_FLUSH_TIMEOUT": "http(s) tracking URIs: seconds flush() waits for the server to acknowledge "
                                   "everything (default 60)",
 }

@@ -427,3 +427,61 @@ class LoggedModel(_Fields):
 
 
 __all__ += ["LoggedModel", "LoggedModelStatus"]
+
+
+# -- registry webhooks (MLflow 3) -------------------------------------------------------------
+class WebhookStatus:
+    """A webhook's status: ACTIVE ones are called, DISABLED ones are kept but not called."""
+
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+    ALL = (ACTIVE, DISABLED)
+
+
+#: entity -> the actions a webhook may subscribe to (MLflow's registry events; prompts and budget
+#: policies, GenAI features nbtrack does not have, are left out)
+WEBHOOK_EVENTS: dict[str, tuple[str, ...]] = {
+    "registered_model": ("created",),
+    "model_version": ("created",),
+    "model_version_tag": ("set", "deleted"),
+    "model_version_alias": ("created", "deleted"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One kind of registry change, ``entity.action`` (``"model_version.created"``)."""
+
+    entity: str
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}.{self.action}"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook(_Fields):
+    """A URL that receives an HTTP POST for each of ``events``; signed when it has a ``secret``."""
+
+    webhook_id: str
+    name: str
+    url: str
+    events: list[WebhookEvent]
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None = None
+    status: str = WebhookStatus.ACTIVE
+    secret: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTestResult:
+    """What ``test_webhook`` got back: success means an HTTP status below 400."""
+
+    success: bool
+    response_status: int | None = None
+    response_body: str | None = None
+    error_message: str | None = None
+
+
+__all__ += ["WEBHOOK_EVENTS", "Webhook", "WebhookEvent", "WebhookStatus", "WebhookTestResult"]

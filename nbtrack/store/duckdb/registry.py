@@ -52,6 +52,20 @@ class RegistryStore:
     def __repr__(self) -> str:
         return f"RegistryStore({self.root!r})"
 
+    @property
+    def webhooks(self) -> Any:
+        """The registry's webhooks (MLflow 3), called after each change below is committed."""
+        if "_webhooks" not in self.__dict__:
+            from nbtrack.store.duckdb.webhooks import WebhookStore
+
+            self.__dict__["_webhooks"] = WebhookStore(self.archive)
+        return self.__dict__["_webhooks"]
+
+    def _notify(self, entity: str, action: str, data: dict[str, Any]) -> None:
+        from nbtrack.entities import WebhookEvent
+
+        self.webhooks.deliver(WebhookEvent(entity, action), data)
+
     # == registered models =============================================================
     def create_registered_model(self, name: str, tags: Sequence[tuple[str, str]] = (),
                                 description: str | None = None) -> RegisteredModel:
@@ -66,7 +80,9 @@ class RegistryStore:
                         [model_id, name, now, now, description])
             for key, value in dict(tags).items():
                 con.execute("INSERT INTO arc.registered_model_tags VALUES (?, ?, ?)", [model_id, key, value])
-            return _models(con, [model_id])[0]
+            created = _models(con, [model_id])[0]
+        self._notify("registered_model", "created", {"name": name, "tags": dict(tags), "description": description})
+        return created
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self.archive.reading() as con:
@@ -162,7 +178,7 @@ class RegistryStore:
                     con.execute("INSERT INTO arc.model_version_tags VALUES (?, ?, ?, ?)",
                                 [model_id, version, key, value])
                 _record(con, model_id, "created", version, None, ModelVersionStage.NONE, user_id, now)
-                return _versions(con, [(model_id, version)])[0]
+                created = _versions(con, [(model_id, version)])[0]
         except BaseException:
             if placed is not None:
                 shutil.rmtree(placed, ignore_errors=True)
@@ -170,6 +186,9 @@ class RegistryStore:
         finally:
             if staged is not None:
                 shutil.rmtree(staged, ignore_errors=True)
+        self._notify("model_version", "created", {"name": name, "version": str(created.version), "source": source,
+                                                  "run_id": run_id, "tags": dict(tags), "description": description})
+        return created
 
     def _stage(self, local_path: str) -> str:
         """Copy ``local_path`` into a private staging folder (outside any lock: it can be slow)."""
@@ -271,11 +290,13 @@ class RegistryStore:
         with self.archive.writing() as con:
             con.execute("INSERT OR REPLACE INTO arc.model_version_tags VALUES (?, ?, ?, ?)",
                         [*_version_key(con, name, version), key, value])
+        self._notify("model_version_tag", "set", {"name": name, "version": str(version), "key": key, "value": value})
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         with self.archive.writing() as con:
             con.execute("DELETE FROM arc.model_version_tags WHERE model_id = ? AND version = ? AND key = ?",
                         [*_version_key(con, name, version), key])
+        self._notify("model_version_tag", "deleted", {"name": name, "version": str(version), "key": key})
 
     # == aliases =======================================================================
     def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str | None) -> None:
@@ -287,6 +308,7 @@ class RegistryStore:
             con.execute("INSERT OR REPLACE INTO arc.registered_model_aliases VALUES (?, ?, ?)",
                         [model_id, alias, version])
             _record(con, model_id, "alias", version, old, str(version), user_id, _now(), alias)
+        self._notify("model_version_alias", "created", {"name": name, "alias": alias, "version": str(version)})
 
     def delete_registered_model_alias(self, name: str, alias: str, user_id: str | None) -> None:
         with self.archive.writing() as con:
@@ -295,6 +317,7 @@ class RegistryStore:
                                "RETURNING version", [model_id, alias]).fetchall()
             if rows:
                 _record(con, model_id, "alias", None, str(rows[0][0]), None, user_id, _now(), alias)
+        self._notify("model_version_alias", "deleted", {"name": name, "alias": alias})
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         with self.archive.reading() as con:

@@ -147,4 +147,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0005_webhooks",
+        """
+        CREATE TABLE webhooks (                 -- registry webhooks (MLflow 3)
+            webhook_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            url VARCHAR NOT NULL,
+            events VARCHAR NOT NULL,            -- JSON list of "entity.action"
+            description VARCHAR,
+            status VARCHAR NOT NULL,            -- ACTIVE or DISABLED
+            secret VARCHAR,                     -- the HMAC key deliveries are signed with
+            creation_timestamp BIGINT NOT NULL,
+            last_updated_timestamp BIGINT NOT NULL
+        )
+        """,
+    ),
 ]
