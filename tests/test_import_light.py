@@ -8,7 +8,7 @@ import sys
 from procenv import python_env
 
 HEAVY = ("duckdb", "pandas", "pyarrow", "numpy", "plotly", "ipywidgets", "IPython", "sklearn", "torch",
-         "xgboost", "lightgbm", "matplotlib", "psutil", "pydantic")
+         "xgboost", "lightgbm", "matplotlib", "psutil", "pydantic", "psycopg", "psycopg_pool", "boto3")
 
 
 def test_import_nbtrack_loads_nothing_heavy():

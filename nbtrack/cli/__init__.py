@@ -57,6 +57,7 @@ def main() -> None:
 def _register() -> None:
     from nbtrack.cli import (
         artifacts,
+        db,
         doctor,
         experiments,
         migrate,
@@ -79,6 +80,7 @@ def _register() -> None:
     main.add_command(server.ui)
     main.add_command(migrate.import_)
     main.add_command(migrate.export)
+    main.add_command(db.db)
 
 
 _register()

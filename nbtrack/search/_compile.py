@@ -20,6 +20,16 @@ Semantics carried into SQL:
   missing joined key) counts as "no match", so its negation is a match.
 * Ordering puts NULL last in both directions and, for metrics, NaN just before NULL.
 
+Dialects: the same tree compiles for DuckDB (the default) and PostgreSQL (``dialect="postgresql"``).
+One compiler with a small :class:`Dialect` table, rather than SQLGlot or SQLAlchemy Core, because the
+two engines differ in exactly three places this module emits, and each is a *semantic* choice, not
+syntax a transpiler knows: how to test NaN (``isnan(x)`` vs ``x = 'NaN'::float8``; both engines
+sort NaN above +inf), LIKE without an escape character (DuckDB has none by default; PostgreSQL's
+is a backslash, so it gets ``ESCAPE ''`` to match MLflow's SQLite behaviour), and a cast that
+yields NULL for a non-number (``TRY_CAST`` vs a guarded ``CASE``). Placeholders stay ``?``; the
+PostgreSQL backend converts them to psycopg's ``%s`` in one place (``store/postgres/_db.pyformat``).
+A library would add a dependency and a second representation of the tree for three lines of text.
+
 Past ``_SEMI_JOINS_UP_TO`` joins the *grouped* shape is used instead: one ``LEFT JOIN`` per
 relation, ``(SELECT run_id, bool_or(key = ? AND <test>) AS c0, ... GROUP BY run_id)``, and each
 comparison becomes ``COALESCE(g.c0, FALSE)`` (``NOT ...`` for ``IS NULL``). It means the same
@@ -40,7 +50,7 @@ from nbtrack.search._grammar import ALL_OPS, EXPERIMENTS, RUNS
 from nbtrack.search._parser import parse_order_keys, parse_with
 from nbtrack.search.ast import And, Comparison, Expr, Not, Or, OrderKey, Value, chips
 
-__all__ = ["Query", "compile_experiment_search", "compile_run_search"]
+__all__ = ["DIALECTS", "Dialect", "Query", "compile_experiment_search", "compile_run_search"]
 
 # entity -> (relation, alias); each relation has one row per (run_id, key)
 _RUN_RELATIONS = {
@@ -66,11 +76,36 @@ class Query:
     description: list[str] = field(default_factory=list)
 
 
-class _Params:
-    """Collects parameters in the order their ``?`` appear in the text."""
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the SQL engines the compiler targets (templates take ``{x}``)."""
 
-    def __init__(self) -> None:
+    name: str
+    isnan: str  # true for NaN, false for numbers and infinities
+    like_suffix: str  # appended to LIKE/ILIKE tests: no escape character
+    bigint_or_null: str  # a decimal string as BIGINT, NULL when it is not one
+
+
+DIALECTS = {
+    "duckdb": Dialect("duckdb", "isnan({x})", "", "TRY_CAST({x} AS BIGINT)"),
+    "postgresql": Dialect("postgresql", "({x} = 'NaN'::float8)", " ESCAPE ''",
+                          "CASE WHEN {x} ~ '^-?[0-9]{{1,18}}$' THEN CAST({x} AS BIGINT) END"),
+}
+
+
+def dialect_of(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ValueError(f"unknown SQL dialect {name!r}; one of {sorted(DIALECTS)}") from None
+
+
+class _Params:
+    """Collects parameters in the order their ``?`` appear in the text (and the target dialect)."""
+
+    def __init__(self, dialect: str = "duckdb") -> None:
         self.values: list[object] = []
+        self.dialect = dialect_of(dialect)
 
     def one(self, value: object) -> str:
         self.values.append(value)
@@ -91,7 +126,8 @@ def _test(column: str, op: str, value: Value, params: _Params) -> str:
     if op in ("IN", "NOT IN"):
         assert isinstance(value, tuple)
         return f"{column} {op} ({params.many(value)})"
-    return f"{column} {op} {params.one(value)}"
+    suffix = params.dialect.like_suffix if op in ("LIKE", "ILIKE") else ""
+    return f"{column} {op} {params.one(value)}{suffix}"
 
 
 def _run_comparison(term: Comparison, params: _Params, joined: dict[tuple[str, str], str]) -> str:
@@ -122,7 +158,7 @@ def _value_test(term: Comparison, alias: str, params: _Params) -> str:
     test = _test(column, term.op, term.value, params)
     if term.entity == "metric" and term.op in (">", ">="):
         # DuckDB sorts NaN above +inf, so `NaN > x` is true there; MLflow never matches NaN
-        return f"({test} AND NOT isnan({column}))"
+        return f"({test} AND NOT {params.dialect.isnan.format(x=column)})"
     return test
 
 
@@ -254,7 +290,8 @@ def _run_order(keys: list[OrderKey], params: _Params) -> tuple[list[str], list[s
         joins.append(f"LEFT JOIN {relation} AS {a} ON {on}")
         if key.entity == "metric":
             # numbers, then NaN, then missing - in both directions (MLflow's order)
-            rank = f"CASE WHEN {a}.value IS NULL THEN 2 WHEN isnan({a}.value) THEN 1 ELSE 0 END"
+            isnan = params.dialect.isnan.format(x=f"{a}.value")
+            rank = f"CASE WHEN {a}.value IS NULL THEN 2 WHEN {isnan} THEN 1 ELSE 0 END"
             terms += [rank, f"{a}.value {direction}"]
         else:
             terms.append(f"{a}.value {direction} NULLS LAST")
@@ -276,8 +313,9 @@ def compile_run_search(
     order_by: list[str] | None,
     experiment_ids: list[str],
     lifecycle_stages: tuple[str, ...],
+    dialect: str = "duckdb",
 ) -> Query:
-    """Compile a ``search_runs`` request into one DuckDB query over the store's views.
+    """Compile a ``search_runs`` request into one query over the store's views.
 
     Parameters
     ----------
@@ -290,6 +328,8 @@ def compile_run_search(
         Experiments to search; an empty list matches nothing.
     lifecycle_stages
         e.g. ``("active",)``; see :meth:`nbtrack.entities.ViewType.stages`.
+    dialect
+        ``"duckdb"`` (the embedded store) or ``"postgresql"``; see :class:`Dialect`.
 
     Returns
     -------
@@ -309,13 +349,14 @@ def compile_run_search(
     """
     expr = parse_with(filter_string, RUNS)
     keys = parse_order_keys(order_by, RUNS)
-    return _compile_runs(expr, keys, experiment_ids, lifecycle_stages)
+    return _compile_runs(expr, keys, experiment_ids, lifecycle_stages, dialect=dialect)
 
 
 def _compile_runs(expr: Expr | None, keys: list[OrderKey], experiment_ids: list[str],
-                  lifecycle_stages: tuple[str, ...], grouped: bool | None = None) -> Query:
+                  lifecycle_stages: tuple[str, ...], grouped: bool | None = None,
+                  dialect: str = "duckdb") -> Query:
     """The run query for a parsed search; ``grouped`` forces a shape (None: by join count)."""
-    params = _Params()
+    params = _Params(dialect)
     joins, order = _run_order(keys, params)
     joined = _joined_keys(keys)
     leaf: _Leaf = partial(_run_comparison, joined=joined)
@@ -338,7 +379,7 @@ def _compile_runs(expr: Expr | None, keys: list[OrderKey], experiment_ids: list[
     return Query(sql, params.values, chips(expr))
 
 
-def _experiment_order(keys: list[OrderKey]) -> list[str]:
+def _experiment_order(keys: list[OrderKey], dialect: Dialect) -> list[str]:
     if not keys:
         keys = [
             OrderKey("attribute", "creation_time", False),
@@ -352,7 +393,7 @@ def _experiment_order(keys: list[OrderKey]) -> list[str]:
         direction = "ASC" if key.ascending else "DESC"
         if key.key == "experiment_id":
             # ids are decimal strings: compare as numbers, then as text for odd ids
-            terms.append(f"TRY_CAST(e.experiment_id AS BIGINT) {direction} NULLS LAST")
+            terms.append(f"{dialect.bigint_or_null.format(x='e.experiment_id')} {direction} NULLS LAST")
             terms.append(f"e.experiment_id {direction}")
         else:
             terms.append(f"e.{key.key} {direction} NULLS LAST")
@@ -363,8 +404,9 @@ def compile_experiment_search(
     filter_string: str | None,
     order_by: list[str] | None,
     lifecycle_stages: tuple[str, ...],
+    dialect: str = "duckdb",
 ) -> Query:
-    """Compile a ``search_experiments`` request into one DuckDB query.
+    """Compile a ``search_experiments`` request into one query (``dialect`` as for runs).
 
     Parameters
     ----------
@@ -389,13 +431,13 @@ def compile_experiment_search(
     """
     expr = parse_with(filter_string, EXPERIMENTS)
     keys = parse_order_keys(order_by, EXPERIMENTS)
-    return _compile_experiments(expr, keys, lifecycle_stages)
+    return _compile_experiments(expr, keys, lifecycle_stages, dialect=dialect)
 
 
 def _compile_experiments(expr: Expr | None, keys: list[OrderKey], lifecycle_stages: tuple[str, ...],
-                         grouped: bool | None = None) -> Query:
+                         grouped: bool | None = None, dialect: str = "duckdb") -> Query:
     """The experiment query for a parsed search; ``grouped`` as in :func:`_compile_runs`."""
-    params = _Params()
+    params = _Params(dialect)
     if grouped is None:
         grouped = len(_relation_terms(expr, frozenset(_EXPERIMENT_GROUPED))) > _SEMI_JOINS_UP_TO
     joins: list[str] = []
@@ -406,6 +448,6 @@ def _compile_experiments(expr: Expr | None, keys: list[OrderKey], lifecycle_stag
         leaf = partial(_flag_leaf, columns=columns, other=leaf)
     scope = [_in_list("e.lifecycle_stage", lifecycle_stages, params)]
     where = _where(scope, expr, params, leaf)
-    order = "ORDER BY " + ", ".join(_experiment_order(keys))
+    order = "ORDER BY " + ", ".join(_experiment_order(keys, params.dialect))
     sql = "\n".join(["SELECT e.experiment_id", "FROM experiments AS e", *joins, where, order])
     return Query(sql, params.values, chips(expr))

@@ -68,7 +68,7 @@ def _leaf(datasets: Sequence[Mapping[str, Any]]) -> Any:
         key = params.one(term.key)
         test = _test("x.value", term.op, term.value, params)
         if term.entity == "metric" and term.op in (">", ">="):
-            test = f"({test} AND NOT isnan(x.value))"  # DuckDB sorts NaN above +inf
+            test = f"({test} AND NOT {params.dialect.isnan.format(x='x.value')})"  # NaN sorts above +inf
         extra = _dataset_test(datasets, "x", params) if term.entity == "metric" else ""
         return f"m.model_id IN (SELECT x.model_id FROM {relation} AS x WHERE x.key = {key} AND {test}{extra})"
     return leaf
@@ -97,10 +97,13 @@ def _order(order_by: Sequence[Mapping[str, Any]] | None, params: _Params) -> tup
         a = f"o{i}"
         wanted = params.one(key)  # placeholders are numbered in the order they are made
         extra = _dataset_test([ob] if ob.get("dataset_name") else [], "x", params)
-        joins.append(
-            f"LEFT JOIN (SELECT x.model_id, arg_max(x.value, struct_pack(t := x.timestamp, s := x.step)) AS value "
-            f"FROM logged_model_metrics AS x WHERE x.key = {wanted}{extra} GROUP BY x.model_id) AS {a} "
-            f"ON {a}.model_id = m.model_id")
+        if params.dialect.name == "postgresql":  # the latest value per model: DISTINCT ON, no arg_max
+            latest = (f"SELECT DISTINCT ON (x.model_id) x.model_id, x.value FROM logged_model_metrics AS x "
+                      f"WHERE x.key = {wanted}{extra} ORDER BY x.model_id, x.timestamp DESC, x.step DESC")
+        else:
+            latest = (f"SELECT x.model_id, arg_max(x.value, struct_pack(t := x.timestamp, s := x.step)) AS value "
+                      f"FROM logged_model_metrics AS x WHERE x.key = {wanted}{extra} GROUP BY x.model_id")
+        joins.append(f"LEFT JOIN ({latest}) AS {a} ON {a}.model_id = m.model_id")
         terms.append(f"{a}.value {direction} NULLS LAST")
     if not any(t.startswith("m.creation_timestamp ") for t in terms):
         terms.append("m.creation_timestamp DESC")
@@ -114,6 +117,7 @@ def compile_logged_model_search(
     filter_string: str | None,
     datasets: Sequence[Mapping[str, Any]] | None = None,
     order_by: Sequence[Mapping[str, Any]] | None = None,
+    dialect: str = "duckdb",
 ) -> Query:
     """Compile a ``search_logged_models`` request into ``SELECT m.model_id FROM logged_models AS m ...``.
 
@@ -130,7 +134,7 @@ def compile_logged_model_search(
             raise InvalidFilter(f"Each dataset must be a dict with a 'dataset_name' (and optionally "
                                 f"'dataset_digest'), got {d!r}.")
     expr = parse_with(filter_string, LOGGED_MODELS)
-    params = _Params()
+    params = _Params(dialect)
     joins, terms = _order(order_by, params)
     scope = [_in_list("m.experiment_id", experiment_ids, params), "m.lifecycle_stage = 'active'"]
     where = _where(scope, expr, params, _leaf(datasets or []))

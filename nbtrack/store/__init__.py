@@ -12,7 +12,7 @@ from nbtrack.errors import InvalidStore
 if TYPE_CHECKING:
     from nbtrack.store.base import Store
 
-__all__ = ["is_server_uri", "open_store", "resolve_root"]
+__all__ = ["is_postgres_uri", "is_server_uri", "open_store", "resolve_root"]
 
 _stores: dict[str, Store] = {}
 _lock = threading.Lock()
@@ -44,6 +44,9 @@ def resolve_root(uri: str) -> str:
     if is_server_uri(uri):
         raise InvalidStore(f"{uri!r} names a tracking server, not a store folder; this command needs a "
                            "folder path, duckdb:///abs/folder or file:///abs/folder.")
+    if is_postgres_uri(uri):
+        raise InvalidStore("This names a PostgreSQL database, not a store folder; this command needs a "
+                           "folder path, duckdb:///abs/folder or file:///abs/folder.")
     raise InvalidStore(
         f"Unsupported tracking URI {uri!r}. Use a folder path, duckdb:///abs/folder or file:///abs/folder."
     )
@@ -54,9 +57,17 @@ def is_server_uri(uri: str) -> bool:
     return urlparse(uri).scheme.lower() in ("http", "https")
 
 
+def is_postgres_uri(uri: str) -> bool:
+    """True for ``postgresql://`` (also ``postgres://``, ``postgresql+psycopg://``) URIs."""
+    return urlparse(uri).scheme.lower() in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2",
+                                            "postgres+psycopg")
+
+
 def open_store(uri: str) -> Store:
     if is_server_uri(uri):
         return _open_server(uri)
+    if is_postgres_uri(uri):
+        return _open_postgres(uri)
     root = resolve_root(uri)
     with _lock:
         store = _stores.get(root)
@@ -80,6 +91,20 @@ def _open_server(uri: str) -> Store:
 
             store = RestStore(url)
             _stores[url] = store
+        return store
+
+
+def _open_postgres(uri: str) -> Store:
+    with _lock:
+        store = _stores.get(uri)
+        if store is None or getattr(store, "_closed", False):
+            try:
+                from nbtrack.store.postgres.store import PostgresStore
+            except ImportError as e:
+                raise InvalidStore(f"PostgreSQL tracking URIs need psycopg 3 and psycopg_pool ({e}); install them "
+                                   "with `pip install 'nbtrack[postgres]'`.") from None
+            store = PostgresStore(uri)
+            _stores[uri] = store
         return store
 
 

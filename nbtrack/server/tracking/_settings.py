@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from nbtrack.errors import InvalidParameter
 from nbtrack.server.tracking._convert import Locations
@@ -17,7 +18,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    """``store_uri`` is a store folder or ``duckdb:///abs/folder``; paths are made absolute."""
+    """``store_uri`` is a store folder, ``duckdb:///abs/folder`` or ``postgresql://...``; paths are made absolute."""
 
     store_uri: str
     artifacts_destination: str | None = None  # default: the store's artifacts/ folder
@@ -33,8 +34,13 @@ class ServerSettings:
 
     @property
     def store_root(self) -> str:
-        from nbtrack.store import resolve_root
+        """The local folder of the store: for PostgreSQL, the files root recorded in the database
+        (``artifacts/``, ``registry/``, multipart staging), the same for every replica."""
+        from nbtrack.store import is_postgres_uri, open_store, resolve_root
 
+        if is_postgres_uri(self.store_uri):
+            store: Any = open_store(self.store_uri)  # a PostgresStore
+            return str(store.files_root)
         return resolve_root(self.store_uri)
 
     def locations(self) -> Locations:

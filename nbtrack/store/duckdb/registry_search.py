@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbtrack.search._compile import _SEMI_JOINS_UP_TO, _relation_terms
+from nbtrack.search._compile import _SEMI_JOINS_UP_TO, _relation_terms, dialect_of
 from nbtrack.search._grammar import ALL_OPS, STRING_OPS, Grammar
 from nbtrack.search._parser import parse_order_keys, parse_with
 from nbtrack.search.ast import And, Comparison, Expr, Not, Or, OrderKey
@@ -82,12 +82,12 @@ _VERSION_TAG = (
 
 
 def _render(expr: Expr, columns: dict[str, str], tag_sql: str, params: list[Any],
-            flags: dict[Comparison, str] | None = None) -> str:
+            flags: dict[Comparison, str] | None = None, like: str = "") -> str:
     if isinstance(expr, Not):
-        return f"NOT COALESCE({_render(expr.term, columns, tag_sql, params, flags)}, FALSE)"
+        return f"NOT COALESCE({_render(expr.term, columns, tag_sql, params, flags, like)}, FALSE)"
     if isinstance(expr, And | Or):
         joiner = " AND " if isinstance(expr, And) else " OR "
-        return "(" + joiner.join(_render(t, columns, tag_sql, params, flags) for t in expr.terms) + ")"
+        return "(" + joiner.join(_render(t, columns, tag_sql, params, flags, like) for t in expr.terms) + ")"
     assert isinstance(expr, Comparison)
     if expr.op not in ALL_OPS:  # the parser guarantees this; guard the one splice point anyway
         raise ValueError(f"unexpected comparator {expr.op!r}")
@@ -95,21 +95,22 @@ def _render(expr: Expr, columns: dict[str, str], tag_sql: str, params: list[Any]
         return f"COALESCE({flags[expr]}, FALSE)"
     if expr.entity == "tag":
         params.append(expr.key)
-        return tag_sql.format(test=_test("t.value", expr, params))
-    return _test(columns[expr.key], expr, params)
+        return tag_sql.format(test=_test("t.value", expr, params, like))
+    return _test(columns[expr.key], expr, params, like)
 
 
-def _test(column: str, term: Comparison, params: list[Any]) -> str:
+def _test(column: str, term: Comparison, params: list[Any], like: str = "") -> str:
+    """``like`` follows LIKE/ILIKE: the dialect's "no escape character" (see nbtrack.search.Dialect)."""
     if term.op in ("IN", "NOT IN"):
         assert isinstance(term.value, tuple)
         params.extend(term.value)
         return f"{column} {term.op} ({', '.join('?' * len(term.value))})"
     params.append(term.value)
-    return f"{column} {term.op} ?"
+    return f"{column} {term.op} ?{like if term.op in ('LIKE', 'ILIKE') else ''}"
 
 
 def _tag_flags(expr: Expr | None, table: str, ids: tuple[str, ...], outer: str,
-               params: list[Any]) -> tuple[str, dict[Comparison, str] | None]:
+               params: list[Any], like: str = "") -> tuple[str, dict[Comparison, str] | None]:
     """Past a few tag comparisons, one ``LEFT JOIN`` computing a flag per comparison."""
     terms = _relation_terms(expr, frozenset({"tag"}))
     if len(terms) <= _SEMI_JOINS_UP_TO:
@@ -119,7 +120,7 @@ def _tag_flags(expr: Expr | None, table: str, ids: tuple[str, ...], outer: str,
     selected = []
     for n, term in enumerate(terms):
         params.append(term.key)
-        selected.append(f"bool_or(t.key = ? AND {_test('t.value', term, params)}) AS c{n}")
+        selected.append(f"bool_or(t.key = ? AND {_test('t.value', term, params, like)}) AS c{n}")
         flags[term] = f"g.c{n}"
     keys = list(dict.fromkeys(t.key for t in terms))
     params.extend(keys)
@@ -136,19 +137,24 @@ def _order(keys: list[OrderKey], columns: dict[str, str], tiebreak: list[OrderKe
     return ", ".join(f"{columns[k.key]} {'ASC' if k.ascending else 'DESC'}" for k in keys)
 
 
-def registered_model_query(filter_string: str | None, order_by: list[str] | None) -> tuple[str, list[Any]]:
-    """``SELECT m.model_id ...`` for a registered model search; append LIMIT/OFFSET."""
+def registered_model_query(filter_string: str | None, order_by: list[str] | None,
+                           dialect: str = "duckdb") -> tuple[str, list[Any]]:
+    """``SELECT m.model_id ...`` for a registered model search; append LIMIT/OFFSET. The SQL names
+    the ``arc.`` tables, which both backends have (PostgreSQL's are in the schema ``arc``)."""
+    like = dialect_of(dialect).like_suffix
     expr = parse_with(filter_string, REGISTERED_MODELS)
     keys = parse_order_keys(order_by, REGISTERED_MODELS)
     params: list[Any] = []
-    join, flags = _tag_flags(expr, "arc.registered_model_tags", ("model_id",), "m", params)
-    where = _render(expr, _MODEL_COLUMNS, _MODEL_TAG, params, flags) if expr is not None else "TRUE"
+    join, flags = _tag_flags(expr, "arc.registered_model_tags", ("model_id",), "m", params, like)
+    where = _render(expr, _MODEL_COLUMNS, _MODEL_TAG, params, flags, like) if expr is not None else "TRUE"
     order = _order(keys, _MODEL_COLUMNS, [OrderKey("attribute", "name")])
     return f"SELECT m.model_id FROM arc.registered_models AS m{join} WHERE {where} ORDER BY {order}", params
 
 
-def model_version_query(filter_string: str | None, order_by: list[str] | None) -> tuple[str, list[Any]]:
+def model_version_query(filter_string: str | None, order_by: list[str] | None,
+                        dialect: str = "duckdb") -> tuple[str, list[Any]]:
     """``SELECT v.model_id, v.version ...`` for a model version search; append LIMIT/OFFSET."""
+    like = dialect_of(dialect).like_suffix
     expr = parse_with(filter_string, MODEL_VERSIONS)
     keys = parse_order_keys(order_by, MODEL_VERSIONS) or [
         OrderKey("attribute", "last_updated_timestamp", False),
@@ -156,8 +162,8 @@ def model_version_query(filter_string: str | None, order_by: list[str] | None) -
         OrderKey("attribute", "version_number", False),
     ]
     params: list[Any] = []
-    join, flags = _tag_flags(expr, "arc.model_version_tags", ("model_id", "version"), "v", params)
-    where = _render(expr, _VERSION_COLUMNS, _VERSION_TAG, params, flags) if expr is not None else "TRUE"
+    join, flags = _tag_flags(expr, "arc.model_version_tags", ("model_id", "version"), "v", params, like)
+    where = _render(expr, _VERSION_COLUMNS, _VERSION_TAG, params, flags, like) if expr is not None else "TRUE"
     order = _order(keys, _VERSION_COLUMNS,
                    [OrderKey("attribute", "name"), OrderKey("attribute", "version_number", False)])
     sql = (

@@ -1,0 +1,565 @@
+"""The PostgreSQL store: MLflow's tracking operations as short transactions over a connection pool.
+
+Writes are synchronous: each ``log_batch`` (and every call built on it) is one transaction that
+checks the run, applies the params rule of :func:`nbtrack.store.base.new_params`, upserts tags,
+appends the points and keeps ``latest_metrics`` (MLflow's greatest ``(step, timestamp, value)``)
+in the same statement set, so ``flush()`` and ``sync()`` have nothing left to do when they are
+called: a call that returned is durable and visible to every process and replica. (The embedded
+store buffers because its writers must never wait for a file lock; here the database serialises
+writers itself, and a 1,000-point batch is one round trip of arrays.) No state is kept between
+calls except the pool, so any number of processes and server replicas can share one database.
+
+Floats are stored as ``double precision``, which holds NaN and +-inf exactly (MLflow's SQL
+store turns them into 0 and +-1.7976931348623157e308).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from nbtrack.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    InputTag,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    ViewType,
+)
+from nbtrack.errors import (
+    InvalidParameter,
+    InvalidStore,
+    NotFound,
+    ParamConflict,
+    ResourceExists,
+    RunNotActive,
+)
+from nbtrack.store.base import new_params
+from nbtrack.store.postgres import views
+from nbtrack.store.postgres._db import Database, display_uri, pyformat
+from nbtrack.store.postgres.schema import set_files_root, upgrade
+
+__all__ = ["PostgresStore"]
+
+_RUN_COLS = "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
+_EXP_COLS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
+_MAX_BIGINT = 2**63
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class PostgresStore:
+    """A store in one PostgreSQL database (``postgresql://user:pass@host:port/db``).
+
+    ``files_root`` is the database's local folder for artifacts (``artifacts/``) and registry
+    copies (``registry/``), recorded in the database (``nbtrack db upgrade URI --files-root``)
+    so every process agrees; the first open records ``./nbtrack-files`` when none is set."""
+
+    def __init__(self, uri: str) -> None:
+        self.root = uri
+        self.where = display_uri(uri)
+        upgrade(uri)
+        self.files_root = set_files_root(uri, os.path.abspath("nbtrack-files"), replace=False)
+        self.artifact_root = os.path.join(self.files_root, "artifacts")
+        self.db = Database(uri)
+        self._closed = False
+        self._registry: Any = None
+        self._logged_models: Any = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.where!r})"
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from nbtrack.store.postgres.registry import PostgresRegistryStore
+
+            self._registry = PostgresRegistryStore(self.db, self.files_root)
+        return self._registry
+
+    @property
+    def logged_models(self) -> Any:
+        if self._logged_models is None:
+            from nbtrack.store.postgres.logged_models import PostgresLoggedModelStore
+
+            self._logged_models = PostgresLoggedModelStore(self.db)
+        return self._logged_models
+
+    # == experiments ====================================================================
+    def create_experiment(self, name: str, artifact_location: str | None = None,
+                          tags: Sequence[tuple[str, str]] = ()) -> str:
+        now = _now()
+        with self.db.transaction() as con:
+            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = %s", [name]).fetchone()
+            if row:
+                state = " in deleted state" if row[0] == LifecycleStage.DELETED else ""
+                hint = (" Restore it with nbtrack.restore_experiment() or choose another name."
+                        if state else " Use nbtrack.set_experiment(name) to make it the active one.")
+                raise ResourceExists(f"Experiment '{name}' already exists{state}.{hint}")
+            new_id = con.execute("SELECT nextval('arc.experiment_ids')").fetchone()[0]  # type: ignore[index]
+            con.execute("INSERT INTO arc.experiments VALUES (%s, %s, %s, 'active', %s, %s)",
+                        [new_id, name, artifact_location, now, now])
+            for key, value in dict(tags).items():
+                con.execute("INSERT INTO arc.experiment_tags VALUES (%s, %s, %s)", [new_id, key, value])
+        return str(new_id)
+
+    def _experiments(self, con: Any, where: str, params: list[Any]) -> list[Experiment]:
+        rows = con.execute(f"SELECT {_EXP_COLS} FROM experiments WHERE {where}", params).fetchall()
+        ids = [r[0] for r in rows]
+        tags: dict[str, dict[str, str]] = defaultdict(dict)
+        for eid, key, value in con.execute(
+                "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id = ANY(%s)", [ids]):
+            tags[eid][key] = value
+        return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5]) for r in rows]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self.db.read() as con:
+            found = self._experiments(con, "experiment_id = %s", [str(experiment_id)])
+        if not found:
+            raise NotFound(f"Experiment with ID '{experiment_id}' does not exist. "
+                           "List experiments with nbtrack.search_experiments().")
+        return found[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self.db.read() as con:
+            found = self._experiments(con, "name = %s", [name])
+        return found[0] if found else None
+
+    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
+                           filter_string: str | None = None, order_by: list[str] | None = None,
+                           offset: int = 0) -> list[Experiment]:
+        from nbtrack.search import compile_experiment_search
+
+        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type), dialect="postgresql")
+        with self.db.read() as con:
+            ids = [r[0] for r in con.execute(pyformat(query.sql) + " LIMIT %s OFFSET %s",
+                                             [*query.params, max_results if max_results is not None else 2**62,
+                                              offset]).fetchall()]
+            found = {e.experiment_id: e for e in self._experiments(con, "experiment_id = ANY(%s)", [ids])}
+        return [found[i] for i in ids if i in found]
+
+    def _update_experiment(self, experiment_id: str, statements: Sequence[tuple[str, list[Any]]]) -> None:
+        eid = _int_id(experiment_id)
+        with self.db.transaction() as con:
+            if not con.execute("SELECT 1 FROM arc.experiments WHERE experiment_id = %s FOR UPDATE", [eid]).fetchone():
+                raise NotFound(f"Experiment with ID '{experiment_id}' does not exist.")
+            for sql, args in statements:
+                con.execute(sql, args)
+            con.execute("UPDATE arc.experiments SET last_update_time = %s WHERE experiment_id = %s", [_now(), eid])
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        if str(experiment_id) == "0":
+            raise InvalidParameter("Cannot delete the default experiment '0'. Delete its runs instead.")
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        eid = _int_id(experiment_id)
+        deleted = _now() if stage == LifecycleStage.DELETED else None
+        self._update_experiment(experiment_id, [
+            ("UPDATE arc.experiments SET lifecycle_stage = %s WHERE experiment_id = %s", [stage, eid]),
+            ("UPDATE arc.runs SET lifecycle_stage = %s, deleted_time = %s WHERE experiment_id = %s",
+             [stage, deleted, eid])])  # its runs follow it, as in MLflow
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        if self.get_experiment_by_name(new_name) is not None:
+            raise ResourceExists(f"Experiment '{new_name}' already exists. Choose another name.")
+        self._update_experiment(experiment_id, [("UPDATE arc.experiments SET name = %s WHERE experiment_id = %s",
+                                                 [new_name, _int_id(experiment_id)])])
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._update_experiment(experiment_id, [(
+            "INSERT INTO arc.experiment_tags VALUES (%s, %s, %s) "
+            "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+            [_int_id(experiment_id), key, value])])
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._update_experiment(experiment_id, [(
+            "DELETE FROM arc.experiment_tags WHERE experiment_id = %s AND key = %s", [_int_id(experiment_id), key])])
+
+    # == runs ===========================================================================
+    def create_run(self, experiment_id: str, user_id: str, start_time: int | None,
+                   tags: Sequence[tuple[str, str]], run_name: str) -> Run:
+        experiment = self.get_experiment(experiment_id)
+        if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise RunNotActive(
+                f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
+                "Restore it with nbtrack.restore_experiment() or use another experiment.")
+        run_id = uuid.uuid4().hex
+        start = _now() if start_time is None else _bigint(start_time, "start_time")
+        tag_dict = dict(tags)
+        tag_dict["mlflow.runName"] = run_name
+        with self.db.transaction() as con:
+            con.execute("INSERT INTO arc.runs VALUES (%s, %s, %s, %s, %s, %s, NULL, 'active', NULL, NULL)",
+                        [run_id, int(experiment_id), run_name, user_id, RunStatus.RUNNING, start])
+            con.execute("INSERT INTO arc.tags SELECT %s, * FROM unnest(%s::text[], %s::text[])",
+                        [run_id, list(tag_dict), list(tag_dict.values())])
+        info = RunInfo(run_id, experiment_id, run_name, user_id, RunStatus.RUNNING, start, None,
+                       f"{experiment.artifact_location}/{run_id}/artifacts", LifecycleStage.ACTIVE)
+        return Run(info, RunData(tags=tag_dict))
+
+    def local_run(self, run_id: str) -> Run | None:
+        """Always None: nothing is mirrored in the process (the database is the one copy)."""
+        return None
+
+    @staticmethod
+    def _active(con: Any, run_id: str) -> None:
+        row = con.execute("SELECT lifecycle_stage FROM arc.runs WHERE run_id = %s", [run_id]).fetchone()
+        if row is None:
+            raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
+        if row[0] != LifecycleStage.ACTIVE:
+            raise RunNotActive(f"The run {run_id} must be in the 'active' state. Current state is {row[0]}. "
+                               f"Restore it with nbtrack.restore_run('{run_id}') first.")
+
+    def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
+                        run_name: str | None = None, resume: bool = False) -> None:
+        sets: list[str] = []
+        args: list[Any] = []
+        if status is not None:
+            sets.append("status = %s")
+            args.append(status)
+        if end_time is not None:
+            sets.append("end_time = %s")
+            args.append(_bigint(end_time, "end_time"))
+        if run_name is not None:
+            sets.append("run_name = %s")
+            args.append(run_name)
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            if sets:
+                con.execute(f"UPDATE arc.runs SET {', '.join(sets)} WHERE run_id = %s", [*args, run_id])
+            if run_name is not None:
+                _upsert_tags(con, run_id, [("mlflow.runName", run_name)])
+
+    def _set_run_stage(self, run_id: str, stage: str, deleted_time: int | None) -> None:
+        with self.db.transaction() as con:
+            row = con.execute("UPDATE arc.runs SET lifecycle_stage = %s, deleted_time = %s WHERE run_id = %s "
+                              "RETURNING 1", [stage, deleted_time, run_id]).fetchone()
+            if row is None:
+                raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED, _now())
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE, None)
+
+    def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[tuple[str, str]] = (),
+                  tags: Sequence[tuple[str, str]] = ()) -> None:
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            if params:
+                _insert_params(con, run_id, params)
+            if tags:
+                _upsert_tags(con, run_id, tags)
+            if metrics:
+                _insert_metrics(con, run_id, [m.key for m in metrics], [m.value for m in metrics],
+                                [m.timestamp for m in metrics], [m.step for m in metrics])
+
+    def log_metrics_columns(self, run_id: str, keys: Sequence[str], values: Sequence[float],
+                            timestamps: Sequence[int], steps: Sequence[int]) -> None:
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            _insert_metrics(con, run_id, list(keys), list(values), list(timestamps), list(steps))
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        self.log_metrics_columns(run_id, [key], [value], [timestamp], [step])
+
+    def log_model_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int,
+                         link: dict[str, str | None], run_point: bool = True) -> None:
+        """A run metric point that also belongs to a logged model (``link``: model_id, dataset_name,
+        dataset_digest); ``run_point=False`` links a point the run already has."""
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            if run_point:
+                _insert_metrics(con, run_id, [key], [value], [timestamp], [step])
+            con.execute("INSERT INTO arc.logged_model_metrics VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        [link.get("model_id"), key, value, _bigint(timestamp, "timestamp"), _bigint(step, "step"),
+                         run_id, link.get("dataset_name"), link.get("dataset_digest")])
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.log_batch(run_id, tags=[(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            if con.execute("DELETE FROM arc.tags WHERE run_id = %s AND key = %s RETURNING 1",
+                           [run_id, key]).fetchone() is None:
+                raise NotFound(f"No tag with name: {key} in run with id {run_id}")
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        with self.db.transaction() as con:
+            self._active(con, run_id)
+            for item in datasets:
+                d = item.dataset
+                tags = {t.key: t.value for t in item.tags}
+                context = tags.get("mlflow.data.context")
+                import json
+
+                con.execute(
+                    "INSERT INTO arc.inputs SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE NOT EXISTS ("
+                    "SELECT 1 FROM arc.inputs WHERE run_id = %s AND dataset_name = %s AND dataset_digest = %s "
+                    "AND context IS NOT DISTINCT FROM %s)",
+                    [run_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, context,
+                     json.dumps(tags), run_id, d.name, d.digest, context])
+
+    # == reading runs ===================================================================
+    def get_run(self, run_id: str) -> Run:
+        runs = self.runs_by_ids([run_id])
+        if not runs:
+            raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
+        return runs[0]
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[Run]:
+        ids = list(run_ids)
+        if not ids:
+            return []
+        with self.db.read() as con:
+            return _runs_by_ids(con, ids)
+
+    def search_run_ids(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                       run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                       order_by: list[str] | None = None, offset: int = 0) -> list[str]:
+        sql, params = self._search_sql(experiment_ids, filter_string, run_view_type, order_by)
+        with self.db.read() as con:
+            return [r[0] for r in con.execute(sql + " LIMIT %s OFFSET %s", [*params, max_results, offset])]
+
+    @staticmethod
+    def _search_sql(experiment_ids: Sequence[str], filter_string: str | None, run_view_type: int,
+                    order_by: list[str] | None) -> tuple[str, list[Any]]:
+        from nbtrack.search import compile_run_search
+
+        query = compile_run_search(filter_string, order_by, [str(e) for e in experiment_ids],
+                                   ViewType.stages(run_view_type), dialect="postgresql")
+        return pyformat(query.sql), list(query.params)
+
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                    run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
+                    order_by: list[str] | None = None, offset: int = 0) -> list[Run]:
+        sql, params = self._search_sql(experiment_ids, filter_string, run_view_type, order_by)
+        with self.db.read() as con:
+            ids = [r[0] for r in con.execute(sql + " LIMIT %s OFFSET %s", [*params, max_results, offset])]
+            return _runs_by_ids(con, ids)
+
+    def runs_frame(self, run_ids: Sequence[str]) -> Any:
+        return _runs_frame(self.runs_by_ids(run_ids))
+
+    def search_frame(self, experiment_ids: Sequence[str], filter_string: str | None = None,
+                     run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 100000,
+                     order_by: list[str] | None = None) -> Any:
+        return _runs_frame(self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with self.db.read() as con:
+            if con.execute("SELECT 1 FROM arc.runs WHERE run_id = %s", [run_id]).fetchone() is None:
+                raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
+            rows = con.execute("SELECT key, value, timestamp, step FROM arc.metrics WHERE run_id = %s AND key = %s "
+                               "ORDER BY step, timestamp", [run_id, key]).fetchall()
+        return [Metric(k, v, t, s, run_id) for k, v, t, s in rows]
+
+    def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
+        import pandas as pd
+
+        sql = ("SELECT m.run_id, m.key, m.step, m.timestamp, m.value FROM arc.metrics m "
+               "JOIN unnest(%s::text[]) WITH ORDINALITY AS s(run_id, pos) ON s.run_id = m.run_id")
+        params: list[Any] = [list(run_ids)]
+        if keys is not None:
+            sql += " WHERE m.key = ANY(%s)"
+            params.append(list(keys))
+        with self.db.read() as con:
+            rows = con.execute(sql + " ORDER BY s.pos, m.key, m.step, m.timestamp", params).fetchall()
+        frame = pd.DataFrame(rows, columns=["run_id", "key", "step", "timestamp", "value"])
+        return frame.astype({"step": "int64", "timestamp": "int64", "value": "float64"})
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        raise InvalidStore(f"nbtrack.sql() reads the embedded DuckDB store; the tracking URI {self.where} is "
+                           "a PostgreSQL database. Query it with psql or a PostgreSQL client (tables in schema arc, "
+                           "views in schema nbtrack), or use search_runs().")
+
+    # == durability =====================================================================
+    def flush(self) -> None:
+        """Nothing is buffered: every call committed before it returned."""
+
+    def sync(self) -> None:
+        """Nothing to fold: every process reads the same committed rows."""
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.db.close()
+
+    # == view operations (nbtrack.store.base.ViewStore) =================================
+    def _view(self, fn: Any, *args: Any) -> Any:
+        with self.db.read() as con:
+            return fn(con, *args)
+
+    def runs_page(self, experiment_ids: Sequence[str], filter_string: str | None = None, sort: str | None = None,
+                  descending: bool = True, offset: int = 0, limit: int = 50, group_by_tag: str | None = None,
+                  catalogue: bool = False) -> Any:
+        return self._view(views.runs_page, experiment_ids, filter_string, sort, descending, offset, limit,
+                          group_by_tag, catalogue)
+
+    def runs_fingerprint(self, experiment_ids: Sequence[str]) -> tuple[int | None, ...]:
+        return self._view(views.runs_fingerprint, experiment_ids)
+
+    def key_stats(self, experiment_ids: Sequence[str] = (), filter_string: str | None = None,
+                  run_ids: Sequence[str] | None = None) -> Any:
+        return self._view(views.key_stats, experiment_ids, filter_string, run_ids)
+
+    def runs_wide(self, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
+                  metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
+                  order_metric: str | None = None) -> Any:
+        return self._view(views.runs_wide, experiment_ids, filter_string, params, metrics, limit, run_ids,
+                          order_metric)
+
+    def metric_buckets(self, run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                       buckets: int = 500, x_range: tuple[float, float] | None = None,
+                       with_runs: bool = False) -> Any:
+        return self._view(views.metric_buckets, run_ids, keys, x_axis, buckets, x_range, with_runs)
+
+    def metric_points_after(self, cursors: Sequence[tuple[str, str, int, int]], x_axis: str = "step",
+                            limit: int = 50_000) -> Any:
+        return self._view(views.metric_points_after, cursors, x_axis, limit)
+
+    def run_summaries(self, run_ids: Sequence[str]) -> Any:
+        return self._view(views.run_summaries, run_ids)
+
+    def top_metric_keys(self, run_ids: Sequence[str], limit: int = 4) -> list[str]:
+        return self._view(views.top_metric_keys, run_ids, limit)
+
+    def runs_with_tag(self, key: str, value: str) -> list[str]:
+        return self._view(views.runs_with_tag, key, value)
+
+    def find_runs(self, token: str, limit: int = 20) -> Any:
+        return self._view(views.find_runs, token, limit)
+
+    def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
+        return self._view(views.thin_history, run_id, keys, points)
+
+
+# -- writes (each takes the caller's transaction) --------------------------------------------------
+def _insert_params(con: Any, run_id: str, params: Sequence[tuple[str, str]]) -> None:
+    keys = list(dict.fromkeys(k for k, _ in params))
+    known = dict(con.execute("SELECT key, value FROM arc.params WHERE run_id = %s AND key = ANY(%s)",
+                             [run_id, keys]).fetchall())
+    fresh = new_params(run_id, known, params)
+    if not fresh:
+        return
+    added = {r[0] for r in con.execute(
+        "INSERT INTO arc.params SELECT %s, * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING RETURNING key",
+        [run_id, [k for k, _ in fresh], [v for _, v in fresh]]).fetchall()}
+    for key, value in fresh:  # another process logged the key in between: the rule still holds
+        if key not in added:
+            old = con.execute("SELECT value FROM arc.params WHERE run_id = %s AND key = %s", [run_id, key]).fetchone()
+            if old is not None and old[0] != value:
+                raise ParamConflict(run_id, key, old[0], value)
+
+
+def _upsert_tags(con: Any, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
+    last = dict(tags)  # the last value of a key given twice wins, as applied in order
+    con.execute("INSERT INTO arc.tags SELECT %s, * FROM unnest(%s::text[], %s::text[]) "
+                "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                [run_id, list(last), list(last.values())])
+    if "mlflow.runName" in last:
+        con.execute("UPDATE arc.runs SET run_name = %s WHERE run_id = %s", [last["mlflow.runName"], run_id])
+
+
+def _insert_metrics(con: Any, run_id: str, keys: list[str], values: list[float], timestamps: list[int],
+                    steps: list[int]) -> None:
+    """Append the points and keep each key's latest: greatest (step, timestamp, value), as MLflow
+    (PostgreSQL orders NaN above every number, as the embedded store does)."""
+    for name, column in (("timestamp", timestamps), ("step", steps)):
+        for v in column:
+            if not -_MAX_BIGINT <= v < _MAX_BIGINT:
+                raise InvalidParameter(f"Invalid value {v} for '{name}': it must fit a 64-bit integer.")
+    args = [run_id, keys, [float(v) for v in values], timestamps, steps]
+    con.execute("INSERT INTO arc.metrics SELECT %s, * FROM unnest(%s::text[], %s::float8[], %s::bigint[], %s::bigint[])",
+                args)
+    con.execute("""
+        INSERT INTO arc.latest_metrics AS l
+        SELECT DISTINCT ON (p.key) %s, p.key, p.value, p.ts, p.step
+        FROM unnest(%s::text[], %s::float8[], %s::bigint[], %s::bigint[]) AS p(key, value, ts, step)
+        ORDER BY p.key, p.step DESC, p.ts DESC, p.value DESC
+        ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
+            step = excluded.step
+        WHERE (excluded.step, excluded.timestamp, excluded.value) > (l.step, l.timestamp, l.value)""", args)
+
+
+# -- reads --------------------------------------------------------------------------------------------
+def _runs_by_ids(con: Any, ids: list[str]) -> list[Run]:
+    """Whole Run entities for ``ids``, in that order (unknown ids are skipped)."""
+    infos = {r[0]: RunInfo(*r) for r in con.execute(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ANY(%s)", [ids])}
+    metrics: dict[str, dict[str, float]] = defaultdict(dict)
+    params: dict[str, dict[str, str]] = defaultdict(dict)
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for target, table in ((metrics, "latest_metrics"), (params, "params"), (tags, "tags")):
+        for run_id, key, value in con.execute(
+                f"SELECT run_id, key, value FROM arc.{table} WHERE run_id = ANY(%s) ORDER BY key", [ids]):
+            target[run_id][key] = value
+    inputs: dict[str, list[DatasetInput]] = defaultdict(list)
+    import json
+
+    for row in con.execute("SELECT run_id, dataset_name, dataset_digest, source_type, source, dataset_schema, "
+                           "profile, tags FROM arc.inputs WHERE run_id = ANY(%s) ORDER BY ctid", [ids]):
+        input_tags = [InputTag(k, v) for k, v in json.loads(row[7] or "{}").items()]
+        inputs[row[0]].append(DatasetInput(Dataset(*row[1:7]), input_tags))
+    return [Run(infos[i], RunData(metrics[i], params[i], tags[i]), RunInputs(inputs[i])) for i in ids if i in infos]
+
+
+def _runs_frame(runs: Sequence[Run]) -> Any:
+    """MLflow's ``search_runs`` DataFrame: run columns, then metrics., params., tags. columns (keys in
+    the order the runs first have them, as the embedded store builds it)."""
+    import pandas as pd
+
+    base = pd.DataFrame({
+        "run_id": [r.info.run_id for r in runs],
+        "experiment_id": [r.info.experiment_id for r in runs],
+        "status": [r.info.status for r in runs],
+        "artifact_uri": [r.info.artifact_uri for r in runs],
+        "start_time": pd.to_datetime([r.info.start_time for r in runs], unit="ms", utc=True),
+        "end_time": pd.to_datetime([r.info.end_time for r in runs], unit="ms", utc=True),
+    })
+    frames = [base]
+    for prefix, attr, numeric in (("metrics.", "metrics", True), ("params.", "params", False),
+                                  ("tags.", "tags", False)):
+        order: dict[str, None] = {}
+        for run in runs:
+            for key in sorted(getattr(run.data, attr)):
+                order.setdefault(key, None)
+        missing = float("nan") if numeric else None
+        columns = {prefix + k: [getattr(r.data, attr).get(k, missing) for r in runs] for k in order}
+        frames.append(pd.DataFrame(columns, index=range(len(runs)), dtype="float64" if numeric else None))
+    return pd.concat(frames, axis=1)
+
+
+def _bigint(value: int, name: str) -> int:
+    value = int(value)
+    if not -_MAX_BIGINT <= value < _MAX_BIGINT:
+        raise InvalidParameter(f"Invalid value {value} for '{name}': it must fit a 64-bit integer "
+                               "(milliseconds since the epoch for times).")
+    return value
+
+
+def _int_id(experiment_id: str) -> int:
+    try:
+        value = int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"Experiment with ID '{experiment_id}' does not exist.") from None
+    if not -_MAX_BIGINT <= value < _MAX_BIGINT:
+        raise NotFound(f"Experiment with ID '{experiment_id}' does not exist.")
+    return value
