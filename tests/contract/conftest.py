@@ -10,10 +10,11 @@ named with :meth:`Backend.name`, unique per test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,19 @@ class Backend:
     kind: str
     uri: str
     prefix: str
+    spool: Path
 
     def name(self, what: str = "") -> str:
         """A name no other test (or earlier session on the same server) uses."""
         return f"{self.prefix}-{what}" if what else self.prefix
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[Backend]:
+        """nbtrack pointed at this backend inside the block (for module-scoped seeding)."""
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("NBTRACK_TRACKING_URI", self.uri)
+            mp.setenv("NBTRACK_SPOOL_DIR", str(self.spool))
+            yield self
 
 
 def _location(kind: str, request: pytest.FixtureRequest, folder: Path) -> str:
@@ -51,11 +61,9 @@ def _prefix(request: pytest.FixtureRequest) -> str:
 
 
 def _release(backend: Backend) -> None:
-    """Flush what the test logged and drop the process's client, so the next test starts afresh
-    (for rest: its own spool folder)."""
-    import nbtrack
-
-    nbtrack.flush()
+    """Flush what was logged and drop the process's client of a server, so the next test starts
+    afresh (with its own spool folder)."""
+    open_store(backend.uri).flush()
     if backend.kind != "duckdb":
         open_store(backend.uri).close()
 
@@ -63,30 +71,28 @@ def _release(backend: Backend) -> None:
 @pytest.fixture(params=BACKENDS)
 def backend(request, _isolated_store, tmp_path, monkeypatch) -> Iterator[Backend]:
     """nbtrack pointed at a fresh store of each backend (NBTRACK_TRACKING_URI), per test."""
-    uri = _location(request.param, request, tmp_path)
-    monkeypatch.setenv("NBTRACK_TRACKING_URI", uri)
-    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
-    here = Backend(request.param, uri, _prefix(request))
+    here = Backend(request.param, _location(request.param, request, tmp_path), _prefix(request), tmp_path / "spool")
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", here.uri)
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(here.spool))
     yield here
     _release(here)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def module_backend(request, tmp_path_factory) -> Iterator[Backend]:
-    """One store of each backend for a whole module (data seeded once, read by many tests).
-
-    Tests using it take ``use_module_backend`` (or set the tracking URI themselves)."""
+    """One store of each backend for a whole module (data seeded once inside ``active()``, read
+    by many tests through ``use_module_backend``). One client for the module: a fresh one per
+    test costs more than most of these tests."""
     folder = tmp_path_factory.mktemp(f"contract-{request.param}")
-    uri = _location(request.param, request, folder)
-    yield Backend(request.param, uri, _prefix(request))
-    if request.param != "duckdb":
-        open_store(uri).close()
+    here = Backend(request.param, _location(request.param, request, folder), _prefix(request), folder / "spool")
+    yield here
+    _release(here)
 
 
 @pytest.fixture
-def use_module_backend(module_backend, _isolated_store, tmp_path, monkeypatch) -> Iterator[Backend]:
-    """Point nbtrack at the module's store for one test."""
+def use_module_backend(module_backend, _isolated_store, monkeypatch, request) -> Iterator[Backend]:
+    """Point nbtrack at the module's store for one test; names made with it are the test's own."""
     monkeypatch.setenv("NBTRACK_TRACKING_URI", module_backend.uri)
-    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(tmp_path / "spool"))
-    yield module_backend
-    _release(module_backend)
+    monkeypatch.setenv("NBTRACK_SPOOL_DIR", str(module_backend.spool))
+    yield replace(module_backend, prefix=_prefix(request))
+    open_store(module_backend.uri).flush()

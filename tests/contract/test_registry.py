@@ -12,18 +12,30 @@ from nbtrack.errors import NbtrackError, NotFound, ResourceExists
 sklearn = pytest.importorskip("sklearn")
 
 
-@pytest.fixture
-def logged(backend):
-    """A fitted iris classifier logged to a run (``runs:/<id>/model``), and its data."""
+@pytest.fixture(scope="module")
+def model_run(module_backend):
+    """A fitted iris classifier logged to a run (``runs:/<id>/model``) once per backend, and its data."""
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
     X, y = load_iris(return_X_y=True)
     model = LogisticRegression(max_iter=300).fit(X, y)
-    nbtrack.set_experiment(backend.name("registry"))
-    with nbtrack.start_run() as run:
-        nbtrack.sklearn.log_model(model, name="model", input_example=X[:2])
+    with module_backend.active():
+        eid = nbtrack.MlflowClient().create_experiment(module_backend.name("registry"))
+        with nbtrack.start_run(experiment_id=eid) as run:
+            nbtrack.sklearn.log_model(model, name="model", input_example=X[:2])
     return run.info.run_id, model, X
+
+
+@pytest.fixture
+def backend(use_module_backend):
+    """The module's store (every name a test makes is its own)."""
+    return use_module_backend
+
+
+@pytest.fixture
+def logged(model_run, backend):
+    return model_run
 
 
 def test_versions_from_a_run_stages_aliases_and_models_uris(backend, logged):
@@ -151,9 +163,9 @@ def test_search_registered_models_and_versions(backend, logged):
     assert versions(f"name = '{names[2]}'", order_by=["version_number DESC"]) == [(names[2], 3), (names[2], 2),
                                                                                   (names[2], 1)]
     assert sorted(versions(f"{mine} AND tags.i = '1'")) == [(names[1], 1), (names[1], 2)]
-    assert len(versions(f"run_id = '{run_id}'")) == 6
+    assert len(versions(f"{mine} AND run_id = '{run_id}'")) == 6
     assert versions(f"name IN ('{names[0]}', '{names[1]}') AND version_number > 1") == [(names[1], 2)]
-    page = client.search_model_versions(f"run_id = '{run_id}'", max_results=4, order_by=["version_number"])
+    page = client.search_model_versions(f"{mine} AND run_id = '{run_id}'", max_results=4, order_by=["version_number"])
     assert len(page) == 4 and page.token
     with pytest.raises(NbtrackError) as info:
         client.search_registered_models("nonsense >> 1")

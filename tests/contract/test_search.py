@@ -108,15 +108,9 @@ def _seed(uri: str, prefix: str) -> Seeded:
 
 
 @pytest.fixture(scope="module")
-def seeded(module_backend, tmp_path_factory) -> Seeded:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBTRACK_SPOOL_DIR", str(tmp_path_factory.mktemp("seed-spool")))
-        data = _seed(module_backend.uri, module_backend.prefix)
-        if module_backend.kind != "duckdb":
-            from nbtrack.store import open_store
-
-            open_store(module_backend.uri).close()
-    return data
+def seeded(module_backend) -> Seeded:
+    with module_backend.active():
+        return _seed(module_backend.uri, module_backend.prefix)
 
 
 @pytest.fixture
