@@ -1,4 +1,5 @@
-"""§5 conformance: the real ``mlflow`` client, pointed at ``nbtrack server``, does a whole project.
+"""§5 conformance: the real ``mlflow`` client, pointed at ``nbtrack server``, does a whole project,
+once over an embedded store and once over PostgreSQL.
 
 The client runs in a subprocess (``tests/procs/mlflow_conformance.py``) so mlflow's global state
 stays out of this process; what it saw is then compared with what nbtrack reads from the store.
@@ -22,11 +23,17 @@ pytest.importorskip("sklearn")
 SCRIPT = Path(__file__).parent / "procs" / "mlflow_conformance.py"
 
 
-@pytest.fixture(scope="module")
-def conformance(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mlflow-client")
-    store = root / "store"
-    with nbtrack_server(store) as url:
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def conformance(tmp_path_factory, request):
+    """The script's findings and the store the server served (a folder, or a PostgreSQL database
+    on the session's throwaway cluster: ``nbtrack server --backend-store-uri postgresql://...``)."""
+    root = tmp_path_factory.mktemp(f"mlflow-client-{request.param}")
+    store: str | Path = root / "store"
+    if request.param == "postgresql":
+        from tests.pg_fixtures import pg_uri
+
+        store = pg_uri(request, root)
+    with nbtrack_server(store, log_path=root / "server.log") as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NBTRACK_"))}
         env.update(MLFLOW_TRACKING_URI=url, HOME=str(root), MLFLOW_ENABLE_ASYNC_LOGGING="false")
         done = subprocess.run([sys.executable, str(SCRIPT), url, str(root / "out.json")], env=env, cwd=root,
