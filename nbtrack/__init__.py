@@ -77,28 +77,27 @@ from nbtrack.tracking.fluent import (
     sql,
     start_run,
 )
-from nbtrack.tracking.logged_models import (
-    ActiveModel,
-    clear_active_model,
+from nbtrack.tracking.fluent_models import (
     create_external_model,
     delete_logged_model_tag,
     finalize_logged_model,
-    get_active_model_id,
     get_logged_model,
+    import_checkpoints,
     initialize_logged_model,
     last_logged_model,
     log_model_params,
+    log_outputs,
     search_logged_models,
     set_active_model,
     set_logged_model_tags,
 )
-from nbtrack.tracking.model_links import import_checkpoints, log_outputs
-from nbtrack.tracking.registry import (
+from nbtrack.tracking.fluent_registry import (
     register_model,
     search_model_versions,
     search_registered_models,
     set_model_version_tag,
 )
+from nbtrack.tracking.logged_models import ActiveModel, clear_active_model, get_active_model_id
 from nbtrack.tracking.system_metrics import (
     disable_system_metrics_logging,
     enable_system_metrics_logging,

@@ -147,7 +147,7 @@ def test_search_model_versions_errors(versions):
 
 
 def test_module_level_searches_fetch_every_page(versions, monkeypatch):
-    from nbtrack.tracking import registry
+    from nbtrack.tracking import fluent_registry as registry
 
     versions.create_registered_model("boston", tags={"team": "a"})
     monkeypatch.setattr(registry, "SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD", 2)

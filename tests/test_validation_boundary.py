@@ -20,7 +20,8 @@ from procenv import python_env
 import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import InvalidParameter
-from nbtrack.tracking import registry, validation
+from nbtrack.tracking import fluent_registry as registry
+from nbtrack.tracking import validation
 
 Call = Callable[[Any, str], Any]
 BIG = 2**63  # one past int64

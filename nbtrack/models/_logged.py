@@ -25,7 +25,7 @@ LOGGED_MODELS_TAG = "mlflow.log-model.history"
 
 def _registry() -> Any:
     try:
-        from nbtrack.tracking import registry
+        from nbtrack.tracking import fluent_registry as registry
     except ImportError:
         return None
     return registry if hasattr(registry, "register_model") else None
@@ -107,6 +107,18 @@ def _link_step_metrics(run_id: str, model_id: str, step: int) -> None:
                                           run_point=False)
 
 
+def _record_output(client: Any, run_id: str, model_id: str, step: int) -> None:
+    """As MLflow 3: the model is an output of the run at ``step``, in the store and in the active run."""
+    from nbtrack.entities import LoggedModelOutput
+    from nbtrack.tracking import fluent
+
+    output = LoggedModelOutput(model_id, step)
+    client.log_outputs(run_id, [output])
+    active = fluent.active_run()
+    if active is not None and active.info.run_id == run_id:
+        active.outputs.model_outputs.append(output)
+
+
 #: log_model arguments of MLflow 3 that every flavor hands on to :func:`log_model`.
 LOGGED_MODEL_OPTIONS = ("params", "tags", "model_type", "step", "model_id")
 
@@ -146,9 +158,9 @@ def log_model(
                 error_code="NOT_IMPLEMENTED",
             )
     from nbtrack.entities import LoggedModelStatus
-    from nbtrack.store.artifacts import LocalArtifactRepository
     from nbtrack.tracking import fluent
     from nbtrack.tracking.client import Client
+    from nbtrack.tracking.logged_models import model_repository
 
     if run_id is None:
         run = fluent.active_run()
@@ -156,17 +168,22 @@ def log_model(
             run = fluent.start_run()
             _log.info("Started run %s to hold the logged model.", run.info.run_id)
         run_id = run.info.run_id
-    if model_id is None and not hasattr(fluent._client()._store, "logged_models"):
+    try:
+        logged = _create(run_id, name, params, tags, model_type, model_id)
+    except NbtrackError as e:
+        if model_id is not None or e.error_code != "ENDPOINT_NOT_FOUND":
+            raise
+        # a server without MLflow 3's logged-model endpoints (mlflow server 2.x)
         return _log_to_run_only(save, name, run_id, registry, registered_model_name, save_kwargs)
-    logged = _create(run_id, name, params, tags, model_type, model_id)
     model = Model(artifact_path=name, run_id=run_id, model_uuid=logged.model_id, model_id=logged.model_id)
     client = Client()
     try:
+        _record_output(client, run_id, logged.model_id, step)
         _link_step_metrics(run_id, logged.model_id, step)
         with tempfile.TemporaryDirectory() as tmp:
             local = os.path.join(tmp, "model")
             save(path=local, mlflow_model=model, **save_kwargs)
-            LocalArtifactRepository(logged.artifact_location).log_artifacts(local)
+            model_repository(client.store, logged.artifact_location).log_artifacts(local)
             fluent.log_artifacts(local, artifact_path=name, run_id=run_id)
     except BaseException:
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
@@ -184,8 +201,8 @@ def log_model(
 
 def _log_to_run_only(save: Callable[..., None], name: str, run_id: str, registry: Any,
                      registered_model_name: str | None, save_kwargs: dict[str, Any]) -> ModelInfo:
-    """A store without MLflow 3 logged models (a tracking server): the files go to the run's
-    artifacts only and the model is addressed as ``runs:/<run_id>/<name>``, as before MLflow 3."""
+    """A server without MLflow 3's logged-model endpoints (``mlflow server`` 2.x): the files go to
+    the run's artifacts only and the model is addressed as ``runs:/<run_id>/<name>``, as before MLflow 3."""
     from nbtrack.tracking import fluent
 
     model = Model(artifact_path=name, run_id=run_id)

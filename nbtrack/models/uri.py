@@ -36,13 +36,13 @@ def register_uri_resolver(scheme: str, resolver: Resolver) -> None:
 def unregister_uri_resolver(scheme: str) -> None:
     from nbtrack.tracking import uri_resolvers
 
-    uri_resolvers._resolvers.pop(scheme.lower(), None)
+    uri_resolvers.unregister(scheme.lower())
 
 
 def _plugged(scheme: str) -> Resolver | None:
-    from nbtrack.tracking import registry, uri_resolvers  # noqa: F401  (registry plugs in models:/)
+    from nbtrack.tracking import fluent_registry, uri_resolvers  # noqa: F401  (plugs in models:/)
 
-    return uri_resolvers._resolvers.get(scheme)
+    return uri_resolvers.get(scheme)
 
 
 def _scheme(uri: str) -> str | None:
@@ -105,7 +105,7 @@ def resolve_model_uri(uri: str | os.PathLike[str], dst_path: str | None = None) 
         )
     from nbtrack.tracking import uri_resolvers
 
-    known = sorted({"file", "runs", *uri_resolvers._resolvers})
+    known = sorted({"file", "runs", *uri_resolvers.schemes()})
     raise InvalidParameter(
         f"Unsupported model URI scheme '{scheme}' in {text}. Supported: local paths and "
         f"{', '.join(s + ':' for s in known)} URIs."

@@ -1,37 +1,32 @@
-"""Artifact files of runs: writing helpers (text, dict, figure, image, table) and URIs."""
+"""``nbtrack.artifacts`` (MLflow's ``mlflow.artifacts``): download, list and load artifacts by URI or
+run id, through a :class:`~nbtrack.tracking.client.Client` of the tracking URI. The file writers and
+the ``runs:/`` grammar are in :mod:`nbtrack.tracking.artifact_files` (re-exported here)."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import posixpath
-import re
-import shutil
-import uuid
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.errors import InvalidParameter, NotFound
-from nbtrack.store.artifacts import local_path_of, safe_relpath
+from nbtrack.errors import InvalidParameter
+from nbtrack.store.artifacts import local_path_of
+from nbtrack.tracking.artifact_files import (
+    image_series_path,
+    parse_runs_uri,
+    to_pil_image,
+    write_dict,
+    write_figure,
+    write_image,
+    write_table,
+)
+from nbtrack.tracking.client import Client
 
 if TYPE_CHECKING:
     from nbtrack.entities import FileInfo
-    from nbtrack.tracking.client import Client
 
-__all__ = ["download_artifacts", "list_artifacts", "load_dict", "load_image", "load_text", "parse_runs_uri", "write_dict", "write_figure", "write_image", "write_table"]
-
-_RUNS_URI = re.compile(r"^runs:/+([^/]+)(?:/(.*))?$")
-
-
-def parse_runs_uri(uri: str) -> tuple[str, str]:
-    """``runs:/<run_id>/<path>`` -> (run_id, path)."""
-    match = _RUNS_URI.match(uri)
-    if not match:
-        raise InvalidParameter(
-            f"Not a proper runs:/ URI: {uri!r}. runs:/ URIs must be of the form 'runs:/<run_id>/run-relative/path'."
-        )
-    return match.group(1), safe_relpath(match.group(2) or "")
-
+__all__ = ["download_artifacts", "image_series_path", "list_artifacts", "load_dict", "load_image", "load_text",
+           "parse_runs_uri", "to_pil_image", "write_dict", "write_figure", "write_image", "write_table"]
 
 def download_artifacts(artifact_uri: str | None = None, run_id: str | None = None,
                        artifact_path: str | None = None, dst_path: str | None = None,
@@ -42,8 +37,6 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
     (with an optional ``artifact_path``). ``registry_uri`` is the registry that resolves a
     ``models:/`` URI (by default ``nbtrack.get_registry_uri()``). Returns the local path.
     """
-    from nbtrack.tracking.client import Client
-
     if (artifact_uri is None) == (run_id is None):
         raise InvalidParameter("Exactly one of `artifact_uri` or `run_id` must be specified.")
     if artifact_uri is not None and artifact_path is not None:
@@ -54,20 +47,7 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
     if artifact_uri.startswith("runs:"):
         rid, path = parse_runs_uri(artifact_uri)
         return Client(tracking_uri).download_artifacts(rid, path, dst_path)
-    if artifact_uri.startswith("models:") and registry_uri is not None:
-        from nbtrack.tracking.registry import resolve_models_uri
-
-        return resolve_models_uri(artifact_uri, dst_path, client=Client(tracking_uri, registry_uri))
-    if artifact_uri.startswith("models:"):
-        from nbtrack.tracking import uri_resolvers
-
-        return uri_resolvers.resolve("models", artifact_uri, dst_path)
-    if artifact_uri.startswith(("mlflow-artifacts:", "http:", "https:")):  # a tracking server's artifact proxy
-        from nbtrack.store.rest.artifacts import repository_for
-
-        store = Client(tracking_uri).store
-        return repository_for(artifact_uri, getattr(store, "http", None)).download_artifacts("", dst_path)
-    return _copy_local(os.path.abspath(local_path_of(artifact_uri)), dst_path)
+    return Client(tracking_uri, registry_uri)._download_uri(artifact_uri, dst_path)
 
 
 def list_artifacts(artifact_uri: str | None = None, run_id: str | None = None, artifact_path: str | None = None,
@@ -78,8 +58,6 @@ def list_artifacts(artifact_uri: str | None = None, run_id: str | None = None, a
     ``file:`` or a path) or ``run_id`` with an optional ``artifact_path``.
     """
     from nbtrack.store.artifacts import LocalArtifactRepository
-    from nbtrack.tracking.client import Client
-
     if (artifact_uri is None) == (run_id is None):
         raise InvalidParameter("Exactly one of `artifact_uri` or `run_id` must be specified.")
     if artifact_uri is not None and artifact_path is not None:
@@ -134,115 +112,4 @@ def load_image(artifact_uri: str) -> Any:
     image.load()
     return image
 
-
-def _copy_local(local: str, dst_path: str | None) -> str:
-    """A path or ``file:`` URI the caller names is their own: copied as it is, links followed (as MLflow).
-
-    Confinement is for a run's artifacts (``runs:/``, ``run_id``), whose links may have come from
-    anyone who could write to the store.
-    """
-    if not os.path.exists(local):
-        raise NotFound(f"No such file or directory: {local}")
-    if dst_path is None:
-        return local
-    target = os.path.join(os.path.abspath(dst_path), os.path.basename(local.rstrip(os.sep)) or "artifacts")
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if os.path.isdir(local):
-        shutil.copytree(local, target, dirs_exist_ok=True)
-    else:
-        shutil.copy2(local, target)
-    return target
-
-
-def write_dict(dictionary: Any, artifact_file: str) -> bytes:
-    if artifact_file.endswith((".yaml", ".yml")):
-        import yaml
-
-        return yaml.dump(dictionary, indent=2, default_flow_style=False).encode()
-    return json.dumps(dictionary, indent=2, default=str).encode()
-
-
-def write_figure(figure: Any, artifact_file: str, save_kwargs: dict | None = None) -> bytes:
-    module = type(figure).__module__
-    buf = io.BytesIO()
-    if module.startswith("matplotlib"):
-        fmt = posixpath.splitext(artifact_file)[1].lstrip(".") or "png"
-        figure.savefig(buf, format=fmt, **(save_kwargs or {}))
-        return buf.getvalue()
-    if module.startswith("plotly"):
-        ext = posixpath.splitext(artifact_file)[1].lower()
-        if ext == ".html":
-            return figure.to_html(include_plotlyjs="cdn", **(save_kwargs or {})).encode()
-        if ext in (".png", ".jpeg", ".jpg", ".webp", ".svg", ".pdf"):
-            return figure.to_image(format=ext.lstrip("."), **(save_kwargs or {}))
-        raise TypeError(f"Unsupported file extension for plotly figure: '{ext}'. Use .html, .png, .jpeg, "
-                        ".webp, .svg or .pdf.")
-    raise TypeError(f"Unsupported figure object type: '{type(figure)}'. Pass a matplotlib or plotly figure.")
-
-
-def write_image(image: Any) -> bytes:
-    """PNG bytes of a numpy array (HW, HWC; uint8 or float in [0, 1]), a PIL image or an
-    ``nbtrack.Image`` / ``mlflow.Image``."""
-    buf = io.BytesIO()
-    to_pil_image(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def to_pil_image(image: Any) -> Any:
-    """A PIL image of a numpy array or nested list (HW, HWC; uint8 or float in [0, 1]), a PIL image,
-    or anything with ``to_pil()`` (``nbtrack.Image``, ``mlflow.Image``)."""
-    from PIL import Image
-
-    if hasattr(image, "to_pil") and not isinstance(image, Image.Image):
-        image = image.to_pil()
-    if not isinstance(image, Image.Image):
-        import numpy as np
-
-        array = np.asarray(image)
-        if array.dtype.kind == "f":
-            if array.size and (array.min() < 0 or array.max() > 1):
-                raise InvalidParameter("Float images must have values in [0, 1]; scale them or pass uint8.")
-            array = (array * 255).round().astype("uint8")
-        elif array.dtype.kind in "iu":
-            if array.size and (array.min() < 0 or array.max() > 255):
-                raise InvalidParameter("Integer images must have values in [0, 255].")
-            array = array.astype("uint8")
-        elif array.dtype.kind == "b":
-            array = array.astype("uint8") * 255
-        if array.ndim == 3 and array.shape[2] == 1:
-            array = array[:, :, 0]
-        if array.ndim not in (2, 3):
-            raise InvalidParameter(f"An image must be 2-D (H, W) or 3-D (H, W, C); got shape {array.shape}.")
-        image = Image.fromarray(array)
-    return image
-
-
-def image_series_path(key: str, step: int, timestamp: int) -> str:
-    if not re.match(r"^[a-zA-Z0-9_\-./ ]+$", key):
-        raise InvalidParameter(f"Invalid image key {key!r}: use letters, digits, _ - . / and spaces.")
-    return f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4().hex}.png"
-
-
-def write_table(client: Client, run_id: str, data: Any, artifact_file: str) -> bytes:
-    import pandas as pd
-
-    if any(c in artifact_file for c in "\"',:[]{}"):
-        raise InvalidParameter(f"Invalid artifact file {artifact_file!r}: it must not contain \" ' , : [ ] {{ }}.")
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-    existing = None
-    try:
-        path = client.download_artifacts(run_id, artifact_file)
-        existing = pd.read_parquet(path) if artifact_file.endswith(".parquet") else \
-            pd.read_json(path, orient="split")
-    except NotFound:
-        pass
-    if existing is not None:  # MLflow appends rows to an existing table
-        frame = pd.concat([existing, frame], ignore_index=True)
-    if artifact_file.endswith(".parquet"):
-        buf = io.BytesIO()
-        frame.to_parquet(buf)
-        return buf.getvalue()
-    if artifact_file.endswith(".json"):
-        return frame.to_json(orient="split", index=False).encode()
-    raise InvalidParameter(f"Invalid artifact file {artifact_file!r}: a table must end in .json or .parquet.")
 

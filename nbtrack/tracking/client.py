@@ -6,9 +6,8 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from nbtrack import config
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -22,34 +21,28 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import InvalidParameter
 from nbtrack.store import open_store
-from nbtrack.store.artifacts import LocalArtifactRepository
+from nbtrack.store.artifacts import LocalArtifactRepository, local_path_of
 from nbtrack.store.base import Store
-from nbtrack.tracking import _pending, context, names, system_metrics, validation
-from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking import _pending, _settings, context, names, system_metrics, validation
+from nbtrack.tracking import artifact_files as _artifacts
+from nbtrack.tracking.artifact_files import copy_local, parse_runs_uri
 from nbtrack.tracking.logged_models import LoggedModelClientMixin
 from nbtrack.tracking.model_links import ModelLinksClientMixin
-from nbtrack.tracking.registry import RegistryClientMixin
+from nbtrack.tracking.paging import PagedList
+from nbtrack.tracking.registry import RegistryClientMixin, resolve_models_uri
+from nbtrack.tracking.webhooks import WebhookClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
 
-T = TypeVar("T")
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 SEARCH_MAX_RESULTS_THRESHOLD = 50000
-
-
-class PagedList(list[T], Generic[T]):
-    """A page of results; ``token`` fetches the next page (None on the last)."""
-
-    def __init__(self, items: Sequence[T], token: str | None) -> None:
-        super().__init__(items)
-        self.token = token
 
 
 def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin):
+class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin, WebhookClientMixin):
     """Low-level access to a tracking store, by run and experiment id.
 
     Parameters
@@ -63,10 +56,8 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin)
     """
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
-        from nbtrack.tracking import fluent
-
-        self.tracking_uri = tracking_uri or fluent.get_tracking_uri()
-        self._registry_uri = registry_uri or fluent._settings["registry_uri"] or config.env("MLFLOW_REGISTRY_URI")
+        self.tracking_uri = tracking_uri or _settings.tracking_uri()
+        self._registry_uri = registry_uri or _settings.registry_uri()
         self._opened = open_store(self.tracking_uri)
         self._artifact_uris: dict[str, str] = {}
 
@@ -301,6 +292,22 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin)
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         _pending.wait(run_id)
         return self._repo(run_id).download_artifacts(path, dst_path)
+
+    def _download_uri(self, artifact_uri: str, dst_path: str | None = None) -> str:
+        """The local path of what an artifact URI names, read through this client: ``runs:/``,
+        ``models:/`` (this client's registry), a server's ``mlflow-artifacts:``/``http(s):`` proxy
+        URI, or a ``file:`` URI or path (the caller's own files, copied as they are)."""
+        scheme = artifact_uri.split(":", 1)[0].lower() if ":" in artifact_uri else ""
+        if scheme == "runs":
+            run_id, path = parse_runs_uri(artifact_uri)
+            return self.download_artifacts(run_id, path, dst_path)
+        if scheme == "models":
+            return resolve_models_uri(artifact_uri, dst_path, client=self)
+        if scheme in ("mlflow-artifacts", "http", "https"):  # a tracking server's artifact proxy
+            from nbtrack.store.rest.artifacts import repository_for
+
+            return str(repository_for(artifact_uri, getattr(self._store, "http", None)).download_artifacts("", dst_path))
+        return copy_local(os.path.abspath(local_path_of(artifact_uri)), dst_path)
 
     def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
         """Write the bytes read from a binary ``stream`` (an open file, ``io.BytesIO``) as ``artifact_file``."""

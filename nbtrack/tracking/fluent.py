@@ -22,6 +22,7 @@ from nbtrack import config
 from nbtrack.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound, ResourceExists, RunNotActive
 from nbtrack.store import refuse_mlflow_database
+from nbtrack.tracking import _settings as _tracking_settings
 from nbtrack.tracking import context, system_metrics, validation
 from nbtrack.tracking import logged_models as _logged_models
 from nbtrack.tracking.client import Client
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 _run_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar("nbtrack_runs", default=None)
 _last_run_id: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("nbtrack_last_run", default=None)
-_settings: dict[str, Any] = {"tracking_uri": None, "experiment_id": None, "registry_uri": None}
+_settings = _tracking_settings.settings  # the one dict: set_tracking_uri, set_experiment, set_registry_uri
 _clients: dict[str, Client] = {}
 _exit: dict[str, Any] = {"registered": False, "status": RunStatus.FINISHED}
 _all_active: dict[str, tuple[Client, ActiveRun]] = {}  # every thread's active runs, for the exit handler
@@ -89,14 +90,11 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
 def get_tracking_uri() -> str:
     """The current store: set_tracking_uri, else NBTRACK_TRACKING_URI, else ``./.nbtrack``."""
-    uri = _settings["tracking_uri"] or config.env("NBTRACK_TRACKING_URI") or config.env("MLFLOW_TRACKING_URI")
-    if uri is None:
-        return os.path.abspath(".nbtrack")
-    return uri
+    return _tracking_settings.tracking_uri()
 
 
 def is_tracking_uri_set() -> bool:
-    return bool(_settings["tracking_uri"] or config.env("NBTRACK_TRACKING_URI") or config.env("MLFLOW_TRACKING_URI"))
+    return _tracking_settings.tracking_uri_is_set()
 
 
 def set_registry_uri(uri: str) -> None:
@@ -114,7 +112,7 @@ def set_registry_uri(uri: str) -> None:
 
 def get_registry_uri() -> str:
     """The registry's store: set_registry_uri, else MLFLOW_REGISTRY_URI, else the tracking URI."""
-    return _settings.get("registry_uri") or config.env("MLFLOW_REGISTRY_URI") or get_tracking_uri()
+    return _tracking_settings.registry_uri() or get_tracking_uri()
 
 
 def flush_async_logging() -> None:

@@ -1,9 +1,11 @@
-"""MLflow 3 logged models: the client methods, the fluent functions and the active model.
+"""MLflow 3 logged models: the client methods (``LoggedModelClientMixin``) and the active model.
 
 A logged model (``m-<hex>``) has its own files, params, tags and metrics; ``log_model`` creates
 one per call, ``models:/<model_id>`` loads it. The active model (``set_active_model``) is kept
 in a ContextVar here, beside the fluent module's active runs: metrics logged without
-``model_id=`` are linked to it, as MLflow 3 does.
+``model_id=`` are linked to it, as MLflow 3 does. The module-level functions
+(``initialize_logged_model``, ``search_logged_models``, ``set_active_model``, ...) are in
+:mod:`nbtrack.tracking.fluent_models`.
 """
 
 from __future__ import annotations
@@ -11,42 +13,40 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import FileInfo, LoggedModel, LoggedModelStatus
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking import validation
+from nbtrack.tracking.paging import PagedList
 
 if TYPE_CHECKING:
-    from nbtrack.tracking.client import Client, PagedList
+    from nbtrack.tracking.client import Client
 
 __all__ = [
-    "ActiveModel",
-    "LoggedModelClientMixin",
-    "clear_active_model",
-    "create_external_model",
-    "delete_logged_model_tag",
-    "finalize_logged_model",
-    "get_active_model_id",
-    "get_logged_model",
-    "initialize_logged_model",
-    "last_logged_model",
-    "log_model_params",
-    "logged_model_id",
-    "resolve_logged_model_uri",
-    "search_logged_models",
-    "set_active_model",
-    "set_logged_model_tags",
+    "ActiveModel", "LoggedModelClientMixin", "clear_active_model", "get_active_model_id", "last_logged_model_id",
+    "logged_model_id", "model_repository", "remember_logged", "resolve_logged_model_uri",
 ]
 
-_active_model: contextvars.ContextVar[str | None] = contextvars.ContextVar("nbtrack_active_model", default=None)
+#: the thread's active model id; unset means "the environment's" (MLFLOW_ACTIVE_MODEL_ID), None means none
+_UNSET = "\0unset"
+_active_model: contextvars.ContextVar[str | None] = contextvars.ContextVar("nbtrack_active_model", default=_UNSET)
+_ENV_VARIABLES = ("MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID")
 _last_model: contextvars.ContextVar[str | None] = contextvars.ContextVar("nbtrack_last_model", default=None)
 
 
 def _items(values: Mapping[str, Any] | None, what: str) -> list[tuple[str, str]]:
     checked = validation.mapping(values, what)
     return [(validation.key(k, f"{what} key"), validation.tag_value(v, what)) for k, v in checked.items()]
+
+
+def model_repository(store: Any, location: str) -> Any:
+    """The repository of a logged model's files: a local folder, or a server's artifact proxy."""
+    from nbtrack.store.artifacts import LocalArtifactRepository
+
+    remote = getattr(store, "artifact_repository", None)
+    return remote(location) if remote is not None else LocalArtifactRepository(location)
 
 
 def _model_id(value: Any) -> str:
@@ -113,8 +113,6 @@ class LoggedModelClientMixin:
         >>> client.search_logged_models([exp_id], "metrics.acc > 0.9 AND params.alpha = '0.5'",
         ...                             order_by=[{"field_name": "metrics.acc", "ascending": False}])
         """
-        from nbtrack.tracking.client import PagedList
-
         ids = validation.experiment_ids(experiment_ids)
         limit = validation.max_results(max_results, None, allow_none=True)
         offset = validation.page_token(page_token)
@@ -125,9 +123,7 @@ class LoggedModelClientMixin:
         return PagedList(found, None)
 
     def _model_repo(self, model_id: str) -> Any:
-        from nbtrack.store.artifacts import LocalArtifactRepository
-
-        return LocalArtifactRepository(self.get_logged_model(model_id).artifact_location)
+        return model_repository(self._store, self.get_logged_model(model_id).artifact_location)
 
     def log_model_artifact(self, model_id: str, local_path: str, artifact_path: str | None = None) -> None:
         """Put one file among the logged model's files (under ``artifact_path``)."""
@@ -149,94 +145,6 @@ class LoggedModelClientMixin:
                                      validation.step(key, step), link, run_point)
 
 
-# -- fluent -------------------------------------------------------------------------------
-def _client() -> Client:
-    from nbtrack.tracking import fluent
-
-    return fluent._client()
-
-
-def initialize_logged_model(name: str | None = None, source_run_id: str | None = None,
-                            tags: dict[str, str] | None = None, params: dict[str, str] | None = None,
-                            model_type: str | None = None, experiment_id: str | None = None) -> LoggedModel:
-    """Create a PENDING logged model in the active experiment, from the active run by default."""
-    from nbtrack.tracking import fluent
-
-    if source_run_id is None and (run := fluent.active_run()) is not None:
-        source_run_id = run.info.run_id
-    exp = experiment_id or (fluent.get_run(source_run_id).info.experiment_id if source_run_id
-                            else fluent._resolve_experiment_id())
-    return _client().create_logged_model(exp, name, source_run_id, tags, params, model_type)
-
-
-def create_external_model(name: str | None = None, source_run_id: str | None = None,
-                          tags: dict[str, str] | None = None, params: dict[str, str] | None = None,
-                          model_type: str | None = None, experiment_id: str | None = None) -> LoggedModel:
-    """A READY logged model whose files live elsewhere (tagged ``mlflow.model.external``)."""
-    model = initialize_logged_model(name, source_run_id, {**(tags or {}), "mlflow.model.external": "true"},
-                                    params, model_type, experiment_id)
-    return finalize_logged_model(model.model_id, LoggedModelStatus.READY)
-
-
-def finalize_logged_model(model_id: str, status: Any) -> LoggedModel:
-    return _client().finalize_logged_model(model_id, status)
-
-
-def get_logged_model(model_id: str) -> LoggedModel:
-    return _client().get_logged_model(model_id)
-
-
-def last_logged_model() -> LoggedModel | None:
-    """The model this thread logged (or initialized) last, or None."""
-    model_id = _last_model.get()
-    return None if model_id is None else get_logged_model(model_id)
-
-
-def set_logged_model_tags(model_id: str, tags: dict[str, Any]) -> None:
-    _client().set_logged_model_tags(model_id, tags)
-
-
-def delete_logged_model_tag(model_id: str, key: str) -> None:
-    _client().delete_logged_model_tag(model_id, key)
-
-
-def log_model_params(params: dict[str, str], model_id: str | None = None) -> None:
-    model_id = model_id or get_active_model_id()
-    if model_id is None:
-        raise InvalidParameter("log_model_params needs a model: pass model_id= or call set_active_model() first.")
-    _client().log_model_params(model_id, params)
-
-
-def search_logged_models(experiment_ids: list[str] | None = None, filter_string: str | None = None,
-                         datasets: list[dict[str, str]] | None = None, max_results: int | None = None,
-                         order_by: list[dict[str, Any]] | None = None, output_format: str = "pandas") -> Any:
-    """Every matching logged model (all pages), as a pandas DataFrame or (``output_format="list"``) a list."""
-    from nbtrack.tracking import fluent
-
-    if output_format not in ("pandas", "list"):
-        raise InvalidParameter(f"Unsupported output_format {output_format!r}: use 'pandas' or 'list'.")
-    ids = list(experiment_ids) if experiment_ids else [fluent._resolve_experiment_id()]
-    found: list[LoggedModel] = []
-    token = None
-    while True:
-        page = _client().search_logged_models(ids, filter_string, datasets,
-                                              None if max_results is None else max_results - len(found),
-                                              order_by, token)
-        found.extend(page)
-        token = page.token
-        if not token or (max_results is not None and len(found) >= max_results):
-            break
-    return found if output_format == "list" else _frame(found)
-
-
-def _frame(models: Sequence[LoggedModel]) -> Any:
-    import pandas as pd
-
-    columns = ["artifact_location", "creation_timestamp", "experiment_id", "last_updated_timestamp", "metrics",
-               "model_id", "model_type", "name", "params", "source_run_id", "status", "status_message", "tags"]
-    return pd.DataFrame([{c: getattr(m, c) for c in columns} for m in models], columns=columns)
-
-
 class ActiveModel:
     """What ``set_active_model`` returns; as a context manager it restores the previous active model."""
 
@@ -255,28 +163,27 @@ class ActiveModel:
         return f"ActiveModel(model_id={self.model_id!r}, name={self.name!r})"
 
 
-def set_active_model(*, name: str | None = None, model_id: str | None = None) -> ActiveModel:
-    """Make a logged model the active one: by id, or by name (the newest of that name in the
-    active experiment, created when there is none). Metrics logged afterwards are linked to it."""
-    if name is None and model_id is None:
-        raise InvalidParameter("set_active_model needs name= or model_id=.")
-    if model_id is not None:
-        model = get_logged_model(model_id)
-        if name is not None and model.name != name:
-            raise InvalidParameter(f"Logged model {model_id} is named {model.name!r}, not {name!r}.")
-    else:
-        found = search_logged_models(filter_string=f"name = '{validation.text(name, 'name')}'",
-                                     max_results=1, output_format="list")
-        model = found[0] if found else initialize_logged_model(name=name)
-    return ActiveModel(model, _active_model.set(model.model_id))
-
-
 def get_active_model_id() -> str | None:
-    return _active_model.get()
+    """The active model's id: this thread's ``set_active_model``, else ``MLFLOW_ACTIVE_MODEL_ID``
+    (else MLflow's older ``_MLFLOW_ACTIVE_MODEL_ID``), else None."""
+    from nbtrack import config
+
+    model_id = _active_model.get()
+    if model_id != _UNSET:
+        return model_id
+    return next((v for v in (config.env(n) for n in _ENV_VARIABLES) if v is not None), None)
 
 
 def clear_active_model() -> None:
+    """No active model from now on; as MLflow, this also unsets ``MLFLOW_ACTIVE_MODEL_ID``."""
+    for name in _ENV_VARIABLES:
+        os.environ.pop(name, None)
     _active_model.set(None)
+
+
+def last_logged_model_id() -> str | None:
+    """The id of the model this thread logged (or initialized) last, or None."""
+    return _last_model.get()
 
 
 def remember_logged(model_id: str) -> None:
@@ -292,14 +199,13 @@ def logged_model_id(uri: str) -> str | None:
     return rest if rest.startswith("m-") and "/" not in rest and "@" not in rest else None
 
 
-def resolve_logged_model_uri(uri: str, dst_path: str | None = None) -> str:
-    """The local folder of the logged model ``models:/<model_id>`` names (copied to ``dst_path``)."""
-    from nbtrack.store.artifacts import LocalArtifactRepository
-
+def resolve_logged_model_uri(uri: str, dst_path: str | None = None, *, client: Client) -> str:
+    """The local folder of the logged model ``models:/<model_id>`` names (copied to ``dst_path``),
+    read through ``client``."""
     model_id = logged_model_id(uri)
     assert model_id is not None
-    location = get_logged_model(model_id).artifact_location
-    local = LocalArtifactRepository(location).download_artifacts(None)
+    location = client.get_logged_model(model_id).artifact_location
+    local = model_repository(client._store, location).download_artifacts(None)
     if not os.path.exists(os.path.join(local, "MLmodel")):
         raise NbtrackError(f"Logged model {model_id} has no files yet (no MLmodel in {location}); log the model "
                            "with log_model(..., model_id=...) or finalize one that has files.", error_code="NOT_FOUND")

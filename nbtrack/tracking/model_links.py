@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.entities import LoggedModel, LoggedModelInput, LoggedModelOutput, Run, RunOutputs
+from nbtrack.entities import LoggedModelInput, LoggedModelOutput, Run, RunOutputs
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking import validation
 
 if TYPE_CHECKING:
-    from nbtrack.tracking.client import Client
+    pass
 
-__all__ = ["ModelLinksClientMixin", "import_checkpoints", "log_outputs"]
+__all__ = ["ModelLinksClientMixin"]
 
 _log = logging.getLogger(__name__)
 
@@ -80,67 +79,3 @@ def _entries(models: Any, kind: str, where: str) -> list[Any]:
             raise InvalidParameter(f"{where} takes {kind}(model_id=...) objects (nbtrack.entities.{kind}), "
                                    f"got {m!r}.")
     return list(models)
-
-
-# -- fluent -------------------------------------------------------------------------------
-def _client() -> Client:
-    from nbtrack.tracking import fluent
-
-    return fluent._client()
-
-
-def log_outputs(models: list[Any] | None = None) -> None:
-    """Record logged models as outputs of the active run (one is started when none is active)."""
-    from nbtrack.tracking import fluent
-
-    _client().log_outputs(fluent._run_id_or_start(), models or [])
-
-
-def import_checkpoints(checkpoint_path: str, source_run_id: str | None = None, model_prefix: str | None = None,
-                       overwrite_checkpoints: bool = False) -> list[LoggedModel]:
-    """One external logged model per top-level file or folder of ``checkpoint_path`` (tag
-    ``original_artifact_path``), named ``<model_prefix><entry name>``, from ``source_run_id`` (the
-    active run by default), as MLflow 3. A name the run already has keeps its model (returned
-    again) unless ``overwrite_checkpoints``, which deletes it and creates a new one.
-
-    MLflow lists a Databricks Unity Catalog volume (``/Volumes/...``) through the Databricks SDK;
-    nbtrack lists a local folder, which is what such a volume is on a Databricks machine.
-
-    Examples
-    --------
-    >>> with nbtrack.start_run():
-    ...     models = nbtrack.import_checkpoints("checkpoints/", model_prefix="resnet_")
-    """
-    from nbtrack.tracking import fluent
-    from nbtrack.tracking.logged_models import create_external_model, search_logged_models
-
-    if not isinstance(checkpoint_path, str) or not checkpoint_path.strip():
-        raise InvalidParameter("Parameter 'checkpoint_path' must be a non-empty string naming the folder that "
-                               "holds the checkpoints.")
-    folder = os.path.abspath(os.path.expanduser(checkpoint_path.strip()))
-    if not os.path.isdir(folder):
-        raise InvalidParameter(f"checkpoint_path '{checkpoint_path}' is not a folder: pass the folder the "
-                               "checkpoints were written to.")
-    if source_run_id is None:
-        if (run := fluent.active_run()) is None:
-            raise InvalidParameter("Please set 'source_run_id' or start an active run before calling "
-                                   "'import_checkpoints'.")
-        source_run_id = run.info.run_id
-    exp_id = fluent.get_run(source_run_id).info.experiment_id
-    imported: list[LoggedModel] = []
-    for entry in sorted(os.listdir(folder)):
-        name = (model_prefix or "") + entry
-        quoted = name.replace("'", "''")  # the filter grammar's escape
-        existing = [m for m in search_logged_models([exp_id], f"name = '{quoted}'", output_format="list")
-                    if m.source_run_id == source_run_id]
-        if not existing or overwrite_checkpoints:
-            tags = {"original_artifact_path": os.path.join(folder, entry)}
-            imported.append(create_external_model(name, source_run_id, tags, experiment_id=exp_id))
-        else:
-            imported.extend(existing)
-        if existing and overwrite_checkpoints:
-            for m in existing:
-                _client().delete_logged_model(m.model_id)
-    if not imported:
-        _log.warning("No checkpoints were found at path '%s'.", checkpoint_path)
-    return imported

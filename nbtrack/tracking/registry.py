@@ -1,13 +1,11 @@
-"""The model registry API: :class:`nbtrack.Client`'s registry methods and ``register_model``.
+"""The model registry half of :class:`nbtrack.Client` (``RegistryClientMixin``) and the
+``models:/`` URI grammar.
 
 Names, arguments, defaults and errors follow MLflow's ``MlflowClient``. Beyond MLflow, every
 stage change and alias move is recorded, so :meth:`RegistryClientMixin.get_model_version_at`
-answers "which version was in Production on 1 June?" in one call.
-
-Importing this module (``import nbtrack`` does) registers the resolver for ``models:/`` URIs
-(``models:/name/3``, ``models:/name/Production``, ``models:/name/latest``,
-``models:/name@champion``) with :mod:`nbtrack.tracking.uri_resolvers`, which
-``download_artifacts`` and ``nbtrack.models`` use to load registered models.
+answers "which version was in Production on 1 June?" in one call. The module-level API
+(``register_model``, ``search_registered_models``, ...) and the ``models:/`` resolver that
+``download_artifacts`` and ``nbtrack.models`` use are in :mod:`nbtrack.tracking.fluent_registry`.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from nbtrack.entities import (
@@ -36,20 +34,12 @@ from nbtrack.errors import (
     NotFound,
     ResourceExists,
 )
-from nbtrack.tracking import uri_resolvers, validation
+from nbtrack.tracking import validation
+from nbtrack.tracking.artifact_files import parse_runs_uri
+from nbtrack.tracking.logged_models import logged_model_id, resolve_logged_model_uri
+from nbtrack.tracking.paging import PagedList, page_of
 
-if TYPE_CHECKING:
-    from nbtrack.tracking.client import PagedList
-
-__all__ = [
-    "RegistryClientMixin",
-    "parse_models_uri",
-    "register_model",
-    "resolve_models_uri",
-    "search_model_versions",
-    "search_registered_models",
-    "set_model_version_tag",
-]
+__all__ = ["RegistryClientMixin", "parse_models_uri", "resolve_models_uri"]
 
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
@@ -454,15 +444,11 @@ class RegistryClientMixin:
         """MLflow 3's reading of a model URI to register: ``models:/<model_id>`` is that logged model, and
         ``runs:/<run_id>/<name>`` the logged model ``name`` of that run, registered as ``models:/<model_id>``
         (MLflow 3 keeps no copy in the run). Other URIs are registered as they are, with no logged model."""
-        from nbtrack.tracking.logged_models import logged_model_id
-
         if (found := logged_model_id(model_uri)) is not None:
             return model_uri, found
         logged = getattr(self._store, "logged_models", None)
         if logged is None or urlparse(model_uri).scheme.lower() != "runs":
             return model_uri, None
-        from nbtrack.tracking.artifacts import parse_runs_uri
-
         run_id, path = parse_runs_uri(model_uri)
         model = logged.by_run(run_id, path) if path else None
         return (model_uri, None) if model is None else (model.model_uri, model.model_id)
@@ -472,15 +458,29 @@ class RegistryClientMixin:
         """(local copy of the model to store, run id); a registry on a server registers by reference,
         so nothing is downloaded: a ``runs:/`` source is only checked to exist."""
         if not getattr(self._registry, "by_reference", False):
-            return _local_model(source, strict)
-        from nbtrack.tracking.artifacts import parse_runs_uri
-
+            return self._local_model(source, strict)
         if urlparse(source).scheme.lower() != "runs":
             return None, None
         run_id, path = parse_runs_uri(source)
         if strict and not self.list_artifacts(run_id, path):  # type: ignore[attr-defined]
             raise NotFound(f"Cannot register '{source}': the run has no model (no artifacts) at '{path}'.")
         return None, run_id
+
+    def _local_model(self, source: str, strict: bool) -> tuple[str | None, str | None]:
+        """(local path of the model ``source`` names or None, run id of a ``runs:/`` source)."""
+        scheme = urlparse(source).scheme.lower()
+        run_id = parse_runs_uri(source)[0] if scheme == "runs" else None
+        if scheme not in _LOCAL_SCHEMES and not (len(scheme) == 1 and os.name == "nt"):
+            if strict:
+                raise InvalidParameter(f"Cannot register '{source}': only local paths and file:, runs:/ and "
+                                       "models:/ URIs can be registered by nbtrack.register_model.")
+            return None, run_id
+        try:
+            return os.fspath(self._download_uri(source)), run_id  # type: ignore[attr-defined]
+        except NotFound as e:
+            if strict:
+                raise NotFound(f"Cannot register '{source}': {e.message}") from None
+            return None, run_id
 
 
 def _refuse_deployment_job(deployment_job_id: str | None) -> None:
@@ -490,94 +490,7 @@ def _refuse_deployment_job(deployment_job_id: str | None) -> None:
 
 
 def _page(fetch: Any, limit: int, page_token: str | None) -> PagedList[Any]:
-    from nbtrack.tracking.client import PagedList
-
-    offset = validation.page_token(page_token)
-    found = fetch(offset)
-    if len(found) > limit:
-        return PagedList(found[:limit], validation.encode_page_token(offset + limit))
-    return PagedList(found, None)
-
-
-def _local_model(source: str, strict: bool) -> tuple[str | None, str | None]:
-    """(local path of the model ``source`` names or None, run id of a ``runs:/`` source)."""
-    from nbtrack.tracking.artifacts import download_artifacts, parse_runs_uri
-
-    scheme = urlparse(source).scheme.lower()
-    run_id = parse_runs_uri(source)[0] if scheme == "runs" else None
-    if scheme not in _LOCAL_SCHEMES and not (len(scheme) == 1 and os.name == "nt"):
-        if strict:
-            raise InvalidParameter(f"Cannot register '{source}': only local paths and file:, runs:/ and "
-                                   "models:/ URIs can be registered by nbtrack.register_model.")
-        return None, run_id
-    try:
-        return os.fspath(download_artifacts(artifact_uri=source)), run_id
-    except NotFound as e:
-        if strict:
-            raise NotFound(f"Cannot register '{source}': {e.message}") from None
-        return None, run_id
-
-
-# -- module-level API -------------------------------------------------------------------------
-def register_model(model_uri: str, name: str, await_registration_for: int = 300, *,
-                   tags: dict[str, Any] | None = None, env_pack: Any = None) -> ModelVersion:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if missing).
-
-    ``model_uri`` is ``runs:/<run_id>/<path>``, ``models:/...``, a ``file:`` URI or a local
-    path. The model directory is copied into the store, so the version keeps working when the
-    run is deleted. Returns the new :class:`~nbtrack.entities.ModelVersion`.
-
-    Examples
-    --------
-    >>> mv = nbtrack.register_model(f"runs:/{run.info.run_id}/model", "iris")
-    >>> mv.version
-    1
-    """
-    if env_pack is not None:
-        raise InvalidParameter("env_pack is a Databricks Model Serving option; nbtrack does not support it.")
-    from nbtrack.tracking.client import Client
-
-    return Client()._register(model_uri, name, tags)
-
-
-def search_registered_models(max_results: int | None = None, filter_string: str | None = None,
-                             order_by: list[str] | None = None) -> list[RegisteredModel]:
-    """Every registered model matching ``filter_string`` (all pages), as ``mlflow.search_registered_models``."""
-    from nbtrack.tracking.client import Client
-
-    return _all_pages(Client().search_registered_models, max_results, filter_string, order_by,
-                      SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
-
-
-def set_model_version_tag(name: str, version: str | None = None, key: str | None = None, value: Any = None) -> None:
-    """Tag version ``version`` of the registered model ``name``, as ``mlflow.set_model_version_tag``."""
-    from nbtrack.tracking.client import Client
-
-    Client().set_model_version_tag(name, version, key, value)
-
-
-def search_model_versions(max_results: int | None = None, filter_string: str | None = None,
-                          order_by: list[str] | None = None) -> list[ModelVersion]:
-    """Every model version matching ``filter_string`` (all pages), as ``mlflow.search_model_versions``."""
-    from nbtrack.tracking.client import Client
-
-    return _all_pages(Client().search_model_versions, max_results, filter_string, order_by,
-                      SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
-
-
-def _all_pages(search: Any, max_results: int | None, filter_string: str | None, order_by: list[str] | None,
-               page_size: int) -> list[Any]:
-    max_results = validation.max_results(max_results, None, allow_none=True)
-    found: list[Any] = []
-    token = None
-    while max_results is None or len(found) < max_results:
-        size = page_size if max_results is None else min(page_size, max_results - len(found))
-        page = search(filter_string=filter_string, max_results=size, order_by=order_by, page_token=token)
-        found.extend(page)
-        token = page.token
-        if not token:
-            break
-    return found
+    return page_of(fetch, limit, page_token)
 
 
 def parse_models_uri(uri: str) -> tuple[str, int | None, str | None, str | None]:
@@ -617,15 +530,11 @@ def _improper(uri: str) -> InvalidParameter:
         "alias is a registered model alias. Only one of suffix or alias can be defined at a time.")
 
 
-def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *, client: Any = None) -> str:
-    """The local directory of the model version a ``models:/`` URI names (copied to ``dst_path``)."""
-    from nbtrack.tracking.artifacts import download_artifacts
-    from nbtrack.tracking.client import Client
-    from nbtrack.tracking.logged_models import logged_model_id, resolve_logged_model_uri
-
+def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *, client: Any) -> str:
+    """The local directory of the model version a ``models:/`` URI names (copied to ``dst_path``),
+    read through ``client`` (a :class:`~nbtrack.tracking.client.Client`)."""
     if logged_model_id(uri) is not None:  # MLflow 3's models:/<model_id>
-        return resolve_logged_model_uri(uri, dst_path)
-    client = client or Client()
+        return resolve_logged_model_uri(uri, dst_path, client=client)
     mv = client._resolve_model_version(uri)
     location = client.get_model_version_download_uri(mv.name, mv.version)
     if location.startswith("models:"):  # a version registered by reference to another version
@@ -638,7 +547,7 @@ def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *
 
         local = LocalArtifactRepository(location).download_artifacts(None) if os.path.isdir(location) else location
     else:
-        local = download_artifacts(artifact_uri=location)
+        local = client._download_uri(location)
     if dst_path is None:
         return local
     dst_path = os.path.abspath(dst_path)
@@ -648,5 +557,3 @@ def resolve_models_uri(uri: str, dst_path: str | None = None, _depth: int = 0, *
         return dst_path
     return shutil.copy2(local, dst_path)
 
-
-uri_resolvers.register("models", resolve_models_uri)

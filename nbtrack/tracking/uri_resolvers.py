@@ -14,6 +14,18 @@ def register(scheme: str, resolver: Callable[[str, str | None], str]) -> None:
     _resolvers[scheme] = resolver
 
 
+def unregister(scheme: str) -> None:
+    _resolvers.pop(scheme, None)
+
+
+def get(scheme: str) -> Callable[[str, str | None], str] | None:
+    return _resolvers.get(scheme)
+
+
+def schemes() -> list[str]:
+    return sorted(_resolvers)
+
+
 def resolve(scheme: str, uri: str, dst_path: str | None) -> str:
     resolver = _resolvers.get(scheme)
     if resolver is None:

@@ -82,7 +82,7 @@ def models_view(run_id: str | None = None, experiment_ids: Sequence[str] | str |
     if run_id is None and ids is None:
         from nbtrack.tracking import fluent
 
-        ids = [fluent._resolve_experiment_id()]
+        ids = [fluent.active_experiment_id()]
     return ModelsView(run_id, ids, tracking_uri).refresh()
 
 

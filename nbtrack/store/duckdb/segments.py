@@ -246,7 +246,7 @@ def _arrow_types() -> dict[str, Any]:
             "step": whole, "seq": whole}
 
 
-class _LazyTypes(dict):  # type: ignore[type-arg]
+class _LazyTypes(dict):
     def __missing__(self, name: str) -> Any:
         self.update(_arrow_types())
         return self[name]
