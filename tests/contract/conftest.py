@@ -22,7 +22,7 @@ import pytest
 from nbtrack.store import open_store
 from tests.tracking_servers import shared_server
 
-BACKENDS = ["duckdb", "rest"]
+BACKENDS = ["duckdb", "rest", "postgresql"]
 
 
 @dataclass
@@ -53,6 +53,10 @@ def _location(kind: str, request: pytest.FixtureRequest, folder: Path) -> str:
         return str(folder / "store")
     if kind == "rest":
         return shared_server("nbtrack", request).url
+    if kind == "postgresql":  # a fresh database on the session's throwaway cluster (tests/pg_fixtures.py)
+        from tests.pg_fixtures import pg_uri
+
+        return pg_uri(request, folder)
     raise AssertionError(f"unknown backend {kind!r}")
 
 
