@@ -30,8 +30,7 @@ have_python_parts() {  # find_spec, not import: nothing is loaded
 sys.exit(not all(u.find_spec(m) for m in ('psycopg', 'psycopg_pool', 'boto3', 'moto')))" 2>/dev/null
 }
 if ! have_python_parts; then
-  # the `postgres` and `s3` extras of pyproject.toml, and moto (test-only)
-  "$PY" -m pip install -q "psycopg[binary]>=3.2" "psycopg_pool>=3.2" "boto3>=1.34" "moto[server]>=5" \
-    2>&1 | grep -v "^WARNING: Location" || true
+  # the `services` extra: the `postgres` and `s3` extras, and moto (test-only)
+  "$PY" -m pip install -q -e ".[services]" 2>&1 | grep -v "^WARNING: Location" || true
 fi
 have_python_parts || { echo "setup-services: installing psycopg/boto3/moto into .venv failed" >&2; exit 1; }
