@@ -213,12 +213,6 @@ class RegistryClientMixin:
     def _create_version(self, name: str, source: str, run_id: str | None, tags: list[tuple[str, str]],
                         run_link: str | None, description: str | None, local: str | None,
                         model_id: str | None) -> ModelVersion:
-        if model_id is None:
-            return self._registry.create_model_version(name, source, run_id, tags, run_link, description, _user(),
-                                                       local)
-        if getattr(self._registry, "by_reference", False):
-            raise NbtrackError("Linking a model version to a logged model (model_id=) on a tracking server is not "
-                               "in nbtrack yet; register it from its runs:/ URI there.", error_code="NOT_IMPLEMENTED")
         return self._registry.create_model_version(name, source, run_id, tags, run_link, description, _user(),
                                                    local, logged_model_id=model_id)
 

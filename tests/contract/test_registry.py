@@ -86,6 +86,9 @@ def test_register_model_from_a_runs_uri(backend, logged):
     version = nbtrack.register_model(f"runs:/{run_id}/model", name, tags={"kind": "first"})
     assert (version.name, version.version, version.run_id, version.tags) == (name, 1, run_id, {"kind": "first"})
     assert nbtrack.register_model(f"runs:/{run_id}/model", name).version == 2  # the model exists: a new version
+    logged_model = nbtrack.MlflowClient().get_model_version(name, 1).model_id  # MLflow 3: linked to its logged model
+    assert logged_model is not None and logged_model.startswith("m-")
+    assert nbtrack.get_logged_model(logged_model).source_run_id == run_id
     loaded = nbtrack.pyfunc.load_model(f"models:/{name}/1")
     assert loaded.predict(X[:10]).tolist() == model.predict(X[:10]).tolist()
     with pytest.raises(NotFound):

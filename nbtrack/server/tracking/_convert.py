@@ -219,6 +219,15 @@ def model_version(mv: ModelVersion, loc: Locations) -> dict[str, Any]:
         out["tags"] = _pairs(mv.tags)
     if mv.aliases:
         out["aliases"] = list(mv.aliases)
+    if mv.model_id:  # MLflow 3: the logged model it was registered from
+        out["model_id"] = mv.model_id
+        if mv.params:
+            out["model_params"] = [{"name": k, "value": v} for k, v in mv.params.items()]
+        if mv.metrics:
+            out["model_metrics"] = [{k: v for k, v in (
+                ("key", m.key), ("value", m.value), ("timestamp", m.timestamp), ("step", m.step),
+                ("dataset_name", getattr(m, "dataset_name", None)), ("dataset_digest", getattr(m, "dataset_digest", None)),
+                ("model_id", mv.model_id), ("run_id", m.run_id)) if v is not None} for m in mv.metrics]
     return out
 
 

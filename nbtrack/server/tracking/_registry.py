@@ -82,7 +82,7 @@ def create_model_version(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
     source = ctx.loc.model_source(a["source"])
     return _mv(ctx, ctx.client.create_model_version(a["name"], source, a.get("run_id") or None,
                                                     _tags(a.get("tags")), a.get("run_link") or None,
-                                                    a.get("description")))
+                                                    a.get("description"), model_id=a.get("model_id") or None))
 
 
 def update_model_version(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:

@@ -90,7 +90,10 @@ def model_version_of(d: dict[str, Any]) -> ModelVersion:
         _int(d.get("last_updated_timestamp")), d.get("description") or None, d.get("user_id") or None,
         d.get("current_stage") or "None", d.get("source") or None, d.get("run_id") or None,
         d.get("status") or "READY", d.get("status_message") or None, _pairs(d.get("tags")),
-        d.get("run_link") or None, list(d.get("aliases") or []))
+        d.get("run_link") or None, list(d.get("aliases") or []), d.get("model_id") or None,
+        {p["name"]: p.get("value", "") for p in d.get("model_params") or []} if d.get("model_id") else None,
+        [Metric(m["key"], decode_float(m.get("value", 0.0)), _int(m.get("timestamp")) or 0, _int(m.get("step")) or 0,
+                m.get("run_id")) for m in d.get("model_metrics") or []] if d.get("model_id") else None)
 
 
 def registered_model_of(d: dict[str, Any]) -> RegisteredModel:

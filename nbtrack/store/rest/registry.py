@@ -107,11 +107,13 @@ class RestRegistryStore:
     def create_model_version(self, name: str, source: str, run_id: str | None = None,
                              tags: Sequence[tuple[str, str]] = (), run_link: str | None = None,
                              description: str | None = None, user_id: str | None = None,
-                             local_path: str | None = None) -> ModelVersion:
-        """Create the next version of ``name`` from ``source``; the server keeps the files where they are."""
+                             local_path: str | None = None, logged_model_id: str | None = None) -> ModelVersion:
+        """Create the next version of ``name`` from ``source``; the server keeps the files where they are.
+        ``logged_model_id`` links the version to an MLflow 3 logged model (``model_id`` on the wire)."""
         source, run_id = self._source(source, run_id)
         body: dict[str, Any] = {"name": name, "source": source, "tags": _tags(tags)}
-        for field, value in (("run_id", run_id), ("run_link", run_link), ("description", description)):
+        for field, value in (("run_id", run_id), ("run_link", run_link), ("description", description),
+                             ("model_id", logged_model_id)):
             if value is not None:
                 body[field] = value
         return conv.model_version_of(self._call("POST", "model-versions/create", body)["model_version"])
