@@ -6,7 +6,7 @@ views, the web UI and the side panel read through (a runs page, downsampled metr
 points after a cursor, ...), so no layer above the store writes SQL against its tables.
 :class:`RegistryStore` is the model registry of the same location (``Store.registry``).
 Backends: ``nbtrack.store.duckdb`` (embedded) and ``nbtrack.store.rest`` (a tracking server);
-``tests/test_store_contract.py`` runs one suite against each. ``log_batch`` is the write primitive.
+the contract suite in ``tests/contract/`` runs against each. ``log_batch`` is the write primitive.
 """
 
 from __future__ import annotations
