@@ -35,6 +35,7 @@ __all__ = ["PgCluster", "pg_bindir", "pg_cluster", "pg_database", "pg_uri"]
 
 _USER = "nb"
 _TEMPLATE = "nbtrack_template"
+_PREFIX = "nbtrack-pg-"
 
 
 def pg_bindir() -> str | None:
@@ -123,11 +124,31 @@ def _start_cluster() -> PgCluster:
         except KeyError:
             pytest.skip("running as root and there is no 'postgres' user to run initdb as")
         run_as = "postgres"
-    folder = Path(tempfile.mkdtemp(prefix="nbtrack-pg-"))
+    _reap_orphans(bindir, run_as)
+    folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    (folder / "owner.pid").write_text(str(os.getpid()))
     cluster = PgCluster(folder, free_port(), bindir, run_as)
     cluster.start()
     _make_template(cluster)
     return cluster
+
+
+def _reap_orphans(bindir: str, run_as: str | None) -> None:
+    """Stop clusters whose test process died without stopping them (killed, timed out)."""
+    for folder in Path(tempfile.gettempdir()).glob(_PREFIX + "*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+            continue  # its test process still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        PgCluster(folder, 0, bindir, run_as).stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _make_template(cluster: PgCluster) -> None:
