@@ -27,7 +27,6 @@ _MCP = "MCP server registry (GenAI agents): not a training-tracking feature"
 _WORKSPACES = "not yet: MLflow server workspaces (multi-tenant servers); nbtrack has one store per URI"
 _GENAI_DATASETS = ("GenAI evaluation datasets (records for LLM judges, mlflow.genai.datasets); training "
                    "datasets are mlflow.data + log_input, which nbtrack has")
-_WEBHOOKS = "not yet: registry webhooks need a server that delivers HTTP callbacks; nbtrack's registry is embedded"
 
 #: ``mlflow.<name>`` or ``MlflowClient.<name>`` -> why nbtrack does not have it.
 EXCLUDED: dict[str, str] = {
@@ -84,8 +83,6 @@ EXCLUDED: dict[str, str] = {
     **{f"MlflowClient.{n}": _GENAI_DATASETS for n in (
         "add_dataset_to_experiments", "create_dataset", "delete_dataset", "delete_dataset_tag", "get_dataset",
         "remove_dataset_from_experiments", "search_datasets", "set_dataset_tags")},
-    **{f"MlflowClient.{n}": _WEBHOOKS for n in (
-        "create_webhook", "delete_webhook", "get_webhook", "list_webhooks", "test_webhook", "update_webhook")},
 }
 
 
