@@ -90,8 +90,9 @@ class WebhookClientMixin:
     def _webhooks(self) -> Any:
         found = getattr(self._registry, "webhooks", None)
         if found is None:
-            raise NbtrackError("Registry webhooks are kept by the embedded registry; this registry is a server's, "
-                               "which delivers its own (create them there).", error_code="NOT_IMPLEMENTED")
+            raise NbtrackError(f"Registry webhooks are kept by the embedded (DuckDB) registry; this registry "
+                               f"({type(self._registry).__name__}) keeps none. A tracking server delivers its "
+                               "own: create them there.", error_code="NOT_IMPLEMENTED")
         return found
 
     def create_webhook(self, name: str, url: str, events: list[Any], description: str | None = None,
