@@ -4,7 +4,10 @@ statement each, with the same columns and semantics as the embedded store's ``du
 Filters are compiled by :mod:`nbtrack.search` (``dialect="postgresql"``) into a subquery of
 matching run ids; user keys and values only ever reach PostgreSQL as parameters. Histories are
 downsampled in SQL (M4: per bucket the first, last, min and max point), so a chart of a
-100,000-point history receives a few hundred rows.
+100,000-point history receives a few hundred rows. PostgreSQL has no arg_min/arg_max; the point
+at a bucket's minimum is ``(min(ARRAY[value, x]))[2]`` (arrays compare element by element), which
+keeps every aggregate hashable: ``array_agg(... ORDER BY ...)`` sorted all points first and took
+1.3 s cold / 0.4 s warm for 100,000 points.
 """
 
 from __future__ import annotations
@@ -263,9 +266,9 @@ b AS (
               ELSE CAST(least(floor((p.x - lo) * nb / greatest(hi - lo, 1e-9)), nb - 1) AS BIGINT) END AS bucket
   FROM pts AS p, bounds)
 SELECT run_id, key, bucket, count(*) AS n, min(value) AS vmin, max(value) AS vmax,
-       avg(value) AS vmean, avg(x) AS xmean, (array_agg(x ORDER BY value, x))[1] AS x_at_min,
-       (array_agg(x ORDER BY value DESC, x))[1] AS x_at_max, min(x) AS x0, (array_agg(value ORDER BY x))[1] AS v0,
-       max(x) AS x1, (array_agg(value ORDER BY x DESC))[1] AS v1, max(step) AS last_step,
+       avg(value) AS vmean, avg(x) AS xmean, (min(ARRAY[value, x]))[2] AS x_at_min,
+       (max(ARRAY[value, -x]))[2] * -1 AS x_at_max, min(x) AS x0, (min(ARRAY[x, value]))[2] AS v0,
+       max(x) AS x1, (max(ARRAY[x, value]))[2] AS v1, max(step) AS last_step,
        max(timestamp) AS last_ts{extra}
 FROM b GROUP BY run_id, key, bucket
 {runs}ORDER BY run_id, key, bucket"""
