@@ -54,3 +54,9 @@ def test_set_active_model_by_a_name_with_quotes():
         assert (model.name, model.status, model.tags.get("mlflow.model.external")) == (name, "READY", "true")
         assert nbtrack.set_active_model(name=name).model_id == first.model_id
     nbtrack.clear_active_model()
+
+
+def test_a_resumed_run_starts_with_its_outputs(logged):
+    run_id, info = logged
+    with nbtrack.start_run(run_id=run_id) as resumed:
+        assert resumed.outputs.model_outputs == [LoggedModelOutput(info.model_id, 3)]

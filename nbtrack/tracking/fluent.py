@@ -286,7 +286,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     else:
         exp_id = validation.experiment_id(experiment_id) if experiment_id is not None else _resolve_experiment_id()
         run = client.create_run(exp_id, tags=context.resolve_tags(user_tags), run_name=run_name)
-    active = ActiveRun(run.info, run.data, run.inputs)
+    active = ActiveRun(run.info, run.data, run.inputs, run.outputs)
     stack.append(active)
     with _lock:
         _all_active[run.info.run_id] = (client, active)
