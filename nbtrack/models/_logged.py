@@ -102,9 +102,9 @@ def _link_step_metrics(run_id: str, model_id: str, step: int) -> None:
         for m in client.get_metric_history(run_id, key):
             if m.step == step:
                 # the run already has this point: link it to the model without a second copy
-                client._log_linked_metric(run_id, key, m.value, m.timestamp, m.step,
-                                          {"model_id": model_id, "dataset_name": None, "dataset_digest": None},
-                                          run_point=False)
+                client.log_linked_metric(run_id, key, m.value, m.timestamp, m.step,
+                                         {"model_id": model_id, "dataset_name": None, "dataset_digest": None},
+                                         run_point=False)
 
 
 def _record_output(client: Any, run_id: str, model_id: str, step: int) -> None:

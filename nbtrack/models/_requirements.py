@@ -240,7 +240,7 @@ def _model_folders(model_uri: str) -> list[str]:
 
         run_id, name = parse_runs_uri(model_uri)
         model = None
-        logged = getattr(client._store, "logged_models", None)
+        logged = getattr(client.store, "logged_models", None)
         if logged is not None and name:
             model = logged.by_run(run_id, name)
     else:
@@ -251,7 +251,7 @@ def _model_folders(model_uri: str) -> list[str]:
     folders = []
     if model is not None:
         folders.append(local_path_of(model.artifact_location))
-    root = getattr(client._repo(run_id), "root", None) if run_id and name else None  # None: a server's files
+    root = getattr(client.artifact_repository(run_id), "root", None) if run_id and name else None  # None: a server's
     if root is not None and name:
         run_copy = os.path.join(root, *name.split("/"))
         if os.path.isfile(os.path.join(run_copy, "MLmodel")):

@@ -183,7 +183,7 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin,
         ts = _now() if timestamp is None else validation.timestamp(key, timestamp)
         if model_id is not None:  # MLflow 3: the value belongs to a logged model (on a dataset) too
             link = {"model_id": model_id, "dataset_name": dataset_name, "dataset_digest": dataset_digest}
-            self._log_linked_metric(run_id, key, value, ts, step, link)
+            self.log_linked_metric(run_id, key, value, ts, step, link)
             return
         self._store.log_metric(validation.run_id(run_id), key, validation.metric_value(key, value), ts,
                                validation.step(key, step))
@@ -235,6 +235,10 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin,
         return PagedList(runs, None)
 
     # -- artifacts ----------------------------------------------------------------------
+    def artifact_repository(self, run_id: str) -> Any:
+        """The repository of a run's artifacts: its local folder (``.root``), or a server's proxy."""
+        return self._repo(run_id)
+
     def _repo(self, run_id: str) -> LocalArtifactRepository:
         uri = self._artifact_uris.get(run_id)
         if uri is None:

@@ -136,8 +136,11 @@ class LoggedModelClientMixin:
     def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
         return self._model_repo(model_id).list_artifacts(path)
 
-    def _log_linked_metric(self, run_id: str, key: str, value: float, ts: int, step: int | None,
-                           link: dict[str, str | None], run_point: bool = True) -> None:
+    def log_linked_metric(self, run_id: str, key: str, value: float, ts: int, step: int | None,
+                          link: dict[str, str | None], run_point: bool = True) -> None:
+        """A run metric point linked to a logged model (``link``: model_id, dataset_name,
+        dataset_digest), as MLflow 3's ``log_metric(..., model_id=...)``; ``run_point=False`` links a
+        point the run already has, without a second copy in its history."""
         if not hasattr(self._store, "log_model_metric"):
             self._logged()  # raises the server message
         self._store.log_model_metric(validation.run_id(run_id), validation.key(key, "metric key"),
