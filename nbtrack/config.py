@@ -38,6 +38,9 @@ VARIABLES = {
     "MLFLOW_WEBHOOK_REQUEST_TIMEOUT": "registry webhooks: seconds per delivery request (default 30)",
     "MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES": "registry webhooks: retries on 429/5xx and connection errors (default 3)",
     "MLFLOW_WEBHOOK_DELIVERY_MAX_WORKERS": "registry webhooks: threads delivering events at once (default 10)",
+    "MLFLOW_S3_ENDPOINT_URL": "s3:// artifact locations: the S3-compatible endpoint (MinIO, ...; default AWS); "
+                              "credentials and region are boto3's own AWS_* variables",
+    "MLFLOW_S3_IGNORE_TLS": "s3:// artifact locations: 'true' skips TLS certificate verification",
     "NBTRACK_REST_FLUSH_TIMEOUT": "http(s) tracking URIs: seconds flush() waits for the server to acknowledge "
                                   "everything (default 60)",
 }

@@ -23,17 +23,25 @@ pytest.importorskip("sklearn")
 SCRIPT = Path(__file__).parent / "procs" / "mlflow_conformance.py"
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+@pytest.fixture(scope="module", params=["duckdb", "postgresql+s3"])
 def conformance(tmp_path_factory, request):
-    """The script's findings and the store the server served (a folder, or a PostgreSQL database
-    on the session's throwaway cluster: ``nbtrack server --backend-store-uri postgresql://...``)."""
-    root = tmp_path_factory.mktemp(f"mlflow-client-{request.param}")
+    """The script's findings and the store the server served: a folder, or the team set-up, a
+    PostgreSQL database on the session's throwaway cluster with artifacts proxied to an S3 bucket
+    on a local moto server (``--backend-store-uri postgresql://... --artifacts-destination s3://...``)."""
+    root = tmp_path_factory.mktemp(f"mlflow-client-{request.param.replace('+', '-')}")
     store: str | Path = root / "store"
-    if request.param == "postgresql":
+    flags: dict[str, str] = {}
+    s3: dict[str, str] = {}
+    if request.param == "postgresql+s3":
         from tests.pg_fixtures import pg_uri
+        from tests.s3_fixtures import new_bucket, s3_env
 
-        store = pg_uri(request, root)
-    with nbtrack_server(store, log_path=root / "server.log") as url:
+        store, s3 = pg_uri(request, root), s3_env()
+        flags["artifacts_destination"] = f"s3://{new_bucket()}/mlflow"
+    with pytest.MonkeyPatch.context() as mp, nbtrack_server(store, env=s3, log_path=root / "server.log",
+                                                             **flags) as url:
+        for name, value in s3.items():  # this process reads the store's s3:// artifacts as well
+            mp.setenv(name, value)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "NBTRACK_"))}
         env.update(MLFLOW_TRACKING_URI=url, HOME=str(root), MLFLOW_ENABLE_ASYNC_LOGGING="false")
         done = subprocess.run([sys.executable, str(SCRIPT), url, str(root / "out.json")], env=env, cwd=root,

@@ -31,3 +31,13 @@ def resolve(scheme: str, uri: str, dst_path: str | None) -> str:
     if resolver is None:
         raise InvalidParameter(f"No resolver for {scheme}:/ URIs ({uri!r}) is available in this nbtrack.")
     return resolver(uri, dst_path)
+
+
+def _resolve_s3(uri: str, dst_path: str | None) -> str:
+    """``s3://bucket/prefix/model``: a local copy of that folder (boto3, MLFLOW_S3_ENDPOINT_URL)."""
+    from nbtrack.store.s3 import S3ArtifactRepository
+
+    return S3ArtifactRepository(uri).download_artifacts(None, dst_path)
+
+
+register("s3", _resolve_s3)  # model versions registered by reference on an S3 artifact root

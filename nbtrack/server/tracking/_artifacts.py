@@ -40,7 +40,16 @@ class ReadOnlyPath(NbtrackError):
     error_code = "PERMISSION_DENIED"
 
 
-def _repo(loc: Locations, path: str, writing: bool) -> tuple[LocalArtifactRepository, str]:
+def _repository(root: str) -> Any:
+    """The repository of a served root: a local folder, or an ``s3://bucket/prefix`` (same interface)."""
+    if root.startswith("s3://"):
+        from nbtrack.store.s3 import S3ArtifactRepository
+
+        return S3ArtifactRepository(root)
+    return LocalArtifactRepository(root)
+
+
+def _repo(loc: Locations, path: str, writing: bool) -> tuple[Any, str]:
     """The repository serving ``path`` (already decoded once by the HTTP layer) and the path inside it."""
     rel = confined(path)
     head, _, rest = rel.partition("/")
@@ -51,7 +60,7 @@ def _repo(loc: Locations, path: str, writing: bool) -> tuple[LocalArtifactReposi
         if any(part.startswith(".") for part in rest.split("/")):
             raise ArtifactPathError(f"Invalid artifact path {path!r}: hidden registry folders are not served.")
         return LocalArtifactRepository(loc.registry_root), rest
-    return LocalArtifactRepository(loc.destination), rel
+    return _repository(loc.destination), rel
 
 
 def list_files(loc: Locations, path: str | None) -> dict[str, Any]:
@@ -66,6 +75,8 @@ def open_download(loc: Locations, path: str) -> tuple[int, int]:
     if not rel:
         raise InvalidParameter("Give the path of a file to download; list a folder with GET "
                                "/api/2.0/mlflow-artifacts/artifacts?path=<folder>.")
+    if not isinstance(repo, LocalArtifactRepository):  # S3: a downloaded copy, already unlinked
+        return repo.open_download(rel)
     local = repo.download_artifacts(rel)  # checks every link on the way
     if os.path.isdir(local):
         raise InvalidParameter(f"Artifact {path!r} is a folder; list it with "
@@ -116,6 +127,9 @@ def delete(loc: Locations, path: str) -> dict[str, Any]:
     repo, rel = _repo(loc, path, writing=True)
     if not rel:
         raise ArtifactPathError("Refusing to delete the whole artifact folder; name a file or folder in it.")
+    if not isinstance(repo, LocalArtifactRepository):
+        repo.delete(rel)
+        return {}
     root = os.path.realpath(repo.root)
     parent = os.path.realpath(os.path.join(root, posixpath.dirname(rel)))
     if parent != root and not parent.startswith(root + os.sep):

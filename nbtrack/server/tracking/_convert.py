@@ -47,13 +47,23 @@ def confined(path: str | None, what: str = "artifact path") -> str:
 
 
 def _under(path: str, root: str) -> str | None:
-    """``path`` relative to ``root`` (with '/'), or None if it is not inside."""
+    """``path`` relative to ``root`` (with '/'), or None if it is not inside (either may be s3://)."""
+    if path.startswith("s3://") or root.startswith("s3://"):
+        path, root = path.rstrip("/"), root.rstrip("/")
+        if path == root:
+            return ""
+        return path[len(root) + 1:] if path.startswith(root + "/") else None
     path, root = os.path.normpath(path), os.path.normpath(root)
     if path == root:
         return ""
     if path.startswith(root.rstrip(os.sep) + os.sep):
         return os.path.relpath(path, root).replace(os.sep, "/")
     return None
+
+
+def _join(root: str, rel: str) -> str:
+    """``rel`` (confined, with '/') below a local folder or an ``s3://`` prefix."""
+    return f"{root.rstrip('/')}/{rel}" if root.startswith("s3://") else os.path.join(root, *rel.split("/"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +82,10 @@ class Locations:
     def present(self, location: str | None) -> str:
         if not location or not self.serve:
             return location or ""
-        if urlparse(location).scheme not in ("", "file"):
+        scheme = urlparse(location).scheme
+        if scheme not in ("", "file", "s3"):
             return location
-        path = local_path_of(location)
+        path = local_path_of(location) if scheme != "s3" else location
         rel = _under(path, self.destination)
         if rel is not None:
             return f"{PROXY_SCHEME}/{rel}" if rel else f"{PROXY_SCHEME}/"
@@ -94,7 +105,7 @@ class Locations:
             if any(part.startswith(".") for part in rest.split("/")):
                 raise ArtifactPathError(f"Invalid {what} {location!r}: hidden registry folders are not served.")
             return os.path.join(self.registry_root, *rest.split("/")) if rest else self.registry_root
-        return os.path.join(self.destination, *rel.split("/")) if rel else self.destination
+        return _join(self.destination, rel) if rel else self.destination
 
     def new_experiment_location(self, requested: str | None, token: str) -> str | None:
         """The artifact_location to create an experiment with (None: the store's default)."""
@@ -104,10 +115,10 @@ class Locations:
                                        "does not accept an artifact_location; leave it empty.")
             return self.proxy_path(requested, "artifact_location")
         if self.default_root is not None:
-            return os.path.join(self.default_root, token)
+            return _join(self.default_root, token)
         if _under(self.destination, os.path.join(self.store_root, "artifacts")) == "":
             return None
-        return os.path.join(self.destination, token)
+        return _join(self.destination, token)
 
     def model_source(self, source: str) -> str:
         """A model version ``source`` sent by a client, as the local path or URI to register from."""
@@ -122,6 +133,11 @@ class Locations:
                 if part == ".." or "%" in part:
                     raise ArtifactPathError(f"Invalid source {source!r}: '..' and %-escapes are not allowed.")
             return source
+        if scheme == "s3":  # only inside this server's own S3 locations
+            for root in (self.destination, self.default_root):
+                if root and root.startswith("s3://") and _under(source, root) not in (None, ""):
+                    confined(_under(source, root), "source")
+                    return source
         if scheme in ("", "file"):
             path = os.path.realpath(local_path_of(source))
             for root in (self.destination, self.store_root, self.default_root):

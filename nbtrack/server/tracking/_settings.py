@@ -45,10 +45,9 @@ class ServerSettings:
 
     def locations(self) -> Locations:
         root = self.store_root
-        destination = os.path.abspath(_local(self.artifacts_destination, "--artifacts-destination")
-                                      or os.path.join(root, "artifacts"))
+        destination = _local(self.artifacts_destination, "--artifacts-destination") or os.path.join(root, "artifacts")
         default = _local(self.default_artifact_root, "--default-artifact-root")
-        return Locations(root, destination, self.serve_artifacts, os.path.abspath(default) if default else None)
+        return Locations(root, _absolute(destination), self.serve_artifacts, _absolute(default) if default else None)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -58,9 +57,19 @@ class ServerSettings:
         return cls(**json.loads(text))
 
 
+def _absolute(location: str) -> str:
+    return location.rstrip("/") if location.startswith("s3://") else os.path.abspath(location)
+
+
 def _local(location: str | None, flag: str) -> str | None:
+    """A local folder, or an ``s3://bucket/prefix`` location (boto3, MLFLOW_S3_ENDPOINT_URL)."""
     if not location:
         return None
+    if location.startswith("s3://"):
+        from nbtrack.store.s3 import S3ArtifactRepository
+
+        S3ArtifactRepository(location)  # checks the form: s3://bucket/prefix, a confined prefix
+        return location
     if location.startswith("file:"):
         from nbtrack.store.artifacts import local_path_of
 
@@ -68,6 +77,5 @@ def _local(location: str | None, flag: str) -> str | None:
     if location.rstrip("/") == "mlflow-artifacts:":  # MLflow's default when serving: the proxied folder
         return None
     if "://" in location or location.startswith("mlflow-artifacts:"):
-        raise InvalidParameter(f"{flag} {location!r}: only a local folder (or file: URI) is supported for now; "
-                               "S3-compatible storage comes with the team-scale backends.")
+        raise InvalidParameter(f"{flag} {location!r}: use a local folder, a file: URI or s3://bucket/prefix.")
     return location

@@ -390,6 +390,16 @@ class PostgresStore:
                            "a PostgreSQL database. Query it with psql or a PostgreSQL client (tables in schema arc, "
                            "views in schema nbtrack), or use search_runs().")
 
+    def artifact_repository(self, uri: str) -> Any:
+        """The repository of an artifact location: ``s3://`` on S3-compatible storage, else a local folder."""
+        from nbtrack.store.s3 import S3ArtifactRepository, is_s3_uri
+
+        if is_s3_uri(uri):
+            return S3ArtifactRepository(uri)
+        from nbtrack.store.artifacts import LocalArtifactRepository
+
+        return LocalArtifactRepository(uri)
+
     # == durability =====================================================================
     def flush(self) -> None:
         """Nothing is buffered: every call committed before it returned."""

@@ -41,6 +41,10 @@ def repository_for(uri: str, http: RestClient | None) -> Any:
         return HttpArtifactRepository(uri, http)
     if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
         return LocalArtifactRepository(uri)
+    if scheme == "s3":  # a server started with --default-artifact-root s3://...: clients write there directly
+        from nbtrack.store.s3 import S3ArtifactRepository
+
+        return S3ArtifactRepository(uri)
     raise NbtrackError(f"Artifact location {uri!r} is not served by the tracking server and nbtrack cannot "
                        "read it directly. Start the server with --serve-artifacts (MLflow's default) so "
                        "artifacts go through its mlflow-artifacts proxy.", "NOT_IMPLEMENTED")
