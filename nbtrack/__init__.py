@@ -142,7 +142,7 @@ _LAZY_MODULES = {
 # Names from the notebook and widget layers, imported on first use.
 _LAZY_ATTRS = {
     "runs_table": "nbtrack.ui", "metric_chart": "nbtrack.ui", "parallel_coordinates": "nbtrack.ui",
-    "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui",
+    "compare": "nbtrack.ui", "dashboard": "nbtrack.ui", "registry_view": "nbtrack.ui", "models_view": "nbtrack.ui",
     "run": "nbtrack.projects",  # mlflow.run
     "doctor": "nbtrack.tracking._doctor",
     "Image": "nbtrack.tracking.multimedia",  # mlflow.Image (Pillow, imported on first use)

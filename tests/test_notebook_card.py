@@ -223,3 +223,18 @@ def test_long_histories_are_thinned_in_the_store(ip):
         assert len(data.history["loss"]) == _card.SPARK_POINTS
         assert data.history["loss"][0] == 0.0 and data.history["loss"][-1] == 29_999.0
         assert data.steps["loss"] == 29_999
+
+
+def test_card_lists_the_logged_models_the_run_produced(ip):
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("mse", 0.0)
+        info = nbtrack.sklearn.log_model(model, name="linear <v1>")
+    data = _card.CardReader(nbtrack.MlflowClient(), run.info.run_id)()
+    assert data.models == [("linear <v1>", info.model_id, "READY")]
+    html = _card.render_html(data)
+    assert "linear &lt;v1&gt;" in html and f"models:/{info.model_id}" in html and "ready" in html
+    assert f"models: linear <v1> (models:/{info.model_id}, ready)" in _card.render_text(data)
+    assert callable(nbtrack.models_view) and nbtrack.ui.models_view(run_id=run.info.run_id).models[0].name == "linear <v1>"

@@ -50,6 +50,8 @@ class CardData:
     steps: dict[str, int] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
     error: str | None = None
+    #: MLflow 3 logged models the run produced: (name, model_id, status), as ``run.outputs`` lists them
+    models: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class CardReader:
@@ -60,6 +62,7 @@ class CardReader:
 
     def __init__(self, client: Any, run_id: str, experiment: str = "") -> None:
         self.client, self.run_id, self.experiment = client, run_id, experiment
+        self._models: dict[str, tuple[str, str, str]] = {}  # model_id -> (name, id, status) once final
 
     def __call__(self, error: str | None = None) -> CardData:
         local = getattr(self.client.store, "local_run", None)
@@ -75,7 +78,20 @@ class CardReader:
             for key, group in frame.groupby("key", sort=False):
                 data.history[str(key)] = _downsample(group["value"].tolist(), SPARK_POINTS)
                 data.steps[str(key)] = int(group["step"].iloc[-1])
+        outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
+        data.models = [self._model(o.model_id) for o in outputs]
         return data
+
+    def _model(self, model_id: str) -> tuple[str, str, str]:
+        """A model's name and status, read once it is final (READY or FAILED), every refresh before."""
+        known = self._models.get(model_id)
+        if known is None:
+            model = self.client.get_logged_model(model_id)
+            status = str(getattr(model.status, "name", model.status)).rsplit(".", 1)[-1]
+            known = (model.name or model_id, model_id, status)
+            if status in ("READY", "FAILED"):
+                self._models[model_id] = known
+        return known
 
 
 def _downsample(values: Sequence[float], n: int) -> list[float]:
@@ -157,6 +173,11 @@ def render_html(data: CardData) -> str:
         if more > 0:
             rows.append(f'<tr><td colspan="4" style="color:#57606a;text-align:left">+{more} more metrics</td></tr>')
         parts.append(f'<table style="border-collapse:collapse;margin:2px 0;font:inherit">{"".join(rows)}</table>')
+    if data.models:
+        shown = " ".join(f'<code title="models:/{e(mid)}">{e(name)}</code> <span style="color:#57606a">'
+                         f'{e(status.lower())}</span>' for name, mid, status in data.models[:MAX_PARAMS])
+        extra = f" &hellip; +{len(data.models) - MAX_PARAMS}" if len(data.models) > MAX_PARAMS else ""
+        parts.append(f'<div style="color:#57606a">models {shown}{extra}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -175,6 +196,8 @@ def render_text(data: CardData) -> str:
         lines.append("  params: " + ", ".join(f"{k}={_short(v)}" for k, v in list(data.params.items())[:MAX_PARAMS]))
     if data.metrics:
         lines.append("  metrics: " + ", ".join(f"{k}={_fmt(data.metrics[k])}" for k in card_keys(data.metrics)))
+    if data.models:
+        lines.append("  models: " + ", ".join(f"{name} (models:/{mid}, {status.lower()})" for name, mid, status in data.models))
     return "\n".join(lines)
 
 

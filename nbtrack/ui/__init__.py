@@ -1,7 +1,7 @@
 """Inline views of runs, rendered from the kernel: no server, no iframe.
 
-``runs_table``, ``metric_chart``, ``parallel_coordinates``, ``compare`` and ``dashboard``
-return objects that display as live widgets in JupyterLab and carry a static HTML/SVG copy
+``runs_table``, ``metric_chart``, ``parallel_coordinates``, ``compare``, ``dashboard``,
+``registry_view`` and ``models_view`` (MLflow 3 logged models) return objects that display as live widgets in JupyterLab and carry a static HTML/SVG copy
 for saved notebooks. Each name is imported on first use, so ``import nbtrack.ui`` loads
 no widget library.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["compare", "dashboard", "metric_chart", "parallel_coordinates", "registry_view", "runs_table"]
+__all__ = ["compare", "dashboard", "metric_chart", "models_view", "parallel_coordinates", "registry_view", "runs_table"]
 
 _HOMES = {
     "runs_table": "nbtrack.ui.table",
@@ -20,6 +20,7 @@ _HOMES = {
     "compare": "nbtrack.ui.compare",
     "dashboard": "nbtrack.ui.dashboard",
     "registry_view": "nbtrack.ui.registry_view",
+    "models_view": "nbtrack.ui.models_view",
 }
 
 
