@@ -296,3 +296,20 @@ def test_errors_are_nbtrack_errors_with_mlflow_codes():
     assert issubclass(InvalidStage, InvalidParameter) and issubclass(InvalidAlias, InvalidParameter)
     assert InvalidStage("x").error_code == "INVALID_PARAMETER_VALUE"
     assert isinstance(InvalidAlias("x"), NbtrackError)
+
+
+def test_a_folder_holding_the_store_is_refused_not_copied_into_itself(tmp_path, monkeypatch):
+    import os
+
+    from sklearn.linear_model import LinearRegression
+
+    import nbtrack
+
+    monkeypatch.chdir(tmp_path)
+    nbtrack.set_tracking_uri(str(tmp_path / "store"))  # the store inside the folder registered
+    model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    nbtrack.sklearn.save_model(model, str(tmp_path / "model"))
+    with pytest.raises(nbtrack.errors.InvalidParameter, match="holds the store itself"):
+        nbtrack.register_model(str(tmp_path), "whole-folder")
+    assert nbtrack.register_model(str(tmp_path / "model"), "just-the-model").version == 1
+    assert os.listdir(tmp_path / "store" / "registry" / ".staging") == []  # nothing left half-copied

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
-from nbtrack.errors import AliasNotFound, NotFound, ResourceExists
+from nbtrack.errors import AliasNotFound, InvalidParameter, NotFound, ResourceExists
 from nbtrack.store.duckdb.archive import Archive
 from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 
@@ -192,6 +192,12 @@ class RegistryStore:
 
     def _stage(self, local_path: str) -> str:
         """Copy ``local_path`` into a private staging folder (outside any lock: it can be slow)."""
+        source, registry = os.path.realpath(local_path), os.path.realpath(self.registry_dir)
+        if os.path.isdir(source) and os.path.commonpath([source, registry]) == source:
+            raise InvalidParameter(
+                f"Cannot register {local_path!r}: the folder holds the store itself ({self.root}), so copying it "
+                "into the registry would copy the registry into itself. Register the model's own folder "
+                "(the one with the MLmodel file).")
         parent = os.path.join(self.registry_dir, ".staging")
         os.makedirs(parent, exist_ok=True)
         _sweep_stale(parent)
