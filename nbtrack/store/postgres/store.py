@@ -194,22 +194,26 @@ class PostgresStore:
     # == runs ===========================================================================
     def create_run(self, experiment_id: str, user_id: str, start_time: int | None,
                    tags: Sequence[tuple[str, str]], run_name: str) -> Run:
-        experiment = self.get_experiment(experiment_id)
-        if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
-            raise RunNotActive(
-                f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
-                "Restore it with nbtrack.restore_experiment() or use another experiment.")
         run_id = uuid.uuid4().hex
         start = _now() if start_time is None else _bigint(start_time, "start_time")
         tag_dict = dict(tags)
         tag_dict["mlflow.runName"] = run_name
-        with self.db.transaction() as con:
+        with self.db.transaction() as con:  # one round trip less than get_experiment + insert
+            row = con.execute("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = %s",
+                              [str(experiment_id)]).fetchone()
+            if row is None:
+                raise NotFound(f"Experiment with ID '{experiment_id}' does not exist. "
+                               "List experiments with nbtrack.search_experiments().")
+            if row[1] != LifecycleStage.ACTIVE:
+                raise RunNotActive(
+                    f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
+                    "Restore it with nbtrack.restore_experiment() or use another experiment.")
             con.execute("INSERT INTO arc.runs VALUES (%s, %s, %s, %s, %s, %s, NULL, 'active', NULL, NULL)",
                         [run_id, int(experiment_id), run_name, user_id, RunStatus.RUNNING, start])
             con.execute("INSERT INTO arc.tags SELECT %s, * FROM unnest(%s::text[], %s::text[])",
                         [run_id, list(tag_dict), list(tag_dict.values())])
         info = RunInfo(run_id, experiment_id, run_name, user_id, RunStatus.RUNNING, start, None,
-                       f"{experiment.artifact_location}/{run_id}/artifacts", LifecycleStage.ACTIVE)
+                       f"{row[0]}/{run_id}/artifacts", LifecycleStage.ACTIVE)
         return Run(info, RunData(tags=tag_dict))
 
     def local_run(self, run_id: str) -> Run | None:
