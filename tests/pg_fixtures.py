@@ -60,6 +60,7 @@ class PgCluster:
     port: int
     bindir: str
     run_as: str | None  # None: this user
+    durable: bool = False  # tests: no fsync (throwaway data); benchmarks: PostgreSQL's defaults
 
     @property
     def data(self) -> Path:
@@ -79,8 +80,9 @@ class PgCluster:
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
         subprocess.run(self._cmd("initdb", "-D", str(self.data), "-A", "trust", "-U", _USER, "-E", "UTF8",
                                  "--locale=C", "--no-sync"), check=True, capture_output=True)
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "pg.log"),
                                  "-w", "-t", "60", "start"), check=True, capture_output=True)
 
