@@ -115,6 +115,38 @@ class Metric:
     dataset_digest: str | None = None
 
 
+class _MetricSlots:
+    """Metric's slot layout without its frozen ``__init__``: see :func:`metric_history`."""
+
+    __slots__ = Metric.__slots__
+
+
+def metric_history(key: str, values: list[float], timestamps: list[int], steps: list[int],
+                   run_id: str) -> list[Metric]:
+    """``Metric`` objects for one run's history of ``key``, from its columns (same lengths).
+
+    The same objects ``Metric(key, value, timestamp, step, run_id)`` makes, about 10x faster for a
+    long history: a frozen dataclass's ``__init__`` costs a function call and eight
+    ``object.__setattr__`` calls per object, which for 100,000 points was most of
+    ``get_metric_history``. Each object is made as a plain slotted one, filled, then given its class
+    (allowed because the slot layouts are identical), after which it is an ordinary frozen Metric.
+    """
+    out: list[Metric] = []
+    append = out.append
+    new = _MetricSlots.__new__
+    for value, timestamp, step in zip(values, timestamps, steps, strict=True):
+        m = new(_MetricSlots)
+        m.key = key  # type: ignore[attr-defined]
+        m.value = value  # type: ignore[attr-defined]
+        m.timestamp = timestamp  # type: ignore[attr-defined]
+        m.step = step  # type: ignore[attr-defined]
+        m.run_id = run_id  # type: ignore[attr-defined]
+        m.model_id = m.dataset_name = m.dataset_digest = None  # type: ignore[attr-defined]
+        m.__class__ = Metric  # type: ignore[assignment]
+        append(m)  # type: ignore[arg-type]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     key: str

@@ -212,6 +212,36 @@ def test_metric_history_nan_inf_and_latest_by_step_then_timestamp():
     assert all(isinstance(h, Metric) for h in history)
 
 
+def test_metric_history_objects_are_plain_frozen_metrics():
+    """get_metric_history builds its Metric objects without Metric's __init__ (entities.metric_history):
+    they must be exactly what the constructor makes, NaN and infinities included."""
+    import dataclasses
+    import pickle
+
+    client = mlflow.MlflowClient()
+    values = [0.25, float("nan"), float("inf"), float("-inf"), -0.0, 1e308]
+    with mlflow.start_run() as run:
+        rid = run.info.run_id
+        client.log_batch(rid, metrics=[Metric("h", v, 100 + i, i) for i, v in enumerate(values)])
+        client.log_metric(rid, "other", 1.0)
+    history = client.get_metric_history(rid, "h")
+    assert isinstance(history, list) and len(history) == len(values)
+    for i, (m, v) in enumerate(zip(history, values, strict=True)):
+        assert type(m) is Metric
+        ref = Metric("h", v, 100 + i, i, rid)
+        for f in dataclasses.fields(Metric):
+            got, want = getattr(m, f.name), getattr(ref, f.name)
+            assert type(got) is type(want)
+            assert got == want or (math.isnan(got) and math.isnan(want)), f.name
+        assert pickle.loads(pickle.dumps(m)).step == i
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            m.value = 0.0  # type: ignore[misc]
+    assert history[0] == Metric("h", 0.25, 100, 0, rid) and hash(history[0]) == hash(Metric("h", 0.25, 100, 0, rid))
+    assert client.get_metric_history(rid, "missing") == []
+    with pytest.raises(NotFound):
+        client.get_metric_history("0" * 32, "h")
+
+
 def test_log_batch_and_tags_via_client(client):
     exp = client.create_experiment("batch")
     run = client.create_run(exp, run_name="b")

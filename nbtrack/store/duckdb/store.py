@@ -31,6 +31,7 @@ from nbtrack.entities import (
     RunInfo,
     RunStatus,
     ViewType,
+    metric_history,
 )
 from nbtrack.errors import (
     InvalidParameter,
@@ -577,14 +578,17 @@ class DuckDBStore:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.sync()
-        with self.archive.reading() as con:  # one read: the run must exist, then its points
-            if not con.execute("SELECT 1 FROM arc.runs WHERE run_id = ?", [run_id]).fetchall():
+        with self.archive.reading() as con:  # one read: the points, and if there are none, is there a run?
+            cols = con.execute(
+                "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                "ORDER BY step, timestamp", [run_id, key]).fetchnumpy()
+            if not len(cols["step"]) and not con.execute(
+                    "SELECT 1 FROM arc.runs WHERE run_id = ?", [run_id]).fetchall():
                 raise NotFound(f"Run with id={run_id} not found. Check the id, or search with "
                                "nbtrack.search_runs().")
-            rows = con.execute(
-                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-                "ORDER BY step, timestamp", [run_id, key]).fetchall()
-        return [Metric(k, v, t, s, run_id) for k, v, t, s in rows]
+        # Columns to Python values in C (tolist), then the objects without Metric's __init__.
+        return metric_history(key, cols["value"].tolist(), cols["timestamp"].tolist(), cols["step"].tolist(),
+                              run_id)
 
     def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
         self.sync()
