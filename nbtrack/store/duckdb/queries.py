@@ -98,51 +98,121 @@ def search_frame(con: Any, sql: str, params: list[Any]) -> Any:
 
 
 def _frame_of_selection(con: Any) -> Any:
-    """Run columns, then metrics., params., tags. columns (keys in first-seen order), for temp table sel."""
-    import pandas as pd
+    """Run columns, then metrics., params., tags. columns (keys in first-seen order), for temp table sel.
 
+    Built as one Arrow table and converted to pandas once: string values never become Python
+    objects (pandas' ``str`` columns are Arrow-backed anyway), which for 100,000 runs was most of
+    the time and memory of the old object-matrix pivot."""
+    import pyarrow as pa
+
+    base_sql = ("SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, r.end_time "
+                "FROM sel JOIN runs r USING (run_id) ORDER BY sel.pos")
     try:
-        base = con.execute(
-            "SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, r.end_time "
-            "FROM sel JOIN runs r USING (run_id) ORDER BY sel.pos").df()
-        n = len(base)
-        frames = [base]
+        base = con.sql(base_sql).to_arrow_table()
+        n = base.num_rows
+        if not n:  # DuckDB's own empty frame (object columns), as before
+            return _with_times(con.execute(base_sql).df())
+        names, columns = list(base.column_names), list(base.columns)
         for prefix, table in (("metrics.", "latest_metrics"), ("params.", "params"), ("tags.", "tags")):
-            frames.append(_pivot(con, table, prefix, n))
+            for key, column in _pivot(con, table, n):
+                names.append(prefix + key)
+                columns.append(column)
     finally:
         con.execute("DROP TABLE IF EXISTS sel")
-    for col in ("start_time", "end_time"):
-        base[col] = pd.to_datetime(base[col], unit="ms", utc=True)
-    return pd.concat(frames, axis=1)
+    frame = pa.Table.from_arrays(columns, names=names).to_pandas()
+    return _with_times(frame)
 
 
-def _pivot(con: Any, table: str, prefix: str, n: int) -> Any:
-    """One column per key, aligned with ``sel.pos``; keys ordered by the first run that has them."""
-    import numpy as np
+def _with_times(frame: Any) -> Any:
     import pandas as pd
+
+    for col in ("start_time", "end_time"):
+        frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
+    return frame
+
+
+def _pivot(con: Any, table: str, n: int) -> list[tuple[str, Any]]:
+    """(key, column aligned with ``sel.pos``) per key, keys ordered by the first run that has them."""
+    import numpy as np
+    import pyarrow as pa
 
     order = [k for (k,) in con.execute(
         f"SELECT t.key FROM sel JOIN {table} t USING (run_id) GROUP BY t.key ORDER BY min(sel.pos), t.key"
     ).fetchall()]
     if not order:
-        return pd.DataFrame(index=range(n))
-    long = con.execute(f"SELECT sel.pos, t.key, t.value FROM sel JOIN {table} t USING (run_id)").fetchnumpy()
-    codes, uniques = pd.factorize(long["key"])
-    column_of = pd.Index(order).get_indexer(uniques)  # factorize's order -> the column order
-    cols = column_of[codes]
-    rows = np.asarray(long["pos"]) - 1
-    numeric = table == "latest_metrics"
-    matrix = np.full((n, len(order)), np.nan) if numeric else np.full((n, len(order)), None, dtype=object)
-    matrix[rows, cols] = np.asarray(long["value"], dtype=np.float64 if numeric else object)
-    return pd.DataFrame({prefix + key: matrix[:, j] for j, key in enumerate(order)}, index=range(n))
+        return []
+    # Each value with its row (pos - 1) and column (the key's place in order), grouped by column.
+    long = con.sql(  # con.sql: Arrow straight from the result (execute() would copy the rows first)
+        f"SELECT sel.pos - 1 AS row, k.col, t.value FROM sel JOIN {table} t USING (run_id) "
+        "JOIN (SELECT unnest(?) AS key, generate_subscripts(?, 1) - 1 AS col) k USING (key) "
+        "ORDER BY k.col, row", params=[order, order]).to_arrow_table()
+    rows = long.column("row").to_numpy()
+    cols = long.column("col").to_numpy()
+    values = long.column("value").combine_chunks()
+    if table == "latest_metrics":
+        matrix = np.full((len(order), n), np.nan)
+        matrix[cols, rows] = values.to_numpy(zero_copy_only=False)
+        return [(key, pa.array(matrix[j])) for j, key in enumerate(order)]
+    bounds = np.searchsorted(cols, np.arange(len(order) + 1))
+    out = []
+    for j, key in enumerate(order):
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        where = np.full(n, -1, dtype=np.int64)
+        where[rows[lo:hi]] = np.arange(hi - lo)
+        out.append((key, values.slice(lo, hi - lo).take(pa.array(where, mask=where < 0))))
+    return out
 
 
 def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -> Any:
-    """Long history, runs in the order given, then key, step, timestamp."""
-    sql = ("SELECT m.run_id, m.key, m.step, m.timestamp, m.value FROM metrics m "
+    """Long history, runs in the order given, then key, step, timestamp.
+
+    DuckDB returns the points unsorted, as NumPy/Arrow columns, with the row's place in
+    ``run_ids`` instead of its run id (rebuilt with an Arrow take, so no string per row is made);
+    they are put in order here only if they are not in order already, which points usually are
+    (a fold appends each run's points as they were logged). Sorting a million points in DuckDB
+    under the archive connection's 128 MB cap took most of the call."""
+    import numpy as np
+    import pyarrow as pa
+
+    sql = ("SELECT s.pos - 1 AS row, m.key, m.step, m.timestamp, m.value FROM metrics m "
            "JOIN (SELECT unnest(?) AS run_id, generate_subscripts(?, 1) AS pos) s USING (run_id)")
     params: list[Any] = [run_ids, run_ids]
     if keys is not None:
         sql += " WHERE m.key IN (SELECT unnest(?))"
         params.append(keys)
-    return con.execute(sql + " ORDER BY s.pos, m.key, m.step, m.timestamp", params).df()
+    points = con.sql(sql, params=params).to_arrow_table()
+    if not points.num_rows:  # DuckDB's own empty frame (object columns), as before
+        return con.execute(
+            "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, NULL::BIGINT AS step, "
+            "NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false").df()
+    rows = points.column("row").to_numpy()
+    key = points.column("key").combine_chunks()
+    codes = key.dictionary_encode()
+    names = codes.dictionary.to_pylist()
+    rank = np.empty(len(names), dtype=np.int64)  # a key's place in DuckDB's (binary) string order
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    key_rank = rank[codes.indices.to_numpy(zero_copy_only=False)]
+    step, timestamp = points.column("step").to_numpy(), points.column("timestamp").to_numpy()
+    order = _order_unless_sorted([rows, key_rank, step, timestamp])
+    table = pa.table({"run_id": pa.array(run_ids, pa.string()).take(pa.array(rows)), "key": key,
+                      "step": points.column("step"), "timestamp": points.column("timestamp"),
+                      "value": points.column("value")})
+    if order is not None:
+        table = table.take(pa.array(order))
+    return table.to_pandas()
+
+
+def _order_unless_sorted(columns: list[Any]) -> Any:
+    """None if the rows are already in lexicographic order of ``columns`` (most significant
+    first), else the stable order that sorts them."""
+    import numpy as np
+
+    if len(columns[0]) < 2:
+        return None
+    later, same = np.zeros(len(columns[0]) - 1, dtype=bool), np.ones(len(columns[0]) - 1, dtype=bool)
+    for c in columns:
+        later |= same & (c[1:] > c[:-1])
+        same &= c[1:] == c[:-1]
+    if (later | same).all():
+        return None
+    return np.lexsort(columns[::-1])
