@@ -83,28 +83,39 @@ _CATALOGUE_COLUMN = (",\n       (SELECT list({'kind': kind, 'key': key, 'n': n, 
 def page_sql(experiment_ids: Sequence[str], filter_string: str | None, sort: str | None,
              descending: bool, offset: int, limit: int, group_by_tag: str | None,
              catalogue: bool, stages: tuple[str, ...] = ("active",)) -> tuple[str, list[Any]]:
-    """The one statement behind :func:`runs_page`. Raises InvalidFilter on a bad filter."""
+    """The one statement behind :func:`runs_page`. Raises InvalidFilter on a bad filter.
+
+    The page is a top-N (ORDER BY ... LIMIT), not a row_number() over every run: the order always
+    ends in run_id, so it is total and the N rows are the same, but a top-N keeps only N rows where
+    the window sorted all of them (100,000 runs: most of the call). The page's positions come from
+    the same order applied again to those N rows; without a grouping tag every run is its own cell,
+    so the two windows over all runs that grouping needs are skipped."""
     query = compile_run_search(filter_string, None, list(experiment_ids), stages)
     params: list[Any] = list(query.params)
-    params.append(group_by_tag or "")
-    group = "" if group_by_tag else "TRUE OR "
-    join, order = _sort_sql(sort, descending, params)
-    params += [offset, offset + limit]
-    sql = f"""
-WITH matched AS ({query.sql}),
-cand AS (
+    if group_by_tag:
+        params.append(group_by_tag)
+        grouped = """cand AS (
   SELECT r.run_id, r.start_time, c.value AS cell
   FROM runs AS r LEFT JOIN tags AS c ON c.run_id = r.run_id AND c.key = ?
   WHERE r.run_id IN (SELECT run_id FROM matched)),
 grouped AS (
   SELECT run_id, count(*) OVER (PARTITION BY COALESCE(cell, run_id)) AS n_cell FROM cand
-  QUALIFY {group}row_number() OVER (PARTITION BY COALESCE(cell, run_id)
-                                    ORDER BY start_time DESC, run_id) = 1),
-ordered AS (
-  SELECT g.run_id, g.n_cell, count(*) OVER () AS total,
-         row_number() OVER (ORDER BY {order}) AS pos
-  FROM grouped AS g JOIN runs AS r ON r.run_id = g.run_id {join}),
-page AS (SELECT * FROM ordered WHERE pos > ? AND pos <= ?),
+  QUALIFY row_number() OVER (PARTITION BY COALESCE(cell, run_id) ORDER BY start_time DESC, run_id) = 1)"""
+    else:
+        grouped = "grouped AS (SELECT run_id, 1::BIGINT AS n_cell FROM matched)"
+    sort_params: list[Any] = []
+    join, order = _sort_sql(sort, descending, sort_params)
+    params += [*sort_params, limit, offset, offset, *sort_params]
+    sql = f"""
+WITH matched AS ({query.sql}),
+{grouped},
+top AS (
+  SELECT g.run_id, g.n_cell FROM grouped AS g JOIN runs AS r ON r.run_id = g.run_id {join}
+  ORDER BY {order} LIMIT ? OFFSET ?),
+page AS (
+  SELECT g.run_id, g.n_cell, (SELECT count(*) FROM grouped) AS total,
+         ? + row_number() OVER (ORDER BY {order}) AS pos
+  FROM top AS g JOIN runs AS r ON r.run_id = g.run_id {join}),
 vals AS (
   SELECT run_id, 'param' AS kind, key, NULL::DOUBLE AS num, value AS text FROM params
   WHERE run_id IN (SELECT run_id FROM page)
