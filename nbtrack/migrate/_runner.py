@@ -17,7 +17,13 @@ from nbtrack.store.duckdb.importing import RunBatch
 
 __all__ = ["BATCH_RUNS", "run_import"]
 
-BATCH_RUNS = 2000
+BATCH_RUNS = 5000
+#: A batch whose points stay under this lets the next batch take twice the runs (up to
+#: MAX_BATCH_RUNS); one over it halves the next. Each batch is one transaction, and each
+#: costs an attach, a fold check and a checkpoint, so fewer, larger ones import faster, while
+#: a store of long histories still goes in batches whose memory stays bounded.
+BATCH_POINTS = 1_000_000
+MAX_BATCH_RUNS = 40_000
 ARTIFACT_MODES = ("copy", "reference")
 
 
@@ -43,9 +49,16 @@ def run_import(source: Source, store: Any, artifacts: str = "copy", progress: bo
     todo = [r for r, _ in index if r not in have]
     bar = Progress(len(todo), progress)
     try:
-        for start in range(0, len(todo), batch_runs):
-            ids = todo[start:start + batch_runs]
+        start, size = 0, batch_runs
+        while start < len(todo):
+            ids = todo[start:start + size]
+            start += len(ids)
             batch = source.run_batch(ids)
+            points = len(batch.metrics["run_id"])
+            if points < BATCH_POINTS // 2:
+                size = min(size * 2, MAX_BATCH_RUNS)
+            elif points > BATCH_POINTS:
+                size = max(size // 2, 100)
             _map_runs(batch, source, exp_map, locations, artifacts, report)
             inserted = importing.insert_runs(archive, batch)
             report.note("imported", "runs", len(inserted))

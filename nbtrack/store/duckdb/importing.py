@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from nbtrack.store.duckdb.archive import Archive
+from nbtrack.store.duckdb.archive import _FOLD_MEMORY_FALLBACK, _MEMORY_LIMIT, Archive
 
 __all__ = [
     "RUN_COLUMNS",
@@ -198,19 +198,27 @@ def insert_runs(archive: Archive, batch: RunBatch) -> list[str]:
     if not len(batch):
         return []
     tables = {name: batch.table(name) for name in _SCHEMAS}
-    with archive.writing() as con:
-        for name, table in tables.items():
-            con.register(f"imp_{name}", table)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE imp_new AS "
-                        "SELECT DISTINCT run_id FROM imp_runs ANTI JOIN arc.runs USING (run_id)")
-            new = [r[0] for r in con.execute("SELECT run_id FROM imp_new").fetchall()]
-            if new:
-                _insert_run_data(con)
-        finally:
-            for name in tables:
-                con.unregister(f"imp_{name}")
-            con.execute("DROP TABLE IF EXISTS imp_new")
+    # The inserts check the primary keys' indexes, which for a store of 100,000 runs outgrow the
+    # archive connection's 128 MB cap (the import failed with OutOfMemory there); a bulk import
+    # may use more, as a large fold may, and the cap is put back afterwards.
+    archive._connection().execute(f"SET memory_limit = '{_FOLD_MEMORY_FALLBACK}'")
+    try:
+        with archive.writing() as con:
+            for name, table in tables.items():
+                con.register(f"imp_{name}", table)
+            try:
+                con.execute("CREATE OR REPLACE TEMP TABLE imp_new AS "
+                            "SELECT DISTINCT run_id FROM imp_runs ANTI JOIN arc.runs USING (run_id)")
+                new = [r[0] for r in con.execute("SELECT run_id FROM imp_new").fetchall()]
+                if new:
+                    _insert_run_data(con)
+                con.execute("DROP TABLE imp_new")  # on a failure the rollback drops it
+            finally:
+                for name in tables:
+                    con.unregister(f"imp_{name}")
+    finally:
+        if archive._con is not None:  # None if a failure discarded the connection
+            archive._con.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
     return new
 
 
