@@ -54,6 +54,7 @@ __all__ = ["PostgresStore"]
 _RUN_COLS = "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
 _EXP_COLS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
 _MAX_BIGINT = 2**63
+_NULLS = ", ".join(["NULL"] * 9)  # the run columns of a value row in _runs_by_ids' one statement
 
 
 def _now() -> int:
@@ -520,22 +521,40 @@ def _insert_metrics(con: Any, run_id: str, keys: list[str], values: list[float],
 # -- reads --------------------------------------------------------------------------------------------
 def _runs_by_ids(con: Any, ids: list[str]) -> list[Run]:
     """Whole Run entities for ``ids``, in that order (unknown ids are skipped)."""
-    infos = {r[0]: RunInfo(*r) for r in con.execute(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ANY(%s)", [ids])}
+    infos: dict[str, RunInfo] = {}
     metrics: dict[str, dict[str, float]] = defaultdict(dict)
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for target, table in ((metrics, "latest_metrics"), (params, "params"), (tags, "tags")):
-        for run_id, key, value in con.execute(
-                f"SELECT run_id, key, value FROM arc.{table} WHERE run_id = ANY(%s) ORDER BY key", [ids]):
-            target[run_id][key] = value
     inputs: dict[str, list[DatasetInput]] = defaultdict(list)
+    # one statement (the id list sent once): dumping 1,000 ids per query cost as much as the queries
+    rows = con.execute(f"""
+        WITH ids AS (SELECT unnest(%s::text[]) AS run_id)
+        SELECT 'r', NULL, NULL, NULL, {_RUN_COLS} FROM runs WHERE run_id IN (SELECT run_id FROM ids)
+        UNION ALL SELECT 'm', run_id, key, value, {_NULLS} FROM arc.latest_metrics WHERE run_id IN (SELECT run_id FROM ids)
+        UNION ALL SELECT 'p', run_id, key, NULL, value, {_NULLS[6:]} FROM arc.params WHERE run_id IN (SELECT run_id FROM ids)
+        UNION ALL SELECT 't', run_id, key, NULL, value, {_NULLS[6:]} FROM arc.tags WHERE run_id IN (SELECT run_id FROM ids)
+        ORDER BY 1, 3""", [ids]).fetchall()
+    rows += [("i", r[0], None, None, *r[1:]) for r in con.execute(
+        "SELECT run_id, dataset_name, dataset_digest, source_type, source, dataset_schema, profile, tags "
+        "FROM arc.inputs WHERE run_id = ANY(%s) ORDER BY ctid", [ids])]
+    for kind, run_id, key, num, *rest in rows:
+        if kind == "r":
+            infos[rest[0]] = RunInfo(*rest)
+        elif kind == "m":
+            metrics[run_id][key] = num
+        elif kind == "p":
+            params[run_id][key] = rest[0]
+        elif kind == "t":
+            tags[run_id][key] = rest[0]
+        else:
+            inputs[run_id].append(_dataset_input(rest))
+    return [Run(infos[i], RunData(metrics[i], params[i], tags[i]), RunInputs(inputs[i])) for i in ids if i in infos]
+
+
+def _dataset_input(row: list[Any]) -> DatasetInput:
     import json
 
-    for row in con.execute("SELECT run_id, dataset_name, dataset_digest, source_type, source, dataset_schema, "
-                           "profile, tags FROM arc.inputs WHERE run_id = ANY(%s) ORDER BY ctid", [ids]):
-        input_tags = [InputTag(k, v) for k, v in json.loads(row[7] or "{}").items()]
-        inputs[row[0]].append(DatasetInput(Dataset(*row[1:7]), input_tags))
-    return [Run(infos[i], RunData(metrics[i], params[i], tags[i]), RunInputs(inputs[i])) for i in ids if i in infos]
+    return DatasetInput(Dataset(*row[:6]), [InputTag(k, v) for k, v in json.loads(row[6] or "{}").items()])
 
 
 def _runs_frame(runs: Sequence[Run]) -> Any:
