@@ -111,6 +111,35 @@ def test_metric_history_many_runs(runs):
     assert len(nbtrack.metric_history(nbtrack.search_runs(), None)) == 4 + 3 + 3
 
 
+def test_metric_history_orders_points_logged_out_of_order(runs):
+    """Runs in the order given (a run twice: twice), then key, step, timestamp, however the points
+    were logged; NaN and infinities kept."""
+    client = nbtrack.MlflowClient()
+    a, b = runs[1], runs[2]
+    client.log_metric(b, "z", 3.0, timestamp=30, step=2)
+    client.log_metric(a, "z", float("nan"), timestamp=20, step=5)
+    client.log_metric(b, "z", float("-inf"), timestamp=10, step=2)
+    client.log_metric(a, "b", 1.0, timestamp=5, step=9)
+    client.log_metric(b, "z", float("inf"), timestamp=40, step=1)
+    df = nbtrack.metric_history([b, a, b], ["z", "b"])
+    got = [(r, k, s, t) for r, k, s, t in zip(df.run_id, df.key, df.step, df.timestamp, strict=True)]
+    want_b = [(b, "z", 1, 40), (b, "z", 2, 10), (b, "z", 2, 30)]
+    assert got == [*want_b, (a, "b", 9, 5), (a, "z", 5, 20), *want_b]
+    values = df["value"].tolist()
+    assert values[:3] == [math.inf, -math.inf, 3.0] and math.isnan(values[4])
+    assert [str(t) for t in df.dtypes] == ["str", "str", "int64", "int64", "float64"]
+    assert nbtrack.metric_history([a], ["nothing"]).empty
+
+
+def test_search_frame_has_a_column_per_key_with_gaps(runs):
+    df = nbtrack.search_runs(order_by=["attributes.run_name ASC"])
+    assert df["tags.mlflow.runName"].tolist() == ["r0", "r1", "r2", "r3"]
+    assert df["params.model"].tolist() == ["rf", "rf", "lr", "svm"] and str(df["params.model"].dtype) == "str"
+    loss = df["metrics.loss"].tolist()
+    assert loss[:3] == [1.0, 0.9, 0.8] and math.isnan(loss[3])
+    assert nbtrack.search_runs(filter_string="metrics.acc > 5").empty
+
+
 def test_sql_reads_views_and_nothing_else(runs, tmp_path):
     df = nbtrack.sql("SELECT r.run_name, p.value AS model FROM runs r JOIN params p USING (run_id) "
                      "WHERE p.key = ? ORDER BY r.run_name", ["model"])
