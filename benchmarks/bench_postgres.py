@@ -55,6 +55,7 @@ def cluster(work: Path) -> PgCluster:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
+    parser.add_argument("--only", choices=["search"], help="run one part (its figures alone, as JSON)")
     args = parser.parse_args()
     sizes = ({"points": 5000, "create": 200, "search": 1000, "history": 10000} if args.quick else
              {"points": 25000, "create": 1000, "search": 10000, "history": 100000})
@@ -81,12 +82,15 @@ def main() -> None:
             port = free_port()
             proc = start(cmd(port), port, work / f"{name}.log")
             try:
-                results[name] = run_all(port, sizes, name)
+                results[name] = run_all(port, sizes, name, args.only)
             finally:
                 stop(proc)
     finally:
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)
+    if args.only:
+        print(json.dumps(results, indent=2))
+        return
     report(results, sizes)
 
 
