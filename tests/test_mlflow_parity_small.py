@@ -72,7 +72,7 @@ def test_an_mlflow_sqlite_uri_names_the_import_command(uri):
     with pytest.raises(nbtrack.InvalidStore) as caught:
         nbtrack.set_tracking_uri(uri)
     assert f"nbtrack import mlflow {uri}" in str(caught.value)
-    assert "not available yet" in str(caught.value)
+    assert "Running the import again adds only what is new" in str(caught.value)
     assert nbtrack.get_tracking_uri() != uri  # the setting is left as it was
 
 

@@ -328,10 +328,10 @@ def test_live_views_are_polled_by_one_background_thread(store_uri):
 
 
 # -- package surface -------------------------------------------------------------------------
-def test_ui_exports_exactly_the_six_views_and_imports_lazily():
+def test_ui_exports_exactly_the_seven_views_and_imports_lazily():
     code = ("import sys, nbtrack.ui as ui\n"
-            "assert sorted(ui.__all__) == ['compare', 'dashboard', 'metric_chart', 'parallel_coordinates',"
-            " 'registry_view', 'runs_table']\n"
+            "assert sorted(ui.__all__) == ['compare', 'dashboard', 'metric_chart', 'models_view',"
+            " 'parallel_coordinates', 'registry_view', 'runs_table']\n"
             "assert not any(m in sys.modules for m in ('plotly', 'ipywidgets', 'anywidget', 'duckdb'))\n"
             "import nbtrack\n"
             "assert nbtrack.runs_table is ui.runs_table and 'anywidget' in sys.modules\n")
