@@ -105,17 +105,24 @@ grouped AS (
         grouped = "grouped AS (SELECT run_id, 1::BIGINT AS n_cell FROM matched)"
     sort_params: list[Any] = []
     join, order = _sort_sql(sort, descending, sort_params)
-    params += [*sort_params, limit, offset, offset, *sort_params]
+    # The N rows carry the run columns (and the sort key's value) out of top, so the page and the
+    # final select need no further scan of every run; the order over them reads those columns.
+    sort_value = ", s.value AS sort_value" if join else ""
+    top_order = order.replace("s.value", "r.sort_value")
+    if "COALESCE(r.end_time, ?)" in order:  # attr:duration's "now" is a parameter of each use
+        params += [*sort_params, limit, offset, offset, *sort_params]
+    else:
+        params += [*sort_params, limit, offset, offset]
     sql = f"""
 WITH matched AS ({query.sql}),
 {grouped},
 top AS (
-  SELECT g.run_id, g.n_cell FROM grouped AS g JOIN runs AS r ON r.run_id = g.run_id {join}
+  SELECT g.n_cell, r.run_id, r.run_name, r.status, r.start_time, r.end_time, r.user_id{sort_value}
+  FROM grouped AS g JOIN runs AS r ON r.run_id = g.run_id {join}
   ORDER BY {order} LIMIT ? OFFSET ?),
 page AS (
-  SELECT g.run_id, g.n_cell, (SELECT count(*) FROM grouped) AS total,
-         ? + row_number() OVER (ORDER BY {order}) AS pos
-  FROM top AS g JOIN runs AS r ON r.run_id = g.run_id {join}),
+  SELECT r.*, (SELECT count(*) FROM grouped) AS total, ? + row_number() OVER (ORDER BY {top_order}) AS pos
+  FROM top AS r),
 vals AS (
   SELECT run_id, 'param' AS kind, key, NULL::DOUBLE AS num, value AS text FROM params
   WHERE run_id IN (SELECT run_id FROM page)
@@ -126,9 +133,9 @@ vals AS (
 packed AS (
   SELECT run_id, list(kind) AS kinds, list(key) AS keys, list(num) AS nums, list(text) AS texts
   FROM vals GROUP BY run_id)
-SELECT p.pos, p.total, p.n_cell, r.run_id, r.run_name, r.status, r.start_time,
-       r.end_time, r.user_id, v.kinds, v.keys, v.nums, v.texts{_CATALOGUE_COLUMN if catalogue else ""}
-FROM page AS p JOIN runs AS r ON r.run_id = p.run_id LEFT JOIN packed AS v ON v.run_id = p.run_id
+SELECT p.pos, p.total, p.n_cell, p.run_id, p.run_name, p.status, p.start_time,
+       p.end_time, p.user_id, v.kinds, v.keys, v.nums, v.texts{_CATALOGUE_COLUMN if catalogue else ""}
+FROM page AS p LEFT JOIN packed AS v ON v.run_id = p.run_id
 ORDER BY p.pos"""
     if catalogue:
         sql = sql.replace("\nSELECT p.pos,", "\n" + _CATALOGUE_CTE + "SELECT p.pos,", 1)
