@@ -25,7 +25,7 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import InvalidParameter, ParamConflict
 
-__all__ = ["RegistryStore", "Store", "ViewStore", "new_params"]
+__all__ = ["RegistryStore", "Store", "ViewOperations", "ViewStore", "new_params"]
 
 
 def new_params(run_id: str, known: dict[str, str], params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -119,6 +119,60 @@ class ViewStore(Protocol):
     def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
         """About ``points`` points of each key's history (first and last kept): key, step, value."""
         ...
+
+
+class ViewOperations:
+    """The :class:`ViewStore` methods of a backend whose view queries are functions of a module
+    (``views_module``), each called as ``fn(connection, *args)`` through the backend's ``_view``,
+    which opens the read. The embedded and PostgreSQL stores share these; the REST client has its own."""
+
+    views_module: Any
+
+    def _view(self, fn: Any, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def runs_page(self, experiment_ids: Sequence[str], filter_string: str | None = None, sort: str | None = None,
+                  descending: bool = True, offset: int = 0, limit: int = 50, group_by_tag: str | None = None,
+                  catalogue: bool = False) -> Any:
+        return self._view(self.views_module.runs_page, experiment_ids, filter_string, sort, descending, offset, limit,
+                          group_by_tag, catalogue)
+
+    def runs_fingerprint(self, experiment_ids: Sequence[str]) -> tuple[int | None, ...]:
+        return self._view(self.views_module.runs_fingerprint, experiment_ids)
+
+    def key_stats(self, experiment_ids: Sequence[str] = (), filter_string: str | None = None,
+                  run_ids: Sequence[str] | None = None) -> Any:
+        return self._view(self.views_module.key_stats, experiment_ids, filter_string, run_ids)
+
+    def runs_wide(self, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
+                  metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
+                  order_metric: str | None = None) -> Any:
+        return self._view(self.views_module.runs_wide, experiment_ids, filter_string, params, metrics, limit, run_ids,
+                          order_metric)
+
+    def metric_buckets(self, run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                       buckets: int = 500, x_range: tuple[float, float] | None = None,
+                       with_runs: bool = False) -> Any:
+        return self._view(self.views_module.metric_buckets, run_ids, keys, x_axis, buckets, x_range, with_runs)
+
+    def metric_points_after(self, cursors: Sequence[tuple[str, str, int, int]], x_axis: str = "step",
+                            limit: int = 50_000) -> Any:
+        return self._view(self.views_module.metric_points_after, cursors, x_axis, limit)
+
+    def run_summaries(self, run_ids: Sequence[str]) -> Any:
+        return self._view(self.views_module.run_summaries, run_ids)
+
+    def top_metric_keys(self, run_ids: Sequence[str], limit: int = 4) -> list[str]:
+        return self._view(self.views_module.top_metric_keys, run_ids, limit)
+
+    def runs_with_tag(self, key: str, value: str) -> list[str]:
+        return self._view(self.views_module.runs_with_tag, key, value)
+
+    def find_runs(self, token: str, limit: int = 20) -> Any:
+        return self._view(self.views_module.find_runs, token, limit)
+
+    def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
+        return self._view(self.views_module.thin_history, run_id, keys, points)
 
 
 class RegistryStore(Protocol):

@@ -42,7 +42,7 @@ from nbtrack.errors import (
     StoreFull,
     StoreReadOnly,
 )
-from nbtrack.store.base import new_params
+from nbtrack.store.base import ViewOperations, new_params
 from nbtrack.store.duckdb import liveness, queries, views
 from nbtrack.store.duckdb.archive import Archive
 from nbtrack.store.duckdb.segments import Buffer, write_segment
@@ -69,7 +69,7 @@ class _RunState:
     metrics: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # key -> (step, ts, value)
 
 
-class DuckDBStore:
+class DuckDBStore(ViewOperations):
     """A store rooted at a local folder: ``nbtrack.duckdb``, ``segments/``, ``artifacts/``."""
 
     def __init__(self, root: str) -> None:
@@ -600,53 +600,13 @@ class DuckDBStore:
         return queries.read_only_sql(self.archive, query, params)
 
     # == view operations (nbtrack.store.base.ViewStore), each one statement ======================
+    views_module = views
+
     def _view(self, fn: Any, *args: Any) -> Any:
         self.sync()
         with self.archive.reading() as con:
             return fn(con, *args)
 
-    def runs_page(self, experiment_ids: Sequence[str], filter_string: str | None = None, sort: str | None = None,
-                  descending: bool = True, offset: int = 0, limit: int = 50, group_by_tag: str | None = None,
-                  catalogue: bool = False) -> Any:
-        return self._view(views.runs_page, experiment_ids, filter_string, sort, descending, offset, limit,
-                          group_by_tag, catalogue)
-
-    def runs_fingerprint(self, experiment_ids: Sequence[str]) -> tuple[int | None, ...]:
-        return self._view(views.runs_fingerprint, experiment_ids)
-
-    def key_stats(self, experiment_ids: Sequence[str] = (), filter_string: str | None = None,
-                  run_ids: Sequence[str] | None = None) -> Any:
-        return self._view(views.key_stats, experiment_ids, filter_string, run_ids)
-
-    def runs_wide(self, experiment_ids: Sequence[str], filter_string: str | None, params: Sequence[str],
-                  metrics: Sequence[str], limit: int, run_ids: Sequence[str] | None = None,
-                  order_metric: str | None = None) -> Any:
-        return self._view(views.runs_wide, experiment_ids, filter_string, params, metrics, limit, run_ids,
-                          order_metric)
-
-    def metric_buckets(self, run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
-                       buckets: int = 500, x_range: tuple[float, float] | None = None,
-                       with_runs: bool = False) -> Any:
-        return self._view(views.metric_buckets, run_ids, keys, x_axis, buckets, x_range, with_runs)
-
-    def metric_points_after(self, cursors: Sequence[tuple[str, str, int, int]], x_axis: str = "step",
-                            limit: int = 50_000) -> Any:
-        return self._view(views.metric_points_after, cursors, x_axis, limit)
-
-    def run_summaries(self, run_ids: Sequence[str]) -> Any:
-        return self._view(views.run_summaries, run_ids)
-
-    def top_metric_keys(self, run_ids: Sequence[str], limit: int = 4) -> list[str]:
-        return self._view(views.top_metric_keys, run_ids, limit)
-
-    def runs_with_tag(self, key: str, value: str) -> list[str]:
-        return self._view(views.runs_with_tag, key, value)
-
-    def find_runs(self, token: str, limit: int = 20) -> Any:
-        return self._view(views.find_runs, token, limit)
-
-    def thin_history(self, run_id: str, keys: Sequence[str], points: int) -> Any:
-        return self._view(views.thin_history, run_id, keys, points)
 
 
 def _prepare_root(root: str) -> None:
