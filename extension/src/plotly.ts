@@ -1,0 +1,23 @@
+// plotly.js, loaded on first use (a separate chunk of the extension: JupyterLab starts without it).
+
+let loading: Promise<any> | null = null;
+
+export function plotly(): Promise<any> {
+  if (!loading) loading = import("plotly.js-dist-min").then((m: any) => m.default ?? m);
+  return loading;
+}
+
+/** A plotly layout's defaults for nbtrack: white, small margins, the width of the output. */
+export function baseLayout(extra: Record<string, any> = {}): Record<string, any> {
+  return {
+    autosize: true,
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "var(--jp-ui-font-family, sans-serif)", size: 12, color: "#2a3f5f" },
+    margin: { l: 56, r: 16, t: 28, b: 44 },
+    hoverlabel: { align: "left" },
+    ...extra,
+  };
+}
+
+export const CONFIG = { responsive: true, displaylogo: false, scrollZoom: false };

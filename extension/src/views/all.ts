@@ -1,0 +1,1 @@
+// Importing this registers every view (each module calls registerView).

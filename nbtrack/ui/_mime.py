@@ -1,0 +1,100 @@
+"""Views as data: the ``application/vnd.nbtrack.view+json`` output nbtrack's JupyterLab extension draws.
+
+A view's output carries what it shows (the runs, the downsampled histories), its arguments and
+the tracking URI it read, next to a static ``text/html`` copy. JupyterLab with the extension
+(``extension/``) draws it from that data at once and then refreshes it, live while runs log,
+through the Jupyter server extension (``nbtrack.jupyter``): no widget, no comm, no kernel needed,
+so a reopened notebook shows its views, and a saved notebook carries data, not JavaScript.
+
+Front ends without the extension (VS Code, Colab, classic Notebook) get the ipywidgets version
+of the view instead. Which one a kernel sends (:func:`use_widgets`): ``NBTRACK_VIEWS=widgets``
+or ``=extension`` if set; else widgets in VS Code and Colab; else the extension's data whenever
+the kernel was started by a Jupyter server with nbtrack's server extension, or by no front end
+at all (nbconvert, nbclient, papermill: the saved notebook is opened in JupyterLab later).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from typing import Any
+
+__all__ = ["MIME", "VERSION", "View", "new_selection_id", "use_widgets"]
+
+MIME = "application/vnd.nbtrack.view+json"
+VERSION = 1
+_MARKER = "NBTRACK_JUPYTER_EXTENSION"  # nbtrack.jupyter.ENV_MARKER (jupyter sits above ui)
+
+
+def use_widgets() -> bool:
+    """True where the front end cannot draw nbtrack's views itself (see the module's docstring)."""
+    choice = os.environ.get("NBTRACK_VIEWS", "").strip().lower()
+    if choice in ("widget", "widgets", "ipywidgets"):
+        return True
+    if choice in ("extension", "jupyterlab", "mime"):
+        return False
+    if os.environ.get(_MARKER):
+        return False
+    return bool("google.colab" in sys.modules or os.environ.get("VSCODE_PID") or os.environ.get("VSCODE_CWD"))
+
+
+def new_selection_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class View:
+    """What every view is: data for the extension, or its widget where the extension is missing.
+
+    Subclasses set ``view`` (the name the extension knows it by) and implement :meth:`options`,
+    :meth:`data`, :meth:`static_html` and :meth:`make_widget`. Attributes a view does not have
+    are looked up on its widget (``chart.figure``, ``table.filter``), which is built on first use.
+    """
+
+    view = ""
+
+    def __init__(self) -> None:
+        self._widget: Any = None
+        self.selection_id: str | None = None
+
+    # -- what a subclass provides ------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {}
+
+    def data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def static_html(self) -> str:
+        raise NotImplementedError
+
+    def make_widget(self) -> Any:
+        raise NotImplementedError
+
+    # -- shared --------------------------------------------------------------------------------
+    @property
+    def widget(self) -> Any:
+        if self._widget is None:
+            self._widget = self.make_widget()
+        return self._widget
+
+    def spec(self) -> dict[str, Any]:
+        """The JSON of this view's ``application/vnd.nbtrack.view+json`` output."""
+        from nbtrack.tracking.fluent import get_tracking_uri
+
+        spec: dict[str, Any] = {"view": self.view, "version": VERSION, "tracking_uri": get_tracking_uri(),
+                                "options": self.options(), "data": self.data()}
+        if self.selection_id:
+            spec["selection"] = self.selection_id
+        return spec
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if use_widgets():
+            from nbtrack.ui._base import with_static
+
+            return with_static(self.widget._repr_mimebundle_(include=include, exclude=exclude), self.static_html())
+        return {MIME: self.spec(), "text/html": self.static_html(), "text/plain": repr(self)}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_widget", "selection_id"):
+            raise AttributeError(name)
+        return getattr(self.widget, name)
