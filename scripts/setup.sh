@@ -10,7 +10,20 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+# Installing builds the JupyterLab extension (extension/, npm + @jupyter/builder) when its sources
+# are newer than nbtrack/labextension; @jupyter/builder needs Node.js >= 20.19.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "setup: Node.js >= 20.19 and npm are needed to build the JupyterLab extension (node: $(node --version 2>&1))" >&2
+  exit 1
+fi
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+# An editable install copies the built extension into the venv; link it instead, so that
+# `npm run build` in extension/ shows on the next JupyterLab page load.
+ext=.venv/share/jupyter/labextensions/nbtrack-labextension
+if [[ -f nbtrack/labextension/package.json && ! -L "$ext" ]]; then
+  cp extension/install.json nbtrack/labextension/install.json
+  rm -rf "$ext" && ln -s "$PWD/nbtrack/labextension" "$ext"
+fi
 .venv/bin/python -c "import nbtrack, duckdb, IPython" >/dev/null
 for group in ${NBTRACK_SETUP:-}; do
   case "$group" in
