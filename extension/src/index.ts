@@ -9,7 +9,7 @@ import { ServerConnection } from "@jupyterlab/services";
 
 import { Api } from "./api";
 import { MIME_TYPE, rendererFactory, setHost } from "./mime";
-import { activatePanel } from "./panel";
+import { activatePanel } from "./panel/index";
 import "./views/all";
 
 /** The Jupyter server extension's API for one store (`trackingUri`; "" = the notebook's default). */

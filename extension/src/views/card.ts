@@ -1,0 +1,4 @@
+// The "card" view (not built yet).
+import { registerView } from "./index";
+
+void registerView;

@@ -1,0 +1,4 @@
+// The "compare" view (not built yet).
+import { registerView } from "./index";
+
+void registerView;

@@ -1,0 +1,4 @@
+// The "dashboard" view (not built yet).
+import { registerView } from "./index";
+
+void registerView;

@@ -1,0 +1,4 @@
+// The "registry" view (not built yet).
+import { registerView } from "./index";
+
+void registerView;

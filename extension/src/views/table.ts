@@ -1,0 +1,4 @@
+// The "table" view (not built yet).
+import { registerView } from "./index";
+
+void registerView;
