@@ -17,6 +17,8 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
   exit 1
 fi
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+# the extension's unit tests (vitest) need its node_modules even when the build was up to date
+[[ -d extension/node_modules ]] || (cd extension && npm ci --no-audit --no-fund --loglevel=error)
 # An editable install copies the built extension into the venv; link it instead, so that
 # `npm run build` in extension/ shows on the next JupyterLab page load.
 ext=.venv/share/jupyter/labextensions/nbtrack-labextension

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then run every check: ruff, mypy, import-linter, the test suite, the notebooks.
+# Set up, then run every check: ruff, mypy, import-linter, the extension's TypeScript unit tests,
+# the test suite and the notebooks (on two workers, each taking whole test files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NBTRACK_SETUP="${NBTRACK_SETUP:-frameworks browser bench services}" bash scripts/setup.sh
@@ -7,5 +8,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";          ruff check nbtrack tests benchmarks
 echo "== mypy";          mypy
 echo "== import-linter"; lint-imports
+echo "== vitest";        (cd extension && npx vitest run)
 echo "== pytest"
-pytest tests notebooks --nbval-lax -p no:cacheprovider "$@"
+pytest tests notebooks --nbval-lax -p no:cacheprovider -n "${NBTRACK_TEST_WORKERS:-2}" --dist loadfile "$@"

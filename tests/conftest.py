@@ -8,15 +8,19 @@ from procenv import python_env  # noqa: F401  (kept importable from here too)
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path, monkeypatch):
-    """Point nbtrack at a fresh store in tmp_path and leave no run active afterwards."""
-    from nbtrack.tracking import fluent
+    """Point nbtrack at a fresh store in tmp_path and leave no run (or model) active afterwards."""
+    from nbtrack.tracking import fluent, logged_models
 
     store = tmp_path / "store"
     monkeypatch.setenv("NBTRACK_TRACKING_URI", str(store))
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID",
+                 "MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID"):
         monkeypatch.delenv(name, raising=False)
     fluent._settings.update(tracking_uri=None, experiment_id=None, registry_uri=None)
+    # a test that set (or cleared) the active model must not decide the next test's
+    logged_models._active_model.set(logged_models._UNSET)
     yield store
+    logged_models._active_model.set(logged_models._UNSET)
     while fluent.active_run() is not None:
         fluent.end_run()
     fluent._settings.update(tracking_uri=None, experiment_id=None, registry_uri=None)
