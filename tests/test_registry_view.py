@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -65,3 +66,53 @@ def test_registry_view_module_and_function_both_call(client):
     client.create_registered_model("m")
     assert module_or_function("m").name == "m"
     assert nbtrack.registry_view("m").name == "m"
+
+
+def _sklearn_version(name: str) -> str:
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    X = np.arange(10.0).reshape(5, 2)
+    with nbtrack.start_run(run_name="fit") as run:
+        nbtrack.sklearn.log_model(LinearRegression().fit(X, X.sum(1)), name="model", input_example=X[:2])
+    nbtrack.register_model(f"runs:/{run.info.run_id}/model", name)
+    return run.info.run_id
+
+
+def test_the_extension_gets_versions_stages_aliases_and_history_as_data(client, store_uri, monkeypatch):
+    from nbtrack.ui._mime import MIME
+
+    monkeypatch.setenv("NBTRACK_VIEWS", "extension")
+    run_id = _sklearn_version("sk")
+    _sklearn_version("sk")
+    client.set_model_version_tag("sk", 1, "owner", "ana")
+    client.update_model_version("sk", 1, "first fit")
+    client.transition_model_version_stage("sk", 1, "Production")
+    client.transition_model_version_stage("sk", 2, "Staging")
+    client.set_registered_model_alias("sk", "champion", 1)
+
+    bundle = nbtrack.registry_view("sk")._repr_mimebundle_()
+    assert set(bundle) == {MIME, "text/html", "text/plain"} and "Production" in bundle["text/html"]
+    spec = json.loads(json.dumps(bundle[MIME], allow_nan=False))  # plain JSON, no NaN
+    assert spec["view"] == "registry_view" and spec["options"] == {"name": "sk"}
+    assert spec["tracking_uri"] == os.path.abspath(store_uri)  # where the extension re-reads it
+    data = spec["data"]
+    assert data["model"]["aliases"] == {"champion": 1}
+    v2, v1 = data["versions"]
+    assert (v1["version"], v1["stage"], v1["aliases"], v1["run_id"], v1["run_name"]) == (1, "Production", ["champion"],
+                                                                                          run_id, "fit")
+    assert v1["tags"] == {"owner": "ana"} and v1["description"] == "first fit" and v2["stage"] == "Staging"
+    assert v1["signature"].startswith("(tensor: float64(-1, 2)) \u2192 ")  # sklearn's inferred signature
+    kinds = [(e["kind"], e["version"], e["from"], e["to"]) for e in data["history"]]
+    assert kinds[:2] == [("created", 1, None, "None"), ("created", 2, None, "None")]
+    assert ("stage", 1, "None", "Production") in kinds and data["history"][-1]["alias"] == "champion"
+    assert data["history_total"] == len(data["history"]) == 5
+
+
+def test_without_the_extension_the_table_shows_as_html(client, monkeypatch):
+    from nbtrack.ui._mime import MIME
+
+    monkeypatch.setenv("NBTRACK_VIEWS", "widgets")
+    client.create_registered_model("m")
+    bundle = nbtrack.registry_view("m")._repr_mimebundle_()
+    assert MIME not in bundle and "no versions yet" in bundle["text/html"]

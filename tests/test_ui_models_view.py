@@ -71,3 +71,39 @@ def test_latest_metric_per_key_and_dataset():
     got = latest_metrics([Metric("a", 1.0, 5, 1), Metric("a", 2.0, 1, 2), Metric("a", 3.0, 9, 1),
                           Metric("a", 4.0, 0, 0, dataset_name="eval")])
     assert {k: m.value for k, m in got.items()} == {"a": 2.0, "a (eval)": 4.0}
+
+
+def test_the_extension_gets_the_models_as_data(logged, monkeypatch):
+    import json
+
+    from nbtrack.ui._mime import MIME
+
+    monkeypatch.setenv("NBTRACK_VIEWS", "extension")
+    run_id, _, info, _ = logged
+    bundle = models_view(run_id=run_id)._repr_mimebundle_()
+    spec = json.loads(json.dumps(bundle[MIME], allow_nan=False))
+    assert spec["view"] == "models_view" and spec["options"] == {"run_id": run_id, "experiment_ids": None}
+    data = spec["data"]
+    exp = nbtrack.get_run(run_id).info.experiment_id
+    assert data["experiment_ids"] == [exp] and data["title"] == f"logged models of run {run_id[:8]}"
+    (model,) = data["models"]
+    assert (model["model_id"], model["name"], model["status"], model["step"]) == (info.model_id, "lin<reg>", "READY", 2)
+    assert model["params"] == {"alpha": "0.1"} and model["tags"]["team"] == "a&b" and model["source_run_id"] == run_id
+    assert "lin&lt;reg&gt;" in bundle["text/html"]
+
+
+def test_non_finite_metric_values_are_spelled_as_the_wire_does():
+    from nbtrack.entities import LoggedModel, Metric
+    from nbtrack.ui.models_view import model_data
+
+    model = LoggedModel("m-1", "0", "m", "/x", 1, 1, metrics=[Metric("loss", float("nan"), 1, 0),
+                                                               Metric("gain", float("inf"), 1, 0)])
+    assert [m["value"] for m in model_data(model, None)["metrics"]] == ["NaN", "Infinity"]
+
+
+def test_without_the_extension_the_models_show_as_html(logged, monkeypatch):
+    from nbtrack.ui._mime import MIME
+
+    monkeypatch.setenv("NBTRACK_VIEWS", "widgets")
+    bundle = models_view(run_id=logged[0])._repr_mimebundle_()
+    assert MIME not in bundle and "lin&lt;reg&gt;" in bundle["text/html"]

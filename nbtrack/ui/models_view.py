@@ -4,8 +4,9 @@ value of each, with its dataset), params and tags.
 
 The data comes from the public client (``search_logged_models``, ``get_run(...).outputs``,
 ``get_logged_model``), never from SQL, so the view works on any store that keeps logged models.
-It is static HTML (call :meth:`ModelsView.refresh` to re-read), so a saved notebook shows it
-without a kernel. Source runs link to ``#nbtrack-run-<run_id>``, the anchor of the run's card;
+It reads once (call :meth:`ModelsView.refresh` to re-read) and is an :class:`nbtrack.ui._mime.View`:
+JupyterLab with nbtrack's extension draws it from its data (``extension/src/views/registry.ts``)
+and re-reads it through the Jupyter server; elsewhere, and in a saved notebook, it is static HTML. Source runs link to ``#nbtrack-run-<run_id>``, the anchor of the run's card;
 :func:`models_html` is the same table for a run card or a run table to embed.
 """
 
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import sys
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.entities import LoggedModel, Metric
 from nbtrack.errors import InvalidParameter
+from nbtrack.store.wire import number_to_wire
+from nbtrack.ui._mime import View
+from nbtrack.ui.registry_view import HtmlCopy
 
 __all__ = ["ModelsView", "models_html", "models_view"]
 
@@ -31,15 +35,19 @@ _CELL = 'style="padding:2px 10px 2px 0;text-align:left;vertical-align:top"'
 _MUTED = "color:#57606a"
 
 
-@dataclass
-class ModelsView:
-    """What :func:`models_view` returns: displays as an HTML table in a notebook."""
+class ModelsView(View):
+    """What :func:`models_view` returns: nbtrack's models view in JupyterLab, an HTML table elsewhere."""
 
-    run_id: str | None = None
-    experiment_ids: list[str] | None = None
-    tracking_uri: str | None = None
-    models: list[LoggedModel] = field(default_factory=list)
-    steps: dict[str, int] = field(default_factory=dict)  # model_id -> step it is a run output at
+    view = "models_view"
+
+    def __init__(self, run_id: str | None = None, experiment_ids: list[str] | None = None,
+                 tracking_uri: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.experiment_ids = experiment_ids
+        self.tracking_uri = tracking_uri
+        self.models: list[LoggedModel] = []
+        self.steps: dict[str, int] = {}  # model_id -> step it is a run output at
 
     def refresh(self) -> ModelsView:
         """Re-read the logged models from the store; returns self."""
@@ -47,7 +55,34 @@ class ModelsView:
 
         client = Client(self.tracking_uri)
         self.models, self.steps = models_of(client, self.run_id, self.experiment_ids)
+        self._widget = None
         return self
+
+    # -- View ----------------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "experiment_ids": self.experiment_ids}
+
+    def data(self) -> dict[str, Any]:
+        return {"title": self._title(), "experiment_ids": self._experiments(),
+                "models": [model_data(m, self.steps.get(m.model_id)) for m in self.models]}
+
+    def static_html(self) -> str:
+        return self._repr_html_()
+
+    def make_widget(self) -> Any:
+        return HtmlCopy(self._repr_html_())
+
+    def spec(self) -> dict[str, Any]:
+        if not self.tracking_uri:
+            return super().spec()
+        uri = self.tracking_uri
+        return {**super().spec(), "tracking_uri": uri if "://" in uri else os.path.abspath(uri)}
+
+    def _experiments(self) -> list[str]:
+        """The experiments the extension searches when it re-reads (a run's own, for a run)."""
+        if self.experiment_ids is not None:
+            return list(self.experiment_ids)
+        return sorted({m.experiment_id for m in self.models})
 
     def _repr_html_(self) -> str:
         return models_html(self.models, self.steps, title=self._title())
@@ -64,6 +99,16 @@ class ModelsView:
             metrics = " ".join(f"{k}={v.value:.4g}" for k, v in latest_metrics(m.metrics).items())
             lines.append(f"  {m.name} {m.model_id} {m.status} {metrics}".rstrip())
         return "\n".join(lines)
+
+
+def model_data(model: LoggedModel, step: int | None) -> dict[str, Any]:
+    """A logged model as the extension's JSON (non-finite metric values spelled as the wire does)."""
+    metrics = [{"key": m.key, "value": number_to_wire(m.value), "step": m.step, "timestamp": m.timestamp,
+                "dataset_name": m.dataset_name, "run_id": m.run_id} for m in model.metrics]
+    return {"model_id": model.model_id, "experiment_id": model.experiment_id, "name": model.name,
+            "status": model.status, "model_type": model.model_type, "source_run_id": model.source_run_id,
+            "step": step, "creation_timestamp": model.creation_timestamp, "params": dict(model.params),
+            "tags": dict(model.tags), "metrics": metrics}
 
 
 def models_view(run_id: str | None = None, experiment_ids: Sequence[str] | str | None = None,

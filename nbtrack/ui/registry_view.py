@@ -1,8 +1,11 @@
-"""``registry_view(name)``: a registered model's versions and history as a notebook table.
+"""``registry_view(name)``: a registered model's versions and history in a notebook.
 
-The view is static HTML (it reads the registry once; call :meth:`RegistryView.refresh` to
-re-read), so a saved notebook shows it without a kernel and carries no widget state. Each
-source run links to ``#nbtrack-run-<run_id>``, the anchor of that run's card.
+The view reads the registry once (call :meth:`RegistryView.refresh` to re-read) and is an
+:class:`nbtrack.ui._mime.View`: JupyterLab with nbtrack's extension draws it from its data
+(``extension/src/views/registry.ts``: versions, stages, aliases, the history and what each stage
+held on a chosen date) and re-reads the registry through the Jupyter server; elsewhere the same
+table shows as static HTML, which a saved notebook also carries. Each source run links to
+``#nbtrack-run-<run_id>``, the anchor of that run's card.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import json
 import os
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
 from nbtrack.errors import NbtrackError
+from nbtrack.ui._mime import View
 
-__all__ = ["RegistryView", "registry_view"]
+__all__ = ["HtmlCopy", "RegistryView", "registry_view"]
 
 MAX_HISTORY = 50
+MAX_HISTORY_DATA = 2000  # events the extension's data carries (its "as of" date replays them)
 MAX_SIGNATURE_COLUMNS = 6
 _STAGE_COLORS = {"Production": "#1a7f37", "Staging": "#9a6700", "Archived": "#6e7781", "None": "#57606a"}
 _CELL = 'style="padding:2px 10px 2px 0;text-align:left;vertical-align:top"'
@@ -35,15 +40,18 @@ class _VersionRow:
     signature: str | None = None
 
 
-@dataclass
-class RegistryView:
-    """What :func:`registry_view` returns: displays as an HTML table in a notebook."""
+class RegistryView(View):
+    """What :func:`registry_view` returns: nbtrack's registry view in JupyterLab, an HTML table elsewhere."""
 
-    name: str
-    tracking_uri: str | None = None
-    model: RegisteredModel | None = None
-    versions: list[_VersionRow] = field(default_factory=list)
-    history: list[RegistryEvent] = field(default_factory=list)
+    view = "registry_view"
+
+    def __init__(self, name: str, tracking_uri: str | None = None) -> None:
+        super().__init__()
+        self.name = name
+        self.tracking_uri = tracking_uri
+        self.model: RegisteredModel | None = None
+        self.versions: list[_VersionRow] = []
+        self.history: list[RegistryEvent] = []
 
     def refresh(self) -> RegistryView:
         """Re-read the model, its versions and history from the store; returns self."""
@@ -59,7 +67,27 @@ class RegistryView:
             if e.error_code != "NOT_IMPLEMENTED":
                 raise
             self.history = []
+        self._widget = None
         return self
+
+    # -- View ----------------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def data(self) -> dict[str, Any]:
+        return registry_data(self)
+
+    def static_html(self) -> str:
+        return render_html(self)
+
+    def make_widget(self) -> Any:
+        return HtmlCopy(render_html(self))
+
+    def spec(self) -> dict[str, Any]:
+        from nbtrack.tracking.fluent import get_registry_uri
+
+        # the store this view read: its own, else the process's registry (it may not be the runs')
+        return {**super().spec(), "tracking_uri": _uri(self.tracking_uri or get_registry_uri())}
 
     def _repr_html_(self) -> str:
         return render_html(self)
@@ -71,6 +99,41 @@ class RegistryView:
             aliases = " ".join(f"@{a}" for a in mv.aliases)
             lines.append(f"  v{mv.version} {mv.current_stage} {aliases} run={mv.run_id or '-'}".rstrip())
         return "\n".join(lines)
+
+
+class HtmlCopy:
+    """The fallback "widget" of the registry and models views: their static table, as HTML."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.page}
+
+
+def _uri(uri: str) -> str:
+    """A store path made absolute (the Jupyter server's working folder is not the kernel's)."""
+    return uri if "://" in uri else os.path.abspath(uri)
+
+
+def registry_data(view: RegistryView) -> dict[str, Any]:
+    """The JSON the extension draws a :class:`RegistryView` from (see ``registry.ts``)."""
+    model = view.model
+    versions = [{"version": r.version.version, "stage": r.version.current_stage, "aliases": list(r.version.aliases),
+                 "run_id": r.version.run_id, "run_name": r.run_name, "signature": r.signature,
+                 "tags": dict(r.version.tags), "description": r.version.description or "",
+                 "status": r.version.status, "source": r.version.source, "user_id": r.version.user_id,
+                 "creation_timestamp": r.version.creation_timestamp,
+                 "last_updated_timestamp": r.version.last_updated_timestamp} for r in view.versions]
+    history = [{"timestamp": e.timestamp, "kind": e.kind, "version": e.version, "from": e.from_value,
+                "to": e.to_value, "alias": e.alias, "user": e.user_id} for e in view.history[-MAX_HISTORY_DATA:]]
+    return {"name": view.name,
+            "model": None if model is None else {
+                "name": model.name, "description": model.description or "", "tags": dict(model.tags),
+                "aliases": {a: int(v) for a, v in model.aliases.items()},
+                "creation_timestamp": model.creation_timestamp,
+                "last_updated_timestamp": model.last_updated_timestamp},
+            "versions": versions, "history": history, "history_total": len(view.history)}
 
 
 def registry_view(name: str, tracking_uri: str | None = None) -> RegistryView:
