@@ -145,7 +145,7 @@ def test_wide_frame_for_parallel_coordinates(sweep):
 def test_cell_formatting():
     assert _data.format_value("metric:acc", 0.123456789) == "0.12346"
     assert _data.format_value("metric:x", 1.5e-7) == "1.5e-07"
-    assert _data.format_value("metric:x", float("nan")) == ""
+    assert _data.format_value("metric:x", float("nan")) == "\u2014"  # a dash, never "nan" or an empty cell
     assert _data.format_duration(850) == "850 ms"
     assert _data.format_duration(83_000) == "1m 23s"
     assert _data.format_duration(3 * 3600_000 + 5 * 60_000) == "3h 05m"

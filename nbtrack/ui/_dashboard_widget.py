@@ -1,4 +1,4 @@
-"""``nbtrack.dashboard()``: table, parallel coordinates and charts sharing one selection.
+"""The ipywidgets version of ``nbtrack.dashboard()`` (front ends without nbtrack's extension).
 
 Ticking runs in the table or brushing an axis selects them everywhere: the table marks
 them, parallel coordinates greys out the rest, the chart draws them. With nothing
@@ -16,13 +16,14 @@ from typing import Any
 import ipywidgets as W
 
 from nbtrack.ui import _data, _live, _static
-from nbtrack.ui._base import callable_module, with_static
+from nbtrack.ui._base import with_static
+from nbtrack.ui._chart_widget import MetricChart
+from nbtrack.ui._parcoords_widget import ParallelCoordinates
 from nbtrack.ui._selection import Selection
-from nbtrack.ui.chart import MetricChart
-from nbtrack.ui.parcoords import ParallelCoordinates
-from nbtrack.ui.table import RunsTable
+from nbtrack.ui._table_widget import RunsTable
+from nbtrack.ui.dashboard import default_metric
 
-__all__ = ["Dashboard", "dashboard"]
+__all__ = ["Dashboard"]
 
 _PARCOORDS_EVERY = 10.0  # seconds: metric values alone refresh parallel coordinates this rarely
 
@@ -40,7 +41,9 @@ class Dashboard(W.VBox):
         self.parcoords = ParallelCoordinates(experiment=self.experiment_ids, filter=filter,
                                              selection=self.selection, max_runs=max_runs)
         keys = self._metric_keys()
-        self.metric = W.Dropdown(options=keys, value=metric if metric in keys else (keys[0] if keys else None),
+        if metric not in keys:
+            metric = default_metric(self.table.page_run_ids, keys)
+        self.metric = W.Dropdown(options=keys, value=metric,
                                  description="metric", layout=W.Layout(width="280px"))
         self.chart = MetricChart(None, [self.metric.value] if self.metric.value else None,
                                  selection=self.selection, fallback_runs=self._fallback_runs, max_runs=chart_runs)
@@ -130,33 +133,3 @@ class Dashboard(W.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_static(super()._repr_mimebundle_(**kwargs), self.static_html())
-
-
-def dashboard(experiment: Any = None, filter: str = "", *, refresh: float = 2.0, max_runs: int = 2000,
-              chart_runs: int = 10, metric: str | None = None, group_by_cell: bool = False) -> Dashboard:
-    """Table + parallel coordinates + metric chart of an experiment, with linked selection.
-
-    Parameters
-    ----------
-    experiment
-        Name or id (default: the active experiment).
-    filter
-        Initial ``search_runs`` filter (editable in the table).
-    refresh
-        Seconds between checks for new runs or values from any process (0: never).
-    max_runs
-        Most runs drawn in parallel coordinates (the newest; the rest are counted).
-    chart_runs
-        Runs charted when nothing is selected (the first of the table's page).
-    metric
-        Metric charted first (a dropdown switches).
-
-    Examples
-    --------
-    >>> nbtrack.dashboard("mnist")  # doctest: +SKIP
-    """
-    return Dashboard(experiment, filter, refresh=refresh, max_runs=max_runs, chart_runs=chart_runs,
-                     metric=metric, group_by_cell=group_by_cell)
-
-
-callable_module(__name__, "dashboard")

@@ -18,10 +18,13 @@ from typing import Any
 from nbtrack.tracking import fluent
 
 __all__ = [
-    "ATTRIBUTES", "CELL_TAG", "Column", "Page", "default_columns", "experiment_ids",
+    "ATTRIBUTES", "CELL_TAG", "MISSING", "Column", "Page", "default_columns", "experiment_ids",
     "fetch_page", "fetch_wide", "fingerprint", "format_duration", "format_number", "format_value",
-    "key_stats",
+    "key_stats", "page_of",
 ]
+
+#: What a table shows for a run without a value (not "nan", not an empty cell).
+MISSING = "\u2014"
 
 #: The tag the notebook layer writes on every run started by a cell (nbformat cell id).
 CELL_TAG = "nbtrack.cell_id"
@@ -111,13 +114,17 @@ def fetch_page(experiments: list[str], filter_string: str | None = None, sort_id
         last = max(total - 1, 0) // page_size
         return fetch_page(experiments, filter_string, sort_id, descending, last, page_size,
                           group_by_cell, catalogue)
+    return page_of(frame, offset, catalogue, time.perf_counter() - started)
+
+
+def page_of(frame: Any, offset: int, catalogue: bool, seconds: float = 0.0) -> Page:
+    """A :class:`Page` from the frame ``Store.runs_page`` returned."""
     rows = [_row(rec) for rec in frame.itertuples(index=False)]
     columns = None
     if catalogue:
         columns = _columns_from(frame["catalogue"].iloc[0] if len(frame) else None)
     total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return Page(rows, total, offset, columns, time.perf_counter() - started,
-                [r["run_id"] for r in rows])
+    return Page(rows, total, offset, columns, seconds, [r["run_id"] for r in rows])
 
 
 def _row(rec: Any) -> dict[str, Any]:
@@ -183,7 +190,7 @@ def _isnull(value: Any) -> bool:
 def format_value(column_id: str, value: Any) -> str:
     """Text for one cell: numbers to 4-5 significant digits, times local, durations short."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return MISSING
     if column_id == "attr:start_time":
         return datetime.fromtimestamp(value / 1000).strftime("%Y-%m-%d %H:%M:%S")
     if column_id == "attr:duration":

@@ -1,4 +1,4 @@
-"""``nbtrack.parallel_coordinates()``: one axis per param and metric, brushing selects runs.
+"""The ipywidgets version of ``nbtrack.parallel_coordinates()`` (front ends without nbtrack's extension).
 
 Text params become categorical axes; numeric axes spanning more than two decades are
 drawn on a log scale (plotly's parcoords has no log axis, so values are log10'd and the
@@ -8,10 +8,8 @@ elsewhere (the table) greys out the other lines.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as W
@@ -21,97 +19,10 @@ import plotly.graph_objects as go
 from nbtrack.ui import _data, _static
 from nbtrack.ui._base import with_static
 from nbtrack.ui._plotly import TEMPLATE, FigureWidget
-from nbtrack.ui._selection import Selection
-from nbtrack.ui.chart import run_ids_of
+from nbtrack.ui._selection import Selection, run_ids_of
+from nbtrack.ui.parcoords import _GREY, _VIRIDIS, AxisData, _finite_range, build_axis, default_axes
 
-__all__ = ["ParallelCoordinates", "parallel_coordinates"]
-
-_VIRIDIS: list[list[Any]] = [[i / 9, c] for i, c in enumerate(_static._VIRIDIS)]
-_GREY = "#d4d4d4"
-_MAX_CATEGORIES = 50
-
-
-@dataclass
-class AxisData:
-    """One axis: positions (log10'd if ``log``), tick labels, and how to read it back."""
-
-    column: str  # param:<key> or metric:<key>
-    label: str
-    values: np.ndarray
-    log: bool = False
-    categories: list[str] | None = None
-
-    def dimension(self) -> dict[str, Any]:
-        dim: dict[str, Any] = {"label": self.label, "values": self.values}
-        if self.categories is not None:
-            dim["tickvals"] = list(range(len(self.categories)))
-            dim["ticktext"] = [c[:14] for c in self.categories]
-            dim["range"] = [-0.5, len(self.categories) - 0.5] if len(self.categories) > 1 else [-1, 1]
-        elif self.log:
-            lo, hi = _finite_range(self.values)
-            decades = list(range(math.floor(lo), math.ceil(hi) + 1))
-            dim["tickvals"] = decades
-            dim["ticktext"] = [f"1e{d}" for d in decades]
-        return dim
-
-    def ticks(self) -> tuple[list[float], list[str]]:
-        dim = self.dimension()
-        if "tickvals" in dim:
-            return list(dim["tickvals"]), list(dim["ticktext"])
-        lo, hi = _finite_range(self.values)
-        vals = [lo, (lo + hi) / 2, hi] if hi > lo else [lo]
-        return vals, [_static._fmt(v) for v in vals]
-
-
-def _finite_range(values: np.ndarray) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-
-
-def _natural_key(text: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(text), text)
-    except ValueError:
-        return (1, 0.0, text)
-
-
-def build_axis(column: str, raw: Any, log_axes: str | bool = "auto") -> AxisData:
-    """Shape one column of a wide frame into an axis (numeric, log-numeric or categorical)."""
-    kind, _, key = column.partition(":")
-    import pandas as pd
-
-    series = pd.Series(raw)
-    numeric = pd.to_numeric(series, errors="coerce")
-    if kind == "param" and numeric.isna().sum() > series.isna().sum():
-        # some values are not numbers: categorical axis in natural order, missing last
-        cats = sorted({str(v) for v in series.dropna()}, key=_natural_key)
-        if series.isna().any():
-            cats.append("(none)")
-        index = {c: i for i, c in enumerate(cats)}
-        values = np.array([index[str(v)] if v is not None and v == v else index["(none)"] for v in series],
-                          dtype=float)
-        return AxisData(column, key, values, categories=cats)
-    values = numeric.to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
-    log = False
-    if log_axes is True or (log_axes == "auto" and len(finite) and finite.min() > 0
-                            and finite.max() / finite.min() > 100):
-        log = bool(len(finite)) and finite.min() > 0
-    if log:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log10(values)
-    return AxisData(column, f"{key} (log)" if log else key, values, log=log)
-
-
-def default_axes(stats: Any, limit_params: int = 6, limit_metrics: int = 4) -> tuple[list[str], list[str]]:
-    """Params that vary (numeric, or with few categories) and the most common metrics."""
-    params = stats[(stats["kind"] == "param") & (stats["distinct_values"] > 1)
-                   & (stats["numeric"] | (stats["distinct_values"] <= _MAX_CATEGORIES))]
-    metrics = stats[stats["kind"] == "metric"]
-    params = params.sort_values(["n", "key"], ascending=[False, True]).head(limit_params)
-    metrics = metrics.sort_values(["n", "key"], ascending=[False, True]).head(limit_metrics)
-    return sorted(params["key"].tolist()), sorted(metrics["key"].tolist())
-
+__all__ = ["ParallelCoordinates"]
 
 class ParallelCoordinates(W.VBox):
     """Parallel coordinates of runs, linked to a :class:`Selection` both ways."""
@@ -332,32 +243,3 @@ def _dedupe_labels(axes: list[AxisData]) -> None:
     for axis in axes:
         if seen[axis.label] > 1:
             axis.label = f"{axis.column.split(':')[0]} {axis.label}"
-
-
-def parallel_coordinates(runs: Any = None, params: Sequence[str] | None = None,
-                         metrics: Sequence[str] | None = None, *, experiment: Any = None, filter: str = "",
-                         color: str | None = None, selection: Selection | None = None,
-                         max_runs: int = 2000, log_axes: str | bool = "auto") -> ParallelCoordinates:
-    """Parallel coordinates of runs: one axis per param and metric, brushing selects runs.
-
-    Parameters
-    ----------
-    runs
-        Run ids, ``Run`` objects or a ``search_runs`` DataFrame; default: the runs of
-        ``experiment`` matching ``filter`` (newest ``max_runs``).
-    params, metrics
-        Keys for the axes; default: params that vary (up to 6) and common metrics (up to 4).
-    color
-        Metric that colours the lines (default: the first metric).
-    selection
-        Shared :class:`Selection`: brushing sets it, and runs selected elsewhere are
-        highlighted (the others greyed out).
-    log_axes
-        ``"auto"``: log scale for positive axes spanning more than 2 decades; True/False.
-
-    Examples
-    --------
-    >>> nbtrack.parallel_coordinates(params=["lr", "depth"], metrics=["acc"])  # doctest: +SKIP
-    """
-    return ParallelCoordinates(runs, params, metrics, experiment=experiment, filter=filter, color=color,
-                               selection=selection, max_runs=max_runs, log_axes=log_axes)

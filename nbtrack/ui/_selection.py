@@ -8,11 +8,12 @@ hands out one colour per run, so a run has the same colour in the table and the 
 from __future__ import annotations
 
 import logging
+import uuid
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["PALETTE", "Selection"]
+__all__ = ["PALETTE", "Selection", "run_ids_of"]
 
 log = logging.getLogger("nbtrack.ui")
 
@@ -39,6 +40,8 @@ class Selection:
         self._observers: list[tuple[Any, Any]] = []
         self._colors: dict[str, str] = {}
         self.source: Any = None  # the view behind the latest change
+        #: what the views drawn by nbtrack's JupyterLab extension call this selection (they share it)
+        self.id = uuid.uuid4().hex[:12]
 
     def __repr__(self) -> str:
         return f"Selection({list(self._ids)!r})"
@@ -90,3 +93,18 @@ class Selection:
         if color is None:
             color = self._colors[run_id] = PALETTE[len(self._colors) % len(PALETTE)]
         return color
+
+
+def run_ids_of(runs: Any) -> list[str]:
+    """Run ids from ids, Run objects, a search_runs DataFrame or a Selection."""
+    if runs is None:
+        return []
+    if isinstance(runs, Selection):
+        return list(runs.run_ids)
+    if isinstance(runs, str):
+        return [runs]
+    if hasattr(runs, "info") and hasattr(runs.info, "run_id"):
+        return [runs.info.run_id]
+    if hasattr(runs, "columns") and "run_id" in runs.columns:
+        return [str(r) for r in runs["run_id"]]
+    return [r.info.run_id if hasattr(r, "info") else str(r) for r in runs]

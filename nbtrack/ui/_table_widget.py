@@ -1,4 +1,4 @@
-"""``nbtrack.runs_table()``: a paged, sortable, filterable table of runs.
+"""The ipywidgets version of ``nbtrack.runs_table()`` (front ends without nbtrack's extension).
 
 The widget is a small anywidget (``_table.js``, a few KB): the browser shows one page and
 sends back what the user did (filter text, sort column, page, ticked runs, chosen
@@ -21,7 +21,7 @@ from nbtrack.ui import _data, _static
 from nbtrack.ui._base import with_static
 from nbtrack.ui._selection import Selection
 
-__all__ = ["RunsTable", "runs_table"]
+__all__ = ["RunsTable"]
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -203,38 +203,3 @@ class RunsTable(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_static(super()._repr_mimebundle_(**kwargs), self.static_html())
-
-
-def runs_table(experiment: Any = None, filter: str = "", *, columns: Sequence[str] | None = None,
-               group_by_cell: bool = False, page_size: int = 50, sort: str = "attr:start_time",
-               descending: bool = True, selection: Selection | None = None) -> RunsTable:
-    """Show the runs of an experiment as a sortable, filterable, paged table.
-
-    Parameters
-    ----------
-    experiment
-        Experiment name or id (or a list); default: the active experiment.
-    filter
-        A ``search_runs`` filter, e.g. ``"metrics.acc > 0.9 AND params.model = 'rf'"``
-        (``OR``, ``NOT`` and parentheses work too). A bad filter is shown under the box.
-    columns
-        Column ids to show: ``attr:run_name``, ``attr:status``, ``attr:start_time``,
-        ``attr:duration``, ``attr:user_id``, ``attr:run_id``, ``param:<key>``,
-        ``metric:<key>``, ``tag:<key>``. Default: name, status, start, duration and the
-        most common params and metrics.
-    group_by_cell
-        Show only the newest run of each notebook cell (tag ``nbtrack.cell_id``).
-    page_size
-        Rows per page (the table fetches one page at a time).
-    sort, descending
-        Initial sort column id and direction.
-    selection
-        A :class:`~nbtrack.ui._selection.Selection` to share with other views.
-
-    Examples
-    --------
-    >>> table = nbtrack.runs_table("mnist", "metrics.acc > 0.9")  # doctest: +SKIP
-    >>> table.selected_run_ids  # the runs ticked in the table  # doctest: +SKIP
-    """
-    return RunsTable(experiment, filter, columns=columns, group_by_cell=group_by_cell, page_size=page_size,
-                     sort=sort, descending=descending, selection=selection)
