@@ -39,6 +39,23 @@ def use_widgets() -> bool:
     return bool("google.colab" in sys.modules or os.environ.get("VSCODE_PID") or os.environ.get("VSCODE_CWD"))
 
 
+_told: list[bool] = []
+FALLBACK_NOTE = ("nbtrack: these views are the widget versions for front ends without nbtrack's JupyterLab "
+                 "extension. In JupyterLab (or Notebook 7), <code>pip install 'nbtrack[notebook]'</code> in the "
+                 "environment that runs Jupyter gives the full views and the runs side panel.")
+
+
+def _say_how_to_get_the_extension() -> None:
+    """Once per kernel, above the first widget view: how to get the full one."""
+    if _told or os.environ.get("NBTRACK_VIEWS", "").strip().lower() in ("widget", "widgets", "ipywidgets"):
+        return  # asked for widgets on purpose: nothing to tell
+    _told.append(True)
+    from IPython.display import display
+
+    display({"text/html": f'<div style="font-size:12px;color:#666">{FALLBACK_NOTE}</div>',
+             "text/plain": FALLBACK_NOTE.replace("<code>", "").replace("</code>", "")}, raw=True)
+
+
 def new_selection_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -91,6 +108,7 @@ class View:
         if use_widgets():
             from nbtrack.ui._base import with_static
 
+            _say_how_to_get_the_extension()
             return with_static(self.widget._repr_mimebundle_(include=include, exclude=exclude), self.static_html())
         return {MIME: self.spec(), "text/html": self.static_html(), "text/plain": repr(self)}
 
