@@ -1,4 +1,5 @@
-"""``nbtrack.metric_chart()``: metric histories of several runs, overlaid, live while they log.
+"""The metric chart as an ipywidget: the fallback of ``nbtrack.metric_chart()`` (:mod:`.chart`) where the
+front end has no nbtrack extension (VS Code, Colab, ``NBTRACK_VIEWS=widgets``).
 
 Every line is downsampled in DuckDB to a few points per pixel column (:mod:`._history`),
 so a 1,000,000-point history costs one query of about 100-150 ms and ~2,000 points on the
@@ -22,8 +23,9 @@ from nbtrack.ui import _history, _live, _static
 from nbtrack.ui._base import with_static
 from nbtrack.ui._plotly import TEMPLATE, FigureWidget
 from nbtrack.ui._selection import PALETTE, Selection
+from nbtrack.ui.chart import run_ids_of
 
-__all__ = ["MetricChart", "metric_chart"]
+__all__ = ["MetricChart", "panel_domains"]
 
 _X_LABELS = {"step": "step", "relative": "time since run start (s)", "wall": "wall time"}
 _LIVE_INTERVAL = 0.4  # seconds between polls while a run logs: "a few times per second"
@@ -40,19 +42,22 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def run_ids_of(runs: Any) -> list[str]:
-    """Run ids from ids, Run objects, a search_runs DataFrame or a Selection."""
-    if runs is None:
-        return []
-    if isinstance(runs, Selection):
-        return list(runs.run_ids)
-    if isinstance(runs, str):
-        return [runs]
-    if hasattr(runs, "info") and hasattr(runs.info, "run_id"):
-        return [runs.info.run_id]
-    if hasattr(runs, "columns") and "run_id" in runs.columns:
-        return [str(r) for r in runs["run_id"]]
-    return [r.info.run_id if hasattr(r, "info") else str(r) for r in runs]
+def panel_domains(n: int, gap: float = 0.06) -> list[tuple[float, float]]:
+    """The y domain of each of ``n`` stacked panels, top first, each inside [0, 1].
+
+    Computed as ``top - h`` the last panel's bottom came out as -5.55e-17 for 4 or more panels,
+    which plotly rejects (``ValueError ... domain[0]``); the gap also shrinks so that any number
+    of panels keeps a positive height.
+    """
+    n = max(int(n), 1)
+    gap = min(gap, 0.3 / (n - 1)) if n > 1 else 0.0
+    h = (1 - gap * (n - 1)) / n
+    out = []
+    for row in range(n):
+        top = 1 - row * (h + gap)
+        lo, hi = (0.0 if row == n - 1 else round(top - h, 9)), (1.0 if row == 0 else round(top, 9))
+        out.append((min(max(lo, 0.0), 1.0), min(max(hi, 0.0), 1.0)))
+    return out
 
 
 class MetricChart(W.VBox):
@@ -179,8 +184,7 @@ class MetricChart(W.VBox):
         """Lay out one subplot per key and four traces per (run, key), empty for now."""
         self._revision += 1
         n = max(len(self._keys), 1)
-        gap = 0.06 if n > 1 else 0.0
-        h = (1 - gap * (n - 1)) / n
+        domains = panel_domains(n)
         layout: dict[str, Any] = {
             "height": self._height or (250 * n + 70), "margin": {"l": 60, "r": 10, "t": 30, "b": 45},
             "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 11}},
@@ -191,10 +195,10 @@ class MetricChart(W.VBox):
         annotations = []
         for row in range(n):
             xa, ya = self._axis_names(row)
-            top = 1 - row * (h + gap)
+            bottom, top = domains[row]
             layout[xa.replace("x", "xaxis")] = {"anchor": ya, "showticklabels": row == n - 1,
                                                  **({"matches": "x"} if row else {})}
-            layout[ya.replace("y", "yaxis")] = {"anchor": xa, "domain": [top - h, top]}
+            layout[ya.replace("y", "yaxis")] = {"anchor": xa, "domain": [bottom, top]}
             if row < len(self._keys):
                 annotations.append({"text": f"<b>{self._keys[row]}</b>", "x": 0, "xref": "paper", "y": top,
                                      "yref": "paper", "yanchor": "bottom", "showarrow": False,
@@ -449,36 +453,3 @@ class MetricChart(W.VBox):
 def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
     span = max(abs(b[1] - b[0]), 1e-12)
     return abs(a[0] - b[0]) / span < 0.01 and abs(a[1] - b[1]) / span < 0.01
-
-
-def metric_chart(runs: Any = None, keys: str | Sequence[str] | None = None, *, x: str = "step",
-                 smoothing: float = 0.0, log_y: bool = False, band: bool = True, live: bool = True,
-                 selection: Selection | None = None, max_runs: int = 10, buckets: int = 400) -> MetricChart:
-    """Chart the history of metrics for several runs, overlaid, one panel per metric.
-
-    Parameters
-    ----------
-    runs
-        Run ids, ``Run`` objects or a ``search_runs`` DataFrame. With ``runs=None`` and a
-        ``selection``, the chart follows the selection.
-    keys
-        Metric key(s); default: the (up to 4) keys most of the runs have.
-    x
-        ``"step"``, ``"relative"`` (seconds since each run started) or ``"wall"`` (clock time).
-    smoothing
-        EMA weight in [0, 0.99] (TensorBoard's debiased EMA over the bucket means); the raw
-        line stays, faint.
-    log_y, band
-        Log-scale y; shade each bucket's min..max when a line is downsampled.
-    live
-        While a shown run is RUNNING, append new points a few times per second.
-    max_runs, buckets
-        At most this many runs are drawn (the rest are counted, never silently dropped);
-        each line is cut into ``buckets`` x-intervals of up to 4 points each.
-
-    Examples
-    --------
-    >>> nbtrack.metric_chart(nbtrack.search_runs(max_results=5), "loss", smoothing=0.6)  # doctest: +SKIP
-    """
-    return MetricChart(runs, keys, x=x, smoothing=smoothing, log_y=log_y, band=band, live=live,
-                       selection=selection, max_runs=max_runs, buckets=buckets)

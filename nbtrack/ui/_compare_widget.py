@@ -1,4 +1,5 @@
-"""``nbtrack.compare(run_ids)``: runs side by side, differences highlighted, best marked.
+"""The compare view as an ipywidget: the fallback of ``nbtrack.compare()`` (:mod:`.compare`) where the
+front end has no nbtrack extension.
 
 Params whose values differ between the runs are highlighted (and "only differences" hides
 the rest); for each metric the best run is marked, higher being better unless the name
@@ -9,7 +10,6 @@ of the runs are overlaid in a :class:`~nbtrack.ui.chart.MetricChart`.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -17,20 +17,16 @@ from typing import Any
 import ipywidgets as W
 
 from nbtrack.ui import _data
-from nbtrack.ui._base import callable_module, with_static
+from nbtrack.ui._base import with_static
+from nbtrack.ui._chart_widget import MetricChart
 from nbtrack.ui._selection import Selection
-from nbtrack.ui.chart import MetricChart, run_ids_of
+from nbtrack.ui.chart import run_ids_of
+from nbtrack.ui.compare import lower_is_better
 
-__all__ = ["Compare", "compare", "lower_is_better"]
+__all__ = ["Compare"]
 
-_LOWER = re.compile(r"loss|err|mse|mae|rmse|perplex|ppl|wer|cer|latency|time|duration|cost|regret", re.I)
 _FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;font-size:12px"
 _CELL = "padding:2px 10px;border-bottom:1px solid #eee;white-space:nowrap"
-
-
-def lower_is_better(key: str) -> bool:
-    """Guess a metric's direction from its name: ``val_loss`` -> True, ``accuracy`` -> False."""
-    return bool(_LOWER.search(key))
 
 
 class Compare(W.VBox):
@@ -147,28 +143,3 @@ class Compare(W.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_static(super()._repr_mimebundle_(**kwargs), self.static_html())
-
-
-def compare(run_ids: Any, keys: Sequence[str] | None = None, *,
-            higher_is_better: Mapping[str, bool] | None = None, chart: bool = True) -> Compare:
-    """Compare runs side by side: params (differences highlighted), metrics (best marked), histories.
-
-    Parameters
-    ----------
-    run_ids
-        Run ids, ``Run`` objects, a ``search_runs`` DataFrame or a Selection.
-    keys
-        Metrics whose histories are overlaid (default: up to 4).
-    higher_is_better
-        Per-metric direction, e.g. ``{"f1": True, "val_loss": False}``; by default names with
-        loss/error/mse/... are lower-is-better, everything else higher-is-better.
-
-    Examples
-    --------
-    >>> nbtrack.compare(table.selected_run_ids)  # doctest: +SKIP
-    """
-    return Compare(run_ids, keys, higher_is_better=higher_is_better, chart=chart)
-
-
-
-callable_module(__name__, "compare")

@@ -21,7 +21,7 @@ import numpy as np
 
 from nbtrack.tracking import fluent
 
-__all__ = ["X_AXES", "Series", "ema", "fetch_new_points", "fetch_series", "run_info"]
+__all__ = ["X_AXES", "Series", "assemble", "ema", "fetch_buckets", "fetch_new_points", "fetch_series", "run_info"]
 
 #: x-axis name -> what it measures, in the unit stored.
 X_AXES = {
@@ -81,17 +81,26 @@ def fetch_series(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "ste
     unit (steps, or milliseconds for ``relative`` and ``wall``). With ``runs_out``, the same
     query also fills it as :func:`run_info` would (saving a round trip).
     """
+    frame = fetch_buckets(run_ids, keys, x_axis, x_range, buckets, runs_out)
+    return assemble(frame) if frame is not None else {}
+
+
+def fetch_buckets(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "step",
+                  x_range: tuple[float, float] | None = None, buckets: int = 500,
+                  runs_out: dict[str, dict[str, Any]] | None = None) -> Any:
+    """The store's M4 bucket rows (``store.metric_buckets``) of every (run, key), without the run
+    rows (those fill ``runs_out``); None when there are no runs. What the chart's data carries."""
     if x_axis not in X_AXES:
         raise ValueError(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
     if not run_ids:
-        return {}
+        return None
     with_runs = runs_out is not None
     frame = fluent.active_store().metric_buckets(run_ids, keys, x_axis, max(int(buckets), 1), x_range, with_runs)
     if with_runs and runs_out is not None:
         runs = frame[frame["bucket"] == -3]
         runs_out.update(_info_rows(runs))
         frame = frame[frame["bucket"] != -3].reset_index(drop=True)
-    return _assemble(frame)
+    return frame
 
 
 def _info_rows(frame: Any) -> dict[str, dict[str, Any]]:
@@ -99,7 +108,8 @@ def _info_rows(frame: Any) -> dict[str, dict[str, Any]]:
             for r in frame.itertuples(index=False)}
 
 
-def _assemble(frame: Any) -> dict[tuple[str, str], Series]:
+def assemble(frame: Any) -> dict[tuple[str, str], Series]:
+    """One :class:`Series` per (run, key) of :func:`fetch_buckets`' rows."""
     out: dict[tuple[str, str], Series] = {}
     if not len(frame):
         return out
