@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ from IPython.core.error import UsageError
 import nbtrack
 from nbtrack.entities import Metric
 from nbtrack.notebook import _card
+from nbtrack.ui._mime import MIME
 
 
 def cards(out):
@@ -21,7 +23,8 @@ def cards(out):
 
 
 # -- the card ---------------------------------------------------------------------------------
-def test_card_is_shown_then_updated_in_place_to_the_final_state(ip):
+def test_card_is_shown_then_updated_in_place_to_the_final_state(ip, monkeypatch):
+    monkeypatch.setenv("NBTRACK_VIEWS", "widgets")  # the HTML card a kernel thread refreshes
     code = textwrap.dedent("""\
         %%track --name live --params lr
         import time
@@ -88,6 +91,43 @@ def test_sparkline_ignores_nan_and_needs_two_points():
     assert _card.sparkline([1.0]) == ""
     assert _card.sparkline([float("nan"), 1.0]) == ""
     assert "<polyline" in _card.sparkline([1.0, float("inf"), 2.0])
+
+
+def test_sparkline_shows_its_scale_so_a_tiny_change_is_not_a_full_swing():
+    spark = _card.sparkline([1.0, 1.0002, 1.0005])
+    assert '<span title="max">1.0005</span>' in spark and '<span title="min">1</span>' in spark
+    assert _card.scale_labels(0.99951, 0.99952) == ("0.99951", "0.99952")  # digits until they differ
+    flat = _card.sparkline([0.5, 0.5, 0.5])
+    assert "flat 0.5" in flat and "11.0" in flat  # a level line at mid height (22 px box), not stretched
+
+
+def test_card_with_the_extension_is_a_run_card_view_the_front_end_keeps_live(ip, monkeypatch):
+    monkeypatch.setenv("NBTRACK_VIEWS", "extension")
+    code = textwrap.dedent("""\
+        %%track --name viewed --params lr
+        import time
+        lr = 0.01
+        for step in range(5):
+            nbtrack.log_metrics({"loss": 1 / (step + 1), "odd": float("nan") if step == 4 else step}, step=step)
+            time.sleep(0.1)
+        """)
+    result, out = run(ip, code)
+    assert result.success
+    shown = cards(out)
+    # the first state and the final one: no kernel thread updates it while the cell runs
+    assert [o.update for o in shown] == [False, True]
+    assert len({o.transient["display_id"] for o in shown}) == 1
+    first, final = (o.data[MIME] for o in shown)
+    assert first["view"] == final["view"] == "run_card"
+    assert first["data"]["status"] == "RUNNING" and first["data"]["start_time"] > 0
+    assert first["tracking_uri"] == nbtrack.get_tracking_uri()
+    data = final["data"]
+    assert data["status"] == "FINISHED" and data["name"] == "viewed" and data["params"] == {"lr": "0.01"}
+    assert data["run_id"] == first["data"]["run_id"] and data["end_time"] >= data["start_time"]
+    assert data["metrics"]["odd"] == "NaN" and data["history"]["odd"][-1] == "NaN"  # strict JSON
+    assert data["history"]["loss"] == [1.0, 0.5, 1 / 3, 0.25, 0.2] and data["steps"]["loss"] == 4
+    json.dumps(final, allow_nan=False)
+    assert "FINISHED" in shown[-1].data["text/plain"] and "nbtrack-card" in shown[-1].data["text/html"]
 
 
 def test_downsample_keeps_the_ends():

@@ -29,6 +29,7 @@ _pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="nbtrack-jup
 _contexts: dict[str, Any] = {}
 _lock = threading.Lock()
 MAX_BODY = 16 * 1024 * 1024
+MAX_TEXT = 1024 * 1024
 
 
 def resolve_store(root_dir: str, notebook_path: str | None) -> str:
@@ -107,7 +108,22 @@ def handlers(base_url: str, root_dir: str) -> list[tuple[str, Any, dict[str, Any
             kind = "http" if uri.startswith(("http://", "https://")) else \
                 "postgresql" if uri.startswith("postgresql") else "local"
             exists = kind != "local" or os.path.exists(uri.removeprefix("duckdb://").removeprefix("file://"))
-            self.finish(json.dumps({"tracking_uri": uri, "kind": kind, "exists": exists}))
+            self.finish(json.dumps({"tracking_uri": uri, "kind": kind, "exists": exists,
+                                    "server_root": os.path.abspath(root_dir)}))
+
+    class ArtifactTextHandler(_Base):
+        """The text of one small artifact of a run (the side panel restores a run's cell source)."""
+
+        @web.authenticated
+        async def get(self) -> None:
+            uri, run_id = self._store_uri(), self.get_query_argument("run_id", "")
+            path = self.get_query_argument("path", "")
+            try:
+                text = await asyncio.get_running_loop().run_in_executor(_pool, _artifact_text, uri, run_id, path)
+            except NbtrackError as e:
+                self._send(*_error_body(e))
+                return
+            self.finish(json.dumps({"run_id": run_id, "path": path, "text": text}))
 
     class ApiHandler(_Base):
         @web.authenticated
@@ -174,7 +190,32 @@ def handlers(base_url: str, root_dir: str) -> list[tuple[str, Any, dict[str, Any
                 return
             self._send(response.code, response.body or b"")
 
-    return [(prefix + "/store", StoreHandler, {}), (prefix + "/api/(.*)", ApiHandler, {})]
+    return [(prefix + "/store", StoreHandler, {}), (prefix + "/artifact-text", ArtifactTextHandler, {}),
+            (prefix + "/api/(.*)", ApiHandler, {})]
+
+
+def _artifact_text(uri: str, run_id: str, path: str) -> str:
+    """At most MAX_TEXT bytes of an artifact, decoded as UTF-8 (through the store's client: local
+    folders and a tracking server's artifact proxy alike)."""
+    import tempfile
+
+    if not run_id or not path or path.startswith("/") or ".." in path.split("/"):
+        raise InvalidParameter("artifact-text needs a run_id and a relative artifact path.")
+    client = _context(uri).client if not uri.startswith(("http://", "https://")) else _http_client(uri)
+    with tempfile.TemporaryDirectory(prefix="nbtrack-artifact-") as tmp:
+        local = client.download_artifacts(run_id, path, tmp)
+        if not os.path.isfile(local):
+            raise InvalidParameter(f"{path} of run {run_id} is a folder, not a file.")
+        if os.path.getsize(local) > MAX_TEXT:
+            raise InvalidParameter(f"{path} of run {run_id} is larger than {MAX_TEXT} bytes.")
+        with open(local, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def _http_client(uri: str) -> Any:
+    from nbtrack.tracking.client import Client
+
+    return Client(uri)
 
 
 class _Query:

@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CardData", "CardReader", "LiveCard", "render_html", "render_text"]
+from nbtrack.ui._mime import MIME, View
+
+__all__ = ["CardData", "CardReader", "LiveCard", "RunCardView", "mime_bundle", "render_html", "render_text"]
 
 log = logging.getLogger("nbtrack.notebook")
 
@@ -122,18 +124,35 @@ def _duration(data: CardData) -> str:
     return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+def scale_labels(lo: float, hi: float) -> tuple[str, str]:
+    """The ends of a sparkline's scale, with enough digits that a small change reads as one."""
+    for digits in range(4, 13):
+        low, high = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+        if low != high or lo == hi:
+            return low, high
+    return repr(lo), repr(hi)
+
+
 def sparkline(values: Sequence[float], width: int = 120, height: int = 22) -> str:
+    """An SVG sparkline and its scale: max above min at its right; a flat series is a level line."""
     finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     if len(finite) < 2:
         return ""
     lo, hi = min(finite), max(finite)
-    span = (hi - lo) or 1.0
     step = (width - 2) / (len(finite) - 1)
-    points = " ".join(f"{1 + i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
-                      for i, v in enumerate(finite))
+    if hi == lo:
+        ys = [height / 2] * len(finite)
+    else:
+        ys = [height - 2 - (v - lo) / (hi - lo) * (height - 4) for v in finite]
+    points = " ".join(f"{1 + i * step:.1f},{y:.1f}" for i, y in enumerate(ys))
+    low, high = scale_labels(lo, hi)
+    scale = (f"flat {html.escape(high)}" if hi == lo
+             else f'<span title="max">{html.escape(high)}</span><br><span title="min">{html.escape(low)}</span>')
     return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
             f'style="vertical-align:middle"><polyline fill="none" stroke="#0969da" '
-            f'stroke-width="1.5" points="{points}"/></svg>')
+            f'stroke-width="1.5" points="{points}"/></svg>'
+            f'<span class="nbtrack-spark-scale" style="display:inline-block;vertical-align:middle;'
+            f'font-size:9px;line-height:10px;color:#57606a;margin-left:3px">{scale}</span>')
 
 
 def render_html(data: CardData) -> str:
@@ -201,8 +220,55 @@ def render_text(data: CardData) -> str:
     return "\n".join(lines)
 
 
-def bundle(data: CardData) -> dict[str, str]:
+def bundle(data: CardData) -> dict[str, Any]:
     return {"text/html": render_html(data), "text/plain": render_text(data)}
+
+
+def _number(value: float) -> float | str:
+    """JSON has no NaN or infinity: spelled as nbtrack's wire frames spell them."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def card_json(data: CardData) -> dict[str, Any]:
+    """The card as the ``run_card`` view's data (strict JSON)."""
+    return {"run_id": data.run_id, "name": data.name, "status": data.status, "experiment": data.experiment,
+            "start_time": data.start_time, "end_time": data.end_time, "params": dict(data.params),
+            "metrics": {k: _number(v) for k, v in data.metrics.items()}, "steps": dict(data.steps),
+            "history": {k: [_number(v) for v in vs] for k, vs in data.history.items()},
+            "error": data.error, "models": [list(m) for m in data.models]}
+
+
+class RunCardView(View):
+    """The card as data for nbtrack's JupyterLab extension (``extension/src/views/card.ts``), which
+    keeps it live from the Jupyter server while the kernel is busy running the cell."""
+
+    view = "run_card"
+
+    def __init__(self, card: CardData) -> None:
+        super().__init__()
+        self.card = card
+
+    def data(self) -> dict[str, Any]:
+        return card_json(self.card)
+
+    def static_html(self) -> str:
+        return render_html(self.card)
+
+    def make_widget(self) -> Any:
+        raise NotImplementedError("The run card has no widget: where the extension is missing it is HTML "
+                                  "refreshed from the kernel (nbtrack.notebook._card.bundle).")
+
+    def __repr__(self) -> str:
+        return render_text(self.card)
+
+
+def mime_bundle(data: CardData) -> dict[str, Any]:
+    """The card's output on the extension's path: the view's data, its static copy and text."""
+    return {MIME: RunCardView(data).spec(), "text/html": render_html(data), "text/plain": render_text(data)}
 
 
 # -- the live card --------------------------------------------------------------------------
@@ -210,13 +276,18 @@ class LiveCard:
     """A display handle refreshed from a daemon thread until :meth:`finish`.
 
     ``read(error=None)`` returns fresh :class:`CardData`; ``publish(bundle, first)`` shows or updates
-    the display. The refresh interval adapts to the cost of a read (at least
-    ``min_interval``, at least four times the last read), so a slow store is polled less.
+    the display; ``render`` makes the bundle (:func:`bundle`, or :func:`mime_bundle` for the
+    extension). The refresh interval adapts to the cost of a read (at least ``min_interval``, at
+    least four times the last read), so a slow store is polled less. With ``refresh=False`` no
+    thread runs: the front end keeps the card live itself, and the kernel sends only the first
+    and the final state.
     """
 
-    def __init__(self, read: Callable[..., CardData], publish: Callable[[dict[str, str], bool], None],
-                 initial: CardData, live: bool, min_interval: float = 0.3) -> None:
+    def __init__(self, read: Callable[..., CardData], publish: Callable[[dict[str, Any], bool], None],
+                 initial: CardData, live: bool, min_interval: float = 0.3,
+                 render: Callable[[CardData], dict[str, Any]] = bundle, refresh: bool = True) -> None:
         self.read = read
+        self._render = render
         self._publish = publish
         self._min_interval = min_interval
         self._stop = threading.Event()
@@ -226,13 +297,14 @@ class LiveCard:
         self._thread: threading.Thread | None = None
         self._shown = live
         if live:
-            self._show(bundle(initial), first=True)
+            self._show(render(initial), first=True)
+        if live and refresh:
             context = contextvars.copy_context()  # the kernel routes output by the cell's context
             self._thread = threading.Thread(target=context.run, args=(self._loop,),
                                             name="nbtrack-card", daemon=True)
             self._thread.start()
 
-    def _show(self, payload: dict[str, str], first: bool) -> None:
+    def _show(self, payload: dict[str, Any], first: bool) -> None:
         if payload["text/html"] == self._last_html:
             return
         self._last_html = payload["text/html"]
@@ -252,7 +324,7 @@ class LiveCard:
             with self._lock:
                 if self._finished:
                     return
-                self._show(bundle(data), first=False)
+                self._show(self._render(data), first=False)
 
     def stop(self) -> None:
         """Start no more refreshes (the one under way, if any, still completes)."""
@@ -266,4 +338,4 @@ class LiveCard:
         with self._lock:
             self._finished = True
             if final is not None:
-                self._show(bundle(final), first=not self._shown)
+                self._show(self._render(final), first=not self._shown)

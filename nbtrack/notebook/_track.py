@@ -18,6 +18,7 @@ from nbtrack.notebook._execute import compile_body, run_body
 from nbtrack.notebook._extension import SOURCE_ARTIFACT, active_run_ids, end_runs_above
 from nbtrack.tracking import fluent
 from nbtrack.tracking.client import Client
+from nbtrack.ui._mime import use_widgets
 
 __all__ = ["track_cell"]
 
@@ -127,7 +128,7 @@ def _start_card(shell: Any, client: Client, run: Any, experiment: str, quiet: bo
         return None
     display_id = uuid.uuid4().hex
 
-    def publish(payload: dict[str, str], first: bool) -> None:
+    def publish(payload: dict[str, Any], first: bool) -> None:
         if first:
             display(payload, raw=True, display_id=display_id)
         else:
@@ -135,8 +136,12 @@ def _start_card(shell: Any, client: Client, run: Any, experiment: str, quiet: bo
 
     initial = _card.CardData(run.info.run_id, run.info.run_name, RunStatus.RUNNING, experiment,
                              run.info.start_time)
+    # With nbtrack's JupyterLab extension the card polls the Jupyter server itself (the kernel is
+    # busy with the cell); elsewhere a kernel thread refreshes its HTML.
+    extension = not use_widgets()
     return _card.LiveCard(_card.CardReader(client, run.info.run_id, experiment), publish, initial,
-                          live=can_update_displays(shell))
+                          live=can_update_displays(shell),
+                          render=_card.mime_bundle if extension else _card.bundle, refresh=not extension)
 
 
 def can_update_displays(shell: Any) -> bool:
