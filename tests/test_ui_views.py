@@ -140,7 +140,7 @@ def test_chart_smoothing_log_y_and_export(sweep):
     assert smooth.y[-1] > raw.y[-1]  # a decaying loss, smoothed, lags above
     chart.log_y.value = True
     assert chart.figure.layout.yaxis.type == "log"
-    frame = chart.data()
+    frame = chart.widget.data()  # (chart.data() is the view's data for the extension)
     assert list(frame.columns) == ["run_id", "run_name", "key", "x", "value", "smoothed"]
     assert len(frame) == 50 and not frame["smoothed"].isna().any()
 
