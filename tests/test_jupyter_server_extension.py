@@ -34,6 +34,7 @@ MAKE_STORE = """
 import sys, nbtrack
 nbtrack.set_tracking_uri(sys.argv[1])
 exp = nbtrack.create_experiment("jx")
+nbtrack.create_experiment("a & b=c?")
 nbtrack.set_experiment(experiment_id=exp)
 for i in range(3):
     with nbtrack.start_run(run_name=f"r{i}") as run:
@@ -87,7 +88,7 @@ class Jupyter:
     def post(self, path: str, body: object = None, token: bool = True, **kw: object) -> httpx.Response:
         content = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
         return httpx.post(self.url + path, content=content, headers=self._headers(token, kw), timeout=60,
-                          follow_redirects=False)
+                          params=kw.pop("params", None), follow_redirects=False)  # type: ignore[arg-type]
 
     def _headers(self, token: bool, kw: dict[str, object]) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **kw.pop("headers", {})}  # type: ignore[dict-item]
@@ -274,6 +275,9 @@ def test_a_http_store_is_forwarded_with_the_servers_credentials(world):
     got = world.jupyter.get("/nbtrack/api/2.0/mlflow/runs/get", headers={"X-Nbtrack-Store": world.server},
                             params={"run_id": world.run_ids[0], "store": "ignored"})
     assert got.status_code == 200 and got.json()["run"]["info"]["run_id"] == world.run_ids[0]
+    odd = world.jupyter.get("/nbtrack/api/2.0/mlflow/experiments/get-by-name", headers={"X-Nbtrack-Store": world.server},
+                            params={"experiment_name": "a & b=c?"})  # forwarded with its query encoded
+    assert odd.status_code == 200 and odd.json()["experiment"]["name"] == "a & b=c?", odd.text
     # the nbtrack server does ask for the token: without MLFLOW_TRACKING_TOKEN it would refuse
     assert httpx.post(f"{world.server}/api/2.0/mlflow/runs/search", json=body).status_code == 401
 
@@ -286,6 +290,16 @@ def test_writes_are_refused_with_mlflows_error_body(world):
         got = world.local(path, body)
         assert got.status_code == 403, got.text
         assert got.json()["error_code"] == "PERMISSION_DENIED" and "only reads" in got.json()["message"]
+    forwarded = world.jupyter.post("/nbtrack/api/2.0/mlflow/runs/create", {"experiment_id": world.experiment_id},
+                                   headers={"X-Nbtrack-Store": world.server})  # not sent on with the server's token
+    assert forwarded.status_code == 403 and forwarded.json()["error_code"] == "PERMISSION_DENIED"
+    for method, path in (("PATCH", "registered-models/update"), ("DELETE", "registered-models/delete"),
+                         ("DELETE", "experiments/delete")):
+        got = httpx.request(method, f"{world.jupyter.url}/nbtrack/api/2.0/mlflow/{path}", json={"name": "x"},
+                            headers={"Authorization": f"token {world.jupyter.token}",
+                                     "X-Nbtrack-Store": str(world.store)})
+        assert got.status_code == 403, (method, path, got.status_code, got.text)
+        assert got.json()["error_code"] == "PERMISSION_DENIED"
     runs = world.direct("2.0/mlflow/runs/search", {"experiment_ids": [world.experiment_id]}).json()["runs"]
     assert len(runs) == 3 and all("x" not in {m["key"] for m in r["data"].get("metrics", [])} for r in runs)
 
@@ -301,6 +315,14 @@ def test_unknown_paths_are_404_and_bad_requests_400_with_a_message(world):
     assert bad_json.status_code == 400 and bad_json.json()["message"]
     bad_filter = world.local("2.0/nbtrack/views/runs-page", {"filter": "metrics.acc >>> 1"})
     assert bad_filter.status_code == 400 and bad_filter.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    nowhere = world.jupyter.root / "nowhere" / ".nbtrack"
+    absent = world.jupyter.post("/nbtrack/api/2.0/mlflow/experiments/search", {},
+                                params={"notebook": "nowhere/n.ipynb"})
+    assert absent.status_code == 404 and "no nbtrack store" in absent.json()["message"].lower(), absent.text
+    text = world.jupyter.get("/nbtrack/artifact-text", params={"notebook": "nowhere/n.ipynb", "run_id": "0" * 32,
+                                                                "path": "a.txt"})
+    assert text.status_code == 404
+    assert not nowhere.exists()  # reading makes no store
     unknown_run = world.local("2.0/mlflow/runs/get", method="GET", run_id="0" * 32)
     assert unknown_run.status_code == 404 and unknown_run.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 

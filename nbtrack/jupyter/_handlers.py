@@ -16,6 +16,7 @@ import json
 import os
 import re
 import threading
+import urllib.parse
 from typing import Any
 
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
@@ -43,6 +44,9 @@ def resolve_store(root_dir: str, notebook_path: str | None) -> str:
 
 
 def _context(uri: str) -> Any:
+    if _kind(uri) == "local" and not os.path.exists(_local_path(uri)):  # opening one would create it
+        raise NotFound(f"No nbtrack store at {_local_path(uri)} yet: it is made when a kernel logs the first "
+                       "run there.")
     with _lock:
         ctx = _contexts.get(uri)
         if ctx is None:
@@ -105,9 +109,8 @@ def handlers(base_url: str, root_dir: str) -> list[tuple[str, Any, dict[str, Any
         @web.authenticated
         def get(self) -> None:
             uri = self._store_uri()
-            kind = "http" if uri.startswith(("http://", "https://")) else \
-                "postgresql" if uri.startswith("postgresql") else "local"
-            exists = kind != "local" or os.path.exists(uri.removeprefix("duckdb://").removeprefix("file://"))
+            kind = _kind(uri)
+            exists = kind != "local" or os.path.exists(_local_path(uri))
             self.finish(json.dumps({"tracking_uri": uri, "kind": kind, "exists": exists,
                                     "server_root": os.path.abspath(root_dir)}))
 
@@ -137,46 +140,45 @@ def handlers(base_url: str, root_dir: str) -> list[tuple[str, Any, dict[str, Any
         def check_xsrf_cookie(self) -> None:  # reads only; Jupyter's token or cookie still authenticates
             return
 
+        @web.authenticated
+        async def patch(self, path: str) -> None:  # every PATCH and DELETE endpoint writes: 403
+            await self._dispatch("PATCH", path)
+
+        @web.authenticated
+        async def delete(self, path: str) -> None:
+            await self._dispatch("DELETE", path)
+
         async def _dispatch(self, method: str, path: str) -> None:
             uri = self._store_uri()
-            if uri.startswith(("http://", "https://")):
-                await self._forward(uri, method, path)
-                return
             try:
-                status, body = await self._local(uri, method, path)
+                # the endpoint first, so a write is refused here and never forwarded with our credentials
+                ep, match = _endpoint(routes, method, path)
+                if _kind(uri) == "http":
+                    await self._forward(uri, method, path)
+                    return
+                status, body = await self._local(uri, ep, match)
             except NbtrackError as e:
                 status, body = _error_body(e)
             self._send(status, body)
 
-        async def _local(self, uri: str, method: str, path: str) -> tuple[int, bytes]:
-            for pattern, by_method in routes:
-                match = pattern.match(path)
-                if match is None:
-                    continue
-                ep = by_method.get(method)
-                if ep is None:
-                    raise InvalidParameter(f"{method} is not allowed on {path}.")
-                if ep.writes:
-                    raise PermissionDenied("nbtrack's JupyterLab API only reads; log and change runs from "
-                                           "the kernel, or through nbtrack server.")
-                if method == "GET":
-                    args = parse_query(_Query(self.request.query_arguments), ep.fields)
-                else:
-                    if len(self.request.body) > MAX_BODY:
-                        raise InvalidParameter(f"The request body is larger than {MAX_BODY} bytes.")
-                    args = parse_body(self.request.body or b"{}", ep.fields)
-                args.update(match.groupdict())
-                result = await asyncio.get_running_loop().run_in_executor(_pool, _call, ep, uri, args)
-                return 200, dumps(result)
-            raise NotFound(f"No nbtrack API endpoint at {path}.")
+        async def _local(self, uri: str, ep: Endpoint, match: re.Match[str]) -> tuple[int, bytes]:
+            if self.request.method == "GET":
+                args = parse_query(_Query(self.request.query_arguments), ep.fields)
+            else:
+                if len(self.request.body) > MAX_BODY:
+                    raise InvalidParameter(f"The request body is larger than {MAX_BODY} bytes.")
+                args = parse_body(self.request.body or b"{}", ep.fields)
+            args.update(match.groupdict())
+            result = await asyncio.get_running_loop().run_in_executor(_pool, _call, ep, uri, args)
+            return 200, dumps(result)
 
         async def _forward(self, uri: str, method: str, path: str) -> None:
             from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
             from nbtrack.store.rest.http import auth_headers
 
-            query = "&".join(f"{k}={v.decode()}" for k, values in self.request.query_arguments.items()
-                             if k not in ("store", "notebook") for v in values)
+            query = urllib.parse.urlencode([(k, v.decode()) for k, values in self.request.query_arguments.items()
+                                            if k not in ("store", "notebook") for v in values])
             url = uri.rstrip("/") + "/api/" + path + ("?" + query if query else "")
             request = HTTPRequest(url, method=method, body=self.request.body if method == "POST" else None,
                                   headers={"Content-Type": "application/json", **auth_headers()},
@@ -192,6 +194,37 @@ def handlers(base_url: str, root_dir: str) -> list[tuple[str, Any, dict[str, Any
 
     return [(prefix + "/store", StoreHandler, {}), (prefix + "/artifact-text", ArtifactTextHandler, {}),
             (prefix + "/api/(.*)", ApiHandler, {})]
+
+
+def _kind(uri: str) -> str:
+    if uri.startswith(("http://", "https://")):
+        return "http"
+    return "postgresql" if uri.startswith("postgresql") else "local"
+
+
+def _local_path(uri: str) -> str:
+    return uri.removeprefix("duckdb://").removeprefix("file://")
+
+
+def _endpoint(routes: list[tuple[re.Pattern[str], dict[str, Endpoint]]], method: str,
+              path: str) -> tuple[Endpoint, re.Match[str]]:
+    """The endpoint serving ``method path``; writes are refused (PermissionDenied), unknown paths NotFound."""
+    for pattern, by_method in routes:
+        match = pattern.match(path)
+        if match is None:
+            continue
+        ep = by_method.get(method)
+        if ep is None:
+            if method in ("PATCH", "DELETE"):
+                break
+            raise InvalidParameter(f"{method} is not allowed on {path}.")
+        if not ep.writes:
+            return ep, match
+        break
+    else:
+        raise NotFound(f"No nbtrack API endpoint at {path}.")
+    raise PermissionDenied("nbtrack's JupyterLab API only reads; log and change runs from the kernel, "
+                           "or through nbtrack server.")
 
 
 def _artifact_text(uri: str, run_id: str, path: str) -> str:
