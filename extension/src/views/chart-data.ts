@@ -205,7 +205,7 @@ function rgba(hex: string, alpha: number): string {
 export function hoverTemplate(runName: string, axis: XAxis): string {
   const name = runName.replace(/[<>&]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;" })[c] ?? c);
   const at = axis === "step" ? "step %{x}" : axis === "relative" ? "%{x:.1f} s" : "%{x|%H:%M:%S}";
-  return `<b>${name}</b> · ${at}: %{y:.5g}<extra></extra>`;
+  return `<b>${name}</b> · ${at}: %{y:.5~g}<extra></extra>`;
 }
 
 /** The traces of one panel (one key): per run, band low/high, the line (markers for a lone point), the EMA.

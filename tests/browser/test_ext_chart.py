@@ -1,0 +1,240 @@
+"""metric_chart and compare drawn by nbtrack's JupyterLab extension, in a real JupyterLab.
+
+The test writes a notebook that logs runs (one with 6 metric keys and a single-point metric),
+shows a metric chart of 7 panels, a compare of the runs and a chart of a RUNNING run, runs it
+once, and then checks what a person sees: panels, markers, widths before and after a window
+resize, the legend, the unified hover, and points logged by another process arriving while the
+chart is shown. The tests share one page (module scope) and run in file order; screenshots go
+to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from procenv import python_env
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "charts.ipynb"
+RUNS = ["six-keys", "a-second-run-with-a-much-longer-name", "third"]
+KEYS = [f"k{j}" for j in range(6)]
+CELLS = [
+    textwrap.dedent(f"""
+        import nbtrack
+        nbtrack.set_experiment("charts")
+        ids = []
+        for i, name in enumerate({RUNS!r}):
+            with nbtrack.start_run(run_name=name) as run:
+                nbtrack.log_params({{"lr": 10.0 ** -(i + 1), "seed": 7}})
+                for step in range(30):
+                    nbtrack.log_metrics({{f"k{{j}}": (j + 1) / (1 + step * (i + 1)) for j in range(6)}}, step=step)
+                nbtrack.log_metric("single", 0.9 - i / 10)
+            ids.append(run.info.run_id)
+        nbtrack.flush()
+    """),
+    f"nbtrack.metric_chart(ids, {KEYS!r} + ['single'])",
+    "nbtrack.compare(ids)",
+    textwrap.dedent("""
+        live = nbtrack.start_run(run_name="live")
+        for step in range(5):
+            nbtrack.log_metric("loss", 1 / (1 + step), step=step)
+        nbtrack.flush()
+        open("live_run_id.txt", "w").write(live.info.run_id)
+        nbtrack.metric_chart(live.info.run_id, "loss")
+    """),
+]
+KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    return !!(w && w.context && w.context.path === '%s' && w.sessionContext.session
+        && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'); }""".replace(
+    "%s", NOTEBOOK)
+ALL_DONE = """() => { const prompts = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputArea-prompt')];
+    return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }"""
+
+
+def cell(i: int) -> str:
+    return f".jp-Notebook .jp-Cell.jp-CodeCell >> nth={i}"
+
+
+def notebook() -> dict[str, Any]:
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+                       "source": src.strip()} for i, src in enumerate(CELLS)],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def traces(page: Any, cell_index: int, key: str) -> list[dict[str, Any]]:
+    """The line traces plotly.js holds for panel ``key`` of the chart in cell ``cell_index``."""
+    return page.evaluate("""([i, key]) => {
+        const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[i];
+        const gd = c.querySelector(`.nbt-chart-panel[data-key="${key}"] .js-plotly-plot`);
+        return gd.data.filter(t => t.meta && t.meta[1] === 'line').map(t => ({name: t.name, mode: t.mode,
+            n: t.x.length, visible: t.visible, hovertemplate: t.hovertemplate, x: Array.from(t.x)})); }""",
+                         [cell_index, key])
+
+
+def widths(page: Any, cell_index: int) -> dict[str, float]:
+    return page.evaluate("""(i) => {
+        const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[i];
+        const out = c.querySelector('.jp-OutputArea-output');
+        const svg = c.querySelector('.nbt-chart-panel .main-svg');
+        return {output: out.getBoundingClientRect().width, chart: c.querySelector('.nbt-chart').getBoundingClientRect().width,
+                grid: c.querySelector('.nbt-chart-grid').getBoundingClientRect().width,
+                plot: svg.getBoundingClientRect().width, columns: getComputedStyle(c.querySelector('.nbt-chart-grid'))
+                    .gridTemplateColumns.split(' ').length}; }""", cell_index)
+
+
+@pytest.fixture(scope="module")
+def page(lab: Any, browser: Any) -> Iterator[Any]:
+    (lab.root / NOTEBOOK).write_text(json.dumps(notebook()))
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(lab.page_url(NOTEBOOK))
+    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_timeout(1000)
+    page.wait_for_function(ALL_DONE, timeout=180_000, polling=500)
+    try:
+        page.wait_for_function("""() => document.querySelectorAll('.nbt-chart-panel .js-plotly-plot .main-svg').length
+            >= 7 + 7 + 1 && document.querySelectorAll('.nbt-compare-table').length === 1""", timeout=120_000, polling=500)
+    except Exception:
+        page.screenshot(path=str(lab.root / "failed.png"))
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        raise AssertionError(f"the views did not draw: errors {errors}, outputs {outputs}") from None
+    page.wait_for_timeout(500)
+    yield page
+    context.close()
+
+
+def test_metric_chart_has_a_panel_per_key_and_markers_for_a_single_point(page: Any, shot: Any) -> None:
+    body = page.inner_text("body")
+    assert "Traceback (most recent call last)" not in body, body[body.find("Traceback"):][:2000]
+    assert "Error displaying widget" not in body and "could not be drawn" not in body
+    chart = page.locator(cell(1)).locator(".nbt-chart")
+    assert chart.locator(".nbt-chart-panel").count() == 7
+    assert chart.locator(".js-plotly-plot").count() == 7
+    assert chart.locator(".nbt-chart-title").all_inner_texts() == [*KEYS, "single"]
+    for key in KEYS:
+        lines = traces(page, 1, key)
+        assert [t["name"] for t in lines] == RUNS and all(t["mode"] == "lines" and t["n"] == 30 for t in lines)
+    single = traces(page, 1, "single")
+    assert [t["mode"] for t in single] == ["markers"] * 3 and [t["n"] for t in single] == [1, 1, 1]
+    # the markers are drawn: one point path per run in the panel's SVG
+    assert chart.locator('.nbt-chart-panel[data-key="single"] .scatterlayer .point').count() == 3
+    chart.scroll_into_view_if_needed()
+    shot(chart, "ext-chart-01-seven-panels")
+
+
+def test_legend_shows_every_run_in_full(page: Any) -> None:
+    legend = page.locator(cell(1)).locator(".nbt-chart-legend")
+    assert legend.locator(".nbt-chart-legend-item").all_inner_texts() == RUNS
+    boxes = page.evaluate("""(i) => {
+        const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[i];
+        const out = c.querySelector('.jp-OutputArea-output').getBoundingClientRect();
+        return [...c.querySelectorAll('.nbt-chart-legend-item')].map(e => { const r = e.getBoundingClientRect();
+            return {w: r.width, left: r.left, right: r.right, full: e.scrollWidth <= e.clientWidth + 1,
+                    outLeft: out.left, outRight: out.right}; }); }""", 1)
+    for b in boxes:
+        assert b["w"] > 20 and b["full"], b
+        assert b["left"] >= b["outLeft"] - 1 and b["right"] <= b["outRight"] + 1, b  # nothing cut at the edge
+
+
+def test_unified_hover_names_every_run(page: Any, shot: Any) -> None:
+    panel = page.locator(cell(1)).locator('.nbt-chart-panel[data-key="k0"]')
+    panel.scroll_into_view_if_needed()
+    box = panel.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("""() => { const h = document.querySelector('.nbt-chart-panel[data-key="k0"] .hoverlayer');
+        return h && h.textContent.includes('third'); }""", timeout=10_000)
+    text = panel.locator(".hoverlayer").text_content()
+    assert all(name in text for name in RUNS), text
+    assert "step" in text
+    assert all(t["hovertemplate"].startswith(f"<b>{t['name']}</b>") for t in traces(page, 1, "k0"))
+    shot(panel, "ext-chart-02-hover")
+    page.mouse.move(5, 5)
+
+
+def test_compare_table_and_its_charts(page: Any, shot: Any) -> None:
+    view = page.locator(cell(2)).locator(".nbt-compare")
+    heads = view.locator("thead th.nbt-compare-run").all_inner_texts()
+    assert [h.split("\n")[0] for h in heads] == RUNS
+    lr = view.locator('tr[data-key="lr"]')
+    assert "nbt-differs" in (lr.get_attribute("class") or "")
+    assert "nbt-differs" not in (view.locator('tr[data-key="seed"]').get_attribute("class") or "")
+    assert view.locator("td.nbt-best").count() == 7  # k0..k5 and single
+    assert "nan" not in view.locator(".nbt-compare-table").inner_text().lower()
+    # every metric gets a panel: 6 keys and single
+    assert view.locator(".nbt-chart-panel").count() == 7
+    view.scroll_into_view_if_needed()
+    shot(view, "ext-chart-03-compare")
+
+
+def test_chart_fills_the_output_and_follows_a_resize(page: Any, shot: Any) -> None:
+    before = widths(page, 3)
+    assert before["chart"] >= 0.9 * before["output"] and before["plot"] >= 0.9 * before["output"], before
+    many = widths(page, 1)
+    assert many["grid"] >= 0.9 * many["output"] and many["columns"] >= 2, many
+    page.set_viewport_size({"width": 900, "height": 1600})
+    page.wait_for_function("""(w) => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[3];
+        return c.querySelector('.nbt-chart-panel .main-svg').getBoundingClientRect().width < w - 200; }""",
+                           arg=before["plot"], timeout=15_000)
+    page.wait_for_timeout(500)
+    after = widths(page, 3)
+    assert after["output"] < before["output"] - 200
+    assert after["plot"] >= 0.9 * after["output"] and after["plot"] <= after["output"] + 1, after
+    page.locator(cell(3)).scroll_into_view_if_needed()
+    shot(page.locator(cell(3)), "ext-chart-04-narrow")
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.wait_for_function("""(w) => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[3];
+        return c.querySelector('.nbt-chart-panel .main-svg').getBoundingClientRect().width > w * 0.95; }""",
+                           arg=before["plot"], timeout=15_000)
+
+
+def test_live_chart_gains_points_logged_by_another_process(page: Any, lab: Any, shot: Any) -> None:
+    assert [t["n"] for t in traces(page, 3, "loss")] == [5]
+    status = page.locator(cell(3)).locator(".nbt-chart-status")
+    page.wait_for_function("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[3];
+        return c.querySelector('.nbt-chart-status').textContent.includes('live'); }""", timeout=15_000)
+    run_id = (lab.root / "live_run_id.txt").read_text().strip()
+    writer = textwrap.dedent(f"""
+        import time, nbtrack
+        client = nbtrack.MlflowClient({str(lab.root / '.nbtrack')!r})
+        for step in range(5, 40):
+            client.log_metric({run_id!r}, "loss", 1 / (1 + step), step=step)
+            if step % 5 == 0:
+                client.store.flush()
+                time.sleep(0.3)
+        client.store.flush()
+    """)
+    env = {k: v for k, v in python_env().items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", writer], cwd=lab.root, env=env, check=True, timeout=120)
+    page.wait_for_function("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[3];
+        const gd = c.querySelector('.nbt-chart-panel .js-plotly-plot');
+        const line = gd.data.find(t => t.meta && t.meta[1] === 'line'); return line && line.x.length >= 40; }""",
+                           timeout=30_000, polling=200)
+    seconds = time.monotonic() - started
+    (line,) = traces(page, 3, "loss")
+    assert line["x"] == list(range(40)) and line["mode"] == "lines"
+    assert "live" in status.inner_text()
+    print(f"40 points drawn {seconds:.1f} s after the writer started")
+    page.locator(cell(3)).scroll_into_view_if_needed()
+    shot(page.locator(cell(3)), "ext-chart-05-live")
+
+
+def test_no_console_errors(page: Any) -> None:
+    real_errors = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]
+    assert not real_errors, real_errors
