@@ -73,6 +73,9 @@ export class RunsPanel extends Widget {
   private experiments: { experiment_id: string; name: string }[] = [];
   private experimentId = "";
   private filter = "";
+  /** the last filter the store accepted: the list stays live on it while a bad one shows its error */
+  private goodFilter = "";
+  private badFilter: string | null = null;
   private runs: RunRow[] = [];
   private ticked = new Set<string>();
   private openRun: string | null = null;
@@ -81,6 +84,7 @@ export class RunsPanel extends Widget {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private polls = 0;
   private busy = false;
+  private storeStale = true;
 
   private readonly storeEl = h("div", { class: "nbt-panel-store" });
   private readonly expSelect = h("select", { class: "nbt-panel-exp", title: "Experiment" });
@@ -119,18 +123,24 @@ export class RunsPanel extends Widget {
   setNotebook(path: string | null): void {
     if (path === this.path) return;
     this.path = path;
+    this.storeStale = true; // a notebook of the same store keeps the list, the ticks and the card
+    this.refreshSoon();
+  }
+
+  private reset(): void {
     this.info = null;
     this.api = null;
     this.runs = [];
     this.experiments = [];
     this.experimentId = "";
+    this.expSelect.replaceChildren();
+    delete this.expSelect.dataset.signature;
     this.ticked.clear();
     this.openRun = null;
     this.listSignature = this.openSignature = "";
     this.cardEl.replaceChildren();
     this.listEl.replaceChildren();
     this.renderActions();
-    this.refreshSoon();
   }
 
   private applyFilter(): void {
@@ -180,16 +190,23 @@ export class RunsPanel extends Widget {
   private async read(): Promise<void> {
     const path = this.path;
     if (path === null) {
+      this.reset();
       this.storeEl.textContent = "";
       this.message("Open a notebook to see the runs of its store.");
       this.listEl.replaceChildren();
       return;
     }
-    if (!this.info || !this.info.exists) {
-      this.info = await this.host.store(path);
+    if (!this.info || !this.info.exists || this.storeStale) {
+      const info = await this.host.store(path);
       if (path !== this.path) return;
-      this.api = this.host.api(this.info.tracking_uri);
-      this.storeEl.replaceChildren(h("code", { title: this.info.tracking_uri }, this.info.tracking_uri));
+      this.storeStale = false;
+      if (info.tracking_uri !== this.info?.tracking_uri) {
+        this.reset();
+        this.api = this.host.api(info.tracking_uri);
+        // shown right-aligned (rtl, the end of a long path matters); the marks keep its slashes in place
+        this.storeEl.replaceChildren(h("code", { title: info.tracking_uri }, `\u200e${info.tracking_uri}\u200e`));
+      }
+      this.info = info;
     }
     const info = this.info;
     const api = this.api!;
@@ -217,13 +234,18 @@ export class RunsPanel extends Widget {
       this.message("The store has no experiments yet.");
       return;
     }
+    const filter = this.filter === this.badFilter ? this.goodFilter : this.filter;
     try {
-      const found = await api.mlflow("POST", "runs/search", { experiment_ids: ids, filter: this.filter, max_results: MAX_RUNS, order_by: ["attributes.start_time DESC"] });
-      this.filterError.textContent = "";
-      this.filterInput.classList.remove("nbt-invalid");
+      const found = await api.mlflow("POST", "runs/search", { experiment_ids: ids, filter, max_results: MAX_RUNS, order_by: ["attributes.start_time DESC"] });
       this.runs = (found.runs ?? []).map(toRun);
+      this.goodFilter = filter;
+      if (filter === this.filter) {
+        this.filterError.textContent = "";
+        this.filterInput.classList.remove("nbt-invalid");
+      }
     } catch (e) {
-      if (e instanceof ApiError && e.status === 400 && this.filter) {
+      if (e instanceof ApiError && e.status === 400 && filter && filter === this.filter) {
+        this.badFilter = filter; // asked once: the next polls read the last good filter's runs
         this.filterError.textContent = e.message; // the list stays as it was
         this.filterInput.classList.add("nbt-invalid");
       } else throw e;
@@ -400,7 +422,7 @@ export class RunsPanel extends Widget {
             return h("tr", { "data-key": k },
               h("td", { class: "nbt-k" }, k),
               h("td", { class: "nbt-v" }, h("b", {}, formatValue(run.metrics[k]))),
-              h("td", {}, values.length > 1 ? sparkline(values, 100, 24) : null),
+              h("td", {}, values.length > 1 ? sparkline(values, 72, 22) : null),
               h("td", { class: "nbt-step" }, steps[k] !== undefined && values.length > 1 ? `step ${steps[k]}` : ""));
           }))
         : h("div", { class: "nbt-none" }, MISSING),

@@ -157,7 +157,9 @@ export async function refreshCard(api: Api, data: CardData, full: boolean): Prom
   const next: CardData = { ...data, metrics: { ...data.metrics }, steps: { ...data.steps }, history: { ...data.history } };
   const summary = await api.view("run-summaries", { run_ids: [data.run_id] });
   const row = rows(summary.frame)[0];
-  if (row) next.status = String(row.status ?? next.status);
+  // the kernel flushes a quarter of a second after it logs: a run that new is not in the store yet
+  if (!row) return next;
+  next.status = String(row.status ?? next.status);
   const ended = next.status !== "RUNNING";
   if (full || ended || Object.keys(next.metrics).length === 0) {
     const got = await api.mlflow("GET", "runs/get", { run_id: data.run_id });
