@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Api } from "../src/api";
 import { Selection } from "../src/selection";
 import {
-  describeSnapshot, endOfDay, HistoryEvent, latestMetrics, loggedModelFromApi, mergeModels, registryFromApi, RegistryData,
+  describeSnapshot, endOfDay, HistoryEvent, historyIsCurrent, latestMetrics, loggedModelFromApi, mergeModels, registryFromApi, RegistryData,
   renderModels, renderRegistry, snapshotAt, versionsIn,
 } from "../src/views/registry";
 import { viewRenderer } from "../src/views/index";
@@ -80,6 +80,20 @@ describe("re-reading the registry through the REST API", () => {
     expect(got.model?.aliases).toEqual({ prod: 3 });
     expect(got.model?.tags).toEqual({ k: "v" });
     expect(got.history).toBe(DATA.history);
+  });
+
+  it("says when the history no longer ends in what a refresh found", () => {
+    expect(historyIsCurrent(DATA)).toBe(true);
+    const moved = { ...DATA, versions: DATA.versions.map((v) => (v.version === 2 ? { ...v, stage: "Archived" } : v)) };
+    expect(historyIsCurrent(moved)).toBe(false);
+    const realiased = { ...DATA, model: { ...DATA.model!, aliases: { champion: 1 } } };
+    expect(historyIsCurrent(realiased)).toBe(false);
+    const el = document.createElement("div");
+    renderRegistry(el, { view: "registry_view", version: 1, options: {}, data: moved }, ctx());
+    expect(el.querySelector(".nbt-reg-stale")?.textContent).toContain("changed since");
+    const fresh = document.createElement("div");
+    renderRegistry(fresh, { view: "registry_view", version: 1, options: {}, data: DATA }, ctx());
+    expect(fresh.querySelector(".nbt-reg-stale")).toBeNull();
   });
 });
 

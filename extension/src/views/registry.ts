@@ -89,6 +89,19 @@ export function versionsIn(snapshot: Snapshot, stage: string): number[] {
   return [...snapshot.stages].filter(([, s]) => s.toLowerCase() === want).map(([v]) => v).sort((a, b) => b - a);
 }
 
+/**
+ * Whether the history (the kernel's: REST has none) still ends in the stages and aliases shown,
+ * false once a refresh found changes made after the cell ran.
+ */
+export function historyIsCurrent(data: RegistryData): boolean {
+  const now = snapshotAt(data.history, Number.MAX_SAFE_INTEGER);
+  if (now.stages.size !== data.versions.length) return false;
+  for (const v of data.versions) if (now.stages.get(v.version) !== v.stage) return false;
+  const aliases = data.model?.aliases ?? {};
+  if (Object.keys(aliases).length !== now.aliases.size) return false;
+  return Object.entries(aliases).every(([a, v]) => now.aliases.get(a) === v);
+}
+
 /** The last millisecond of a local calendar day "YYYY-MM-DD" (the state the day closed with). */
 export function endOfDay(day: string): number {
   const [y, m, d] = day.split("-").map(Number);
@@ -335,11 +348,14 @@ function drawRegistry(root: HTMLElement, data: RegistryData, onRefresh: (() => v
     };
     input.addEventListener("change", update);
     update();
-    parts.push(h("div", { class: "nbt-reg-asof" }, h("b", {}, "as of "), input, " ", out));
+    parts.push(h("div", { class: "nbt-reg-asof", title: "what each stage and alias held at the end of that day" },
+      h("b", {}, "as of "), input, " ", out));
     const total = data.history_total ?? data.history.length;
     const shown = data.history.slice(-MAX_HISTORY_ROWS).reverse();
     parts.push(h("div", { class: "nbt-reg-subhead" }, h("b", {}, "history"),
-      total > shown.length ? h("span", { class: "nbt-reg-muted" }, ` (last ${shown.length} of ${total})`) : null));
+      total > shown.length ? h("span", { class: "nbt-reg-muted" }, ` (last ${shown.length} of ${total})`) : null,
+      historyIsCurrent(data) ? null
+        : h("span", { class: "nbt-reg-muted nbt-reg-stale" }, " \u00b7 as of when the cell ran: the registry changed since (re-run the cell for its history)")));
     parts.push(table(["when", "what", "change", "who"], shown.map((e) => {
       const [what, change] = describeEvent(e);
       return [h("span", { class: "nbt-reg-nowrap" }, formatTime(e.timestamp)), what, change, e.user ?? ""];
