@@ -110,6 +110,9 @@ def page(lab: Any, browser: Any, setup: dict[str, Any]) -> Iterator[Any]:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
     page.errors = errors  # type: ignore[attr-defined]
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/nbtrack/" in r.url else None)
+    page.nbt_requests = requests  # type: ignore[attr-defined]
     page.goto(lab.page_url(NOTEBOOK))
     page.wait_for_function(f"() => {{ const w = ({CURRENT})(); return w && w.context.path === '{NOTEBOOK}' "
                            "&& w.sessionContext.session && w.sessionContext.session.kernel; }", timeout=120_000)
@@ -118,7 +121,7 @@ def page(lab: Any, browser: Any, setup: dict[str, Any]) -> Iterator[Any]:
     deadline = time.monotonic() + 30
     while kernels(lab) and time.monotonic() < deadline:
         time.sleep(0.3)
-    page.locator(f'.jp-SideBar li[data-id="nbtrack-panel"]').click()
+    page.locator('.jp-SideBar li[data-id="nbtrack-panel"]').click()
     page.wait_for_selector(f"{PANEL} .nbt-run")
     yield page
     context.close()
@@ -280,7 +283,11 @@ def test_track_cell_card_updates_while_the_cell_still_runs(page: Any, shot: Any)
         window.__nbtDone = false;
         window.jupyterapp.commands.execute('notebook:run-cell').then(() => {{ window.__nbtDone = true; }}); }}""")
     card = ".jp-Notebook .nbt-run-card"
-    page.wait_for_selector(f"{card} .nbt-card", timeout=60_000)
+    try:
+        page.wait_for_selector(f"{card} .nbt-card", timeout=90_000)
+    except Exception:
+        outputs = page.evaluate(f"() => [...({CURRENT})().content.widgets].map(c => c.node.innerText)")
+        raise AssertionError(f"no run card; the cells show: {outputs}") from None
     counts = []
     while True:
         done = page.evaluate("() => window.__nbtDone")
@@ -291,7 +298,7 @@ def test_track_cell_card_updates_while_the_cell_still_runs(page: Any, shot: Any)
         if status and "RUNNING" in status:
             counts.append(n)
         page.wait_for_timeout(250)
-    grown = sorted(set(c for c in counts if c))
+    grown = sorted({c for c in counts if c})
     assert len(grown) >= 3, counts  # the card redrew with more points while the kernel was busy
     page.wait_for_function(f"() => document.querySelector('{card} .nbt-status').textContent.includes('FINISHED')")
     final = page.locator(f"{card} .nbt-card")
@@ -300,7 +307,23 @@ def test_track_cell_card_updates_while_the_cell_still_runs(page: Any, shot: Any)
     assert final.locator(".nbt-spark-min").first.inner_text() == "0.025"
     assert final.locator(".nbt-card-step").first.inner_text() == "step 39"
     shot(final, "run_card")
+    seen = len(page.nbt_requests)
+    page.wait_for_timeout(2000)
+    later = [u for u in page.nbt_requests[seen:] if "run-summaries" in u or "thin-history" in u]
+    assert later == []  # the card stopped polling once the run finished
     print(f"points seen while the cell ran: {counts}")
+
+
+def test_the_panel_stops_polling_while_it_is_hidden(page: Any) -> None:
+    tab = page.locator('.jp-SideBar li[data-id="nbtrack-panel"]')
+    tab.click()  # collapses the left area
+    page.wait_for_function("() => document.getElementById('nbtrack-panel').classList.contains('lm-mod-hidden')")
+    seen = len(page.nbt_requests)
+    page.wait_for_timeout(2500)
+    assert [u for u in page.nbt_requests[seen:] if "runs/search" in u] == []
+    tab.click()
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 4")  # and `trained`
+    assert "trained" in run_names(page)
 
 
 def test_no_console_errors(page: Any) -> None:
