@@ -116,3 +116,16 @@ def test_without_the_extension_the_table_shows_as_html(client, monkeypatch):
     client.create_registered_model("m")
     bundle = nbtrack.registry_view("m")._repr_mimebundle_()
     assert MIME not in bundle and "no versions yet" in bundle["text/html"]
+
+
+def test_a_relative_store_path_reaches_the_extension_absolute(tmp_path, monkeypatch):
+    from nbtrack.ui._mime import MIME
+
+    monkeypatch.setenv("NBTRACK_VIEWS", "extension")
+    monkeypatch.chdir(tmp_path)
+    nbtrack.set_tracking_uri("rel-store")  # the Jupyter server resolves paths in its own folder, not the kernel's
+    nbtrack.MlflowClient().create_registered_model("m")
+    spec = nbtrack.registry_view("m")._repr_mimebundle_()[MIME]
+    assert spec["tracking_uri"] == str(tmp_path / "rel-store")
+    spec = nbtrack.models_view(experiment_ids=["0"])._repr_mimebundle_()[MIME]
+    assert spec["tracking_uri"] == str(tmp_path / "rel-store")  # through View.spec

@@ -98,7 +98,10 @@ class View:
         """The JSON of this view's ``application/vnd.nbtrack.view+json`` output."""
         from nbtrack.tracking.fluent import get_tracking_uri
 
-        spec: dict[str, Any] = {"view": self.view, "version": VERSION, "tracking_uri": get_tracking_uri(),
+        uri = get_tracking_uri()
+        if "://" not in uri:  # a relative store path means the kernel's folder, not the Jupyter server's
+            uri = os.path.abspath(uri)
+        spec: dict[str, Any] = {"view": self.view, "version": VERSION, "tracking_uri": uri,
                                 "options": self.options(), "data": self.data()}
         if self.selection_id:
             spec["selection"] = self.selection_id
