@@ -262,6 +262,27 @@ def test_jump_opens_the_notebook_when_it_is_not_open(page: Any, setup: dict[str,
     page.wait_for_function(f"() => ({CURRENT})().context.path === '{NOTEBOOK}'")
 
 
+def test_a_notebook_with_no_store_yet_says_what_to_do_then_shows_its_first_run(page: Any, lab: Any) -> None:
+    folder = lab.root / "fresh"
+    folder.mkdir()
+    (folder / "new.ipynb").write_text(notebook_json([("n-1", "code", "1")]))
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', {path: 'fresh/new.ipynb'})")
+    page.wait_for_function(f"() => ({CURRENT})() && ({CURRENT})().context.path === 'fresh/new.ipynb'")
+    empty = page.locator(f"{PANEL} .nbt-panel-empty")
+    empty.wait_for()
+    text = empty.inner_text()
+    assert "No store yet" in text and "%%track" in text and str(folder / ".nbtrack") in text
+    assert page.locator(f"{PANEL} .nbt-run").count() == 0
+    log_runs(folder / ".nbtrack", 'with nbtrack.start_run(run_name="first-ever"):\n    nbtrack.log_metric("m", 1)\n')
+    page.wait_for_function(f"() => [...document.querySelectorAll('{PANEL} .nbt-run-name')].map(e => e.textContent).join() === 'first-ever'",
+                           timeout=15_000)
+    assert page.locator(f"{PANEL} .nbt-panel-empty").count() == 0
+    shutdown(page)
+    page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:open', {{path: '{NOTEBOOK}'}})")
+    page.wait_for_function(f"() => ({CURRENT})().context.path === '{NOTEBOOK}'")
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 3")  # its own store again
+
+
 def test_toolbar_button_adds_then_removes_track(page: Any) -> None:
     select_cell(page, 1)
     button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .nbt-toggle-track").first
