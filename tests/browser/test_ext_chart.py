@@ -50,6 +50,17 @@ CELLS = [
         open("live_run_id.txt", "w").write(live.info.run_id)
         nbtrack.metric_chart(live.info.run_id, "loss")
     """),
+    textwrap.dedent("""
+        import math
+        from nbtrack.entities import Metric
+        client = nbtrack.MlflowClient()  # the live run above is still the active one
+        wave = client.create_run(nbtrack.get_experiment_by_name("charts").experiment_id, run_name="wave")
+        t0 = wave.info.start_time
+        client.log_batch(wave.info.run_id, metrics=[Metric("wave", math.sin(s / 50), t0 + s, s) for s in range(20_000)])
+        client.set_terminated(wave.info.run_id)
+        client.store.flush()
+        nbtrack.metric_chart(wave.info.run_id, "wave", buckets=100)
+    """),
 ]
 KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     return !!(w && w.context && w.context.path === '%s' && w.sessionContext.session
@@ -233,6 +244,58 @@ def test_live_chart_gains_points_logged_by_another_process(page: Any, lab: Any, 
     print(f"40 points drawn {seconds:.1f} s after the writer started")
     page.locator(cell(3)).scroll_into_view_if_needed()
     shot(page.locator(cell(3)), "ext-chart-05-live")
+
+
+def test_zoom_fetches_the_detail_of_the_visible_range(page: Any, shot: Any) -> None:
+    panel = page.locator(cell(4)).locator(".nbt-chart-panel")
+    panel.scroll_into_view_if_needed()
+    (overview,) = traces(page, 4, "wave")
+    assert overview["n"] <= 4 * 100 + 2  # 20,000 points arrive downsampled
+    in_range = """() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[4];
+        const gd = c.querySelector('.nbt-chart-panel .js-plotly-plot'); const [lo, hi] = gd.layout.xaxis.range;
+        const t = gd.data.find(t => t.meta && t.meta[1] === 'line');
+        return {lo, hi, auto: gd.layout.xaxis.autorange, inside: Array.from(t.x).filter(x => x >= lo && x <= hi).length}; }"""
+    box = panel.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.40, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.43, y + 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.46, y + 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"() => ({in_range})().auto === false")
+    zoomed = page.evaluate(in_range)
+    assert 0 < zoomed["hi"] - zoomed["lo"] < 2_500, zoomed  # about 6% of 20,000 steps
+    # the overview had about 2 points per 200 steps (a dozen in that range); the detail fetched for
+    # the range has up to 4 per bucket of 100 (2 for a smooth sine: first and last of each bucket)
+    assert overview["n"] * (zoomed["hi"] - zoomed["lo"]) / 20_000 < 20
+    try:
+        page.wait_for_function(f"() => ({in_range})().inside >= 150", timeout=30_000)
+    except Exception:
+        raise AssertionError(f"no detail: {page.evaluate(in_range)}, {page.locator(cell(4)).inner_text()}") from None
+    assert "points (drawn" in page.locator(cell(4)).locator(".nbt-chart-status").inner_text()
+    shot(panel, "ext-chart-06-zoomed")
+    panel.locator(".nsewdrag").first.dblclick()  # back to everything, downsampled again
+    page.wait_for_function(f"() => ({in_range})().auto === true")
+    page.wait_for_function("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[4];
+        const t = c.querySelector('.nbt-chart-panel .js-plotly-plot').data.find(t => t.meta && t.meta[1] === 'line');
+        return t.x.length <= 402 && t.x[0] === 0 && t.x[t.x.length - 1] === 19999; }""", timeout=30_000)
+
+
+def test_x_axis_switches_to_time_since_the_run_started(page: Any) -> None:
+    chart = page.locator(cell(1)).locator(".nbt-chart")
+    chart.locator('.nbt-chart-xbutton[data-axis="relative"]').click()
+    page.wait_for_function("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[1];
+        const gd = c.querySelector('.nbt-chart-panel .js-plotly-plot');
+        return gd.layout.xaxis.title.text === 'time since run start (s)'; }""", timeout=30_000)
+    lines = traces(page, 1, "k0")
+    # seconds since each run started (30 steps logged within milliseconds share a few x values)
+    assert all(t["n"] >= 1 and min(t["x"]) >= 0 and max(t["x"]) < 120 for t in lines), lines
+    assert "nbt-active" in (chart.locator('.nbt-chart-xbutton[data-axis="relative"]').get_attribute("class") or "")
+    chart.locator('.nbt-chart-xbutton[data-axis="step"]').click()
+    page.wait_for_function("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[1];
+        return c.querySelector('.nbt-chart-panel .js-plotly-plot').layout.xaxis.title.text === 'step'; }""")
+    assert [t["x"] for t in traces(page, 1, "k0")] == [list(range(30))] * 3
 
 
 def test_no_console_errors(page: Any) -> None:
