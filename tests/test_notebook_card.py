@@ -130,6 +130,17 @@ def test_card_with_the_extension_is_a_run_card_view_the_front_end_keeps_live(ip,
     assert "FINISHED" in shown[-1].data["text/plain"] and "nbtrack-card" in shown[-1].data["text/html"]
 
 
+def test_run_card_view_formats_as_the_extension_view_with_its_static_copy(ip, monkeypatch):
+    monkeypatch.setenv("NBTRACK_VIEWS", "extension")
+    data = _card.CardData("id1", "fit", "FINISHED", params={"lr": "0.1"}, metrics={"loss": float("inf")},
+                          history={"loss": [1.0, float("inf")]})
+    formatted, _ = ip.display_formatter.format(_card.RunCardView(data))
+    assert formatted[MIME]["view"] == "run_card" and formatted[MIME]["data"]["metrics"] == {"loss": "Infinity"}
+    assert "nbtrack-card" in formatted["text/html"] and formatted["text/plain"].startswith("nbtrack run 'fit' FINISHED")
+    with pytest.raises(AttributeError):
+        _card.RunCardView(data).figure  # no widget behind it
+
+
 def test_downsample_keeps_the_ends():
     values = list(range(1000))
     small = _card._downsample(values, 60)

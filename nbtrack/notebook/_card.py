@@ -265,6 +265,9 @@ class RunCardView(View):
     def __repr__(self) -> str:
         return render_text(self.card)
 
+    def __getattr__(self, name: str) -> Any:  # no widget to forward to
+        raise AttributeError(name)
+
 
 def mime_bundle(data: CardData) -> dict[str, Any]:
     """The card's output on the extension's path: the view's data, its static copy and text."""
