@@ -185,3 +185,22 @@ describe("traces", () => {
     expect(fromDisplay(new Date(shown).toISOString().replace("T", " ").replace("Z", ""), "wall")).toBe(ms);
   });
 });
+
+describe("live appends", () => {
+  it("never share arrays between the series and the traces plotly holds", () => {
+    const series = seriesFromBuckets(bucketFrame(pointRows("a", "loss", [1, 0.5])));
+    const traces = panelTraces("loss", [{ run_id: "a", name: "a", status: "RUNNING" }], series, { axis: "step", smoothing: 0, band: true, color: runColor });
+    const frame: WireFrame = {
+      columns: ["what", "run_id", "key", "step", "timestamp", "value", "x", "status"],
+      dtypes: ["str", "str", "str", "Int64", "Int64", "float64", "float64", "str"],
+      data: [["p"], ["a"], ["loss"], [2], [5], [0.25], [2], [null]],
+    };
+    appendPoints(series, frame);
+    // what extendTraces then adds to the drawn line is the only change to it
+    for (const t of traces) {
+      expect(t.x.length).toBe(t.y.length);
+      expect(t.x).not.toBe(series.get(pairKey("a", "loss"))!.x);
+    }
+    expect(traces[2].y).toEqual([1, 0.5]);
+  });
+});

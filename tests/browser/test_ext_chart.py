@@ -240,6 +240,10 @@ def test_live_chart_gains_points_logged_by_another_process(page: Any, lab: Any, 
     seconds = time.monotonic() - started
     (line,) = traces(page, 3, "loss")
     assert line["x"] == list(range(40)) and line["mode"] == "lines"
+    ys = page.evaluate("""() => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[3];
+        const gd = c.querySelector('.nbt-chart-panel .js-plotly-plot');
+        return Array.from(gd.data.find(t => t.meta && t.meta[1] === 'line').y); }""")
+    assert ys == pytest.approx([1 / (1 + s) for s in range(40)])
     assert "live" in status.inner_text()
     print(f"40 points drawn {seconds:.1f} s after the writer started")
     page.locator(cell(3)).scroll_into_view_if_needed()

@@ -217,14 +217,15 @@ export function panelTraces(key: string, runs: RunInfo[], series: Map<string, Se
     const color = o.color(run.run_id);
     const visible = !o.hidden?.has(run.run_id);
     const x = (s?.x ?? []).map((v) => toDisplay(v, o.axis));
-    const y = s?.y ?? [];
+    // copies: plotly keeps (and extendTraces grows) the arrays it is given; the series grow on their own
+    const y = [...(s?.y ?? [])];
     const lone = x.length === 1 || (s !== undefined && s.points <= 1 && x.length <= 1);
     const downsampled = s !== undefined && s.points > s.x.length;
     const bx = (s?.bandX ?? []).map((v) => toDisplay(v, o.axis));
     const showBand = visible && o.band && downsampled;
     const common = { type: "scatter", legendgroup: run.run_id, showlegend: false, name: run.name };
-    traces.push({ ...common, meta: [run.run_id, "lo"], mode: "lines", x: bx, y: s?.bandLo ?? [], line: { width: 0, color }, hoverinfo: "skip", visible: showBand });
-    traces.push({ ...common, meta: [run.run_id, "hi"], mode: "lines", x: bx, y: s?.bandHi ?? [], line: { width: 0, color }, fill: "tonexty", fillcolor: rgba(color, 0.15), hoverinfo: "skip", visible: showBand });
+    traces.push({ ...common, meta: [run.run_id, "lo"], mode: "lines", x: bx, y: [...(s?.bandLo ?? [])], line: { width: 0, color }, hoverinfo: "skip", visible: showBand });
+    traces.push({ ...common, meta: [run.run_id, "hi"], mode: "lines", x: bx, y: [...(s?.bandHi ?? [])], line: { width: 0, color }, fill: "tonexty", fillcolor: rgba(color, 0.15), hoverinfo: "skip", visible: showBand });
     traces.push({
       ...common,
       meta: [run.run_id, "line"],

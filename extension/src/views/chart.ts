@@ -182,7 +182,7 @@ export class MetricCharts implements RenderedView {
     const parts = [`${this.runs.length} run${this.runs.length === 1 ? "" : "s"}`, `${points.toLocaleString()} points${drawn < points ? ` (drawn ${drawn.toLocaleString()})` : ""}`];
     if (running) parts.push(this.liveTimer !== null || this.polls ? `\u25cf live (${running} running)` : `${running} running`);
     this.status.textContent = parts.join(" \u00b7 ");
-    this.status.classList.toggle("nbt-live", running > 0 && this.liveTimer !== null);
+    this.status.classList.toggle("nbt-chart-live", running > 0 && this.liveTimer !== null);
   }
 
   // -- plotting --------------------------------------------------------------------------------
