@@ -347,6 +347,22 @@ def test_the_panel_stops_polling_while_it_is_hidden(page: Any) -> None:
     assert "trained" in run_names(page)
 
 
+def test_a_run_tracked_in_jupyterlab_jumps_back_to_its_cell_and_restores_its_source(page: Any) -> None:
+    """The tags the kernel records (notebook path, cell id) and the cell's source, end to end."""
+    ran = page.evaluate(f"() => ({CURRENT})().content.widgets[3].model.id")
+    select_cell(page, 0)
+    page.locator(f'{PANEL} .nbt-run:has-text("trained")').click()
+    card = page.locator(f'{PANEL} .nbt-panel-run:has-text("trained")')
+    card.wait_for()
+    card.locator(".nbt-jump").click()
+    page.wait_for_function(f"() => ({CURRENT})().content.activeCellIndex === 3")
+    assert active_cell(page)["id"] == ran
+    before = active_cell(page)["n"]
+    card.locator(".nbt-restore").click()
+    page.wait_for_function(f"() => ({CURRENT})().content.widgets.length === {before + 1}")
+    assert active_cell(page)["source"].startswith("%%track --name trained\nimport time\nfor step in range(40):")
+
+
 def test_no_console_errors(page: Any) -> None:
     body = page.inner_text("body")
     assert "Error displaying widget" not in body
