@@ -87,7 +87,7 @@ def test_metric_chart_series(runs):
     chart = nbtrack.metric_chart(runs.ids[:3], ["loss", "acc"])
     assert chart.metric_keys == ["loss", "acc"] and chart.run_ids == runs.ids[:3]
     assert len(chart.figure.data) == 3 * 2 * 4  # runs x keys x (band lo, band hi, raw, smoothed)
-    frame = chart.data()
+    frame = chart.widget.data()  # (chart.data() is the view's data for the extension)
     assert len(frame) == 3 * 2 * 50
     for i, rid in enumerate(runs.ids[:3]):
         series = frame[(frame["run_id"] == rid) & (frame["key"] == "loss")]
