@@ -52,7 +52,7 @@ def spec_of(view) -> dict:
 
 
 def test_metric_chart_sends_its_data_for_the_extension(runs):
-    chart = nbtrack.metric_chart(runs, KEYS[:6] + ["final_acc"], smoothing=0.5, log_y=True)
+    chart = nbtrack.metric_chart(runs, [*KEYS[:6], "final_acc"], smoothing=0.5, log_y=True)
     bundle = spec_of(chart)
     spec = bundle[MIME]
     assert spec["view"] == "metric_chart" and spec["version"] == 1 and spec["tracking_uri"]
@@ -60,7 +60,7 @@ def test_metric_chart_sends_its_data_for_the_extension(runs):
     data = spec["data"]
     assert [r["name"] for r in data["runs"]] == ["run-0", "run-1", "run-2"]
     assert {r["status"] for r in data["runs"]} == {"FINISHED"} and all(r["start_time"] > 0 for r in data["runs"])
-    assert data["keys"] == KEYS[:6] + ["final_acc"] and data["x_axis"] == "step"
+    assert data["keys"] == [*KEYS[:6], "final_acc"] and data["x_axis"] == "step"
     frame = frame_from_wire(data["buckets"])
     pairs = set(zip(frame["run_id"], frame["key"], strict=True))
     assert pairs == {(r, k) for r in runs for k in data["keys"]}
@@ -156,10 +156,14 @@ def test_widget_path_still_works(runs, monkeypatch):
     assert "application/vnd.jupyter.widget-view+json" in data and MIME not in data
     assert data["text/html"].startswith("<img")
     assert chart.metric_keys == ["m0", "m1"] and len(chart.figure.data) == 3 * 2 * 4
-    view = nbtrack.compare(runs[:2])
+    view = nbtrack.compare(runs)
     data = view._repr_mimebundle_()
     data = data[0] if isinstance(data, tuple) else data
     assert "application/vnd.jupyter.widget-view+json" in data and "★" in data["text/html"]
+    # the widget's own table: run-1 and run-2 have no "extra" param: the missing mark, never "nan"
+    table = view.tables.value
+    assert "—" in table and ">nan<" not in table.lower()
+    assert view.widget.differing_params() == ["extra", "lr"]
 
 
 @pytest.mark.parametrize("n", [4, 5, 6, 7, 8])

@@ -9,7 +9,6 @@ of the runs are overlaid in a :class:`~nbtrack.ui.chart.MetricChart`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -21,7 +20,7 @@ from nbtrack.ui._base import with_static
 from nbtrack.ui._chart_widget import MetricChart
 from nbtrack.ui._selection import Selection
 from nbtrack.ui.chart import run_ids_of
-from nbtrack.ui.compare import lower_is_better
+from nbtrack.ui.compare import MISSING, is_missing, lower_is_better
 
 __all__ = ["Compare"]
 
@@ -70,8 +69,7 @@ class Compare(W.VBox):
         """Param keys whose value is not the same in every compared run (missing counts)."""
         out = []
         for key in self.params:
-            values = {None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                      for v in self.frame[f"param:{key}"]}
+            values = {None if is_missing(v) else str(v) for v in self.frame[f"param:{key}"]}
             if len(values) > 1:
                 out.append(key)
         return out
@@ -127,7 +125,8 @@ class Compare(W.VBox):
     @staticmethod
     def _row(key: str, values: list[Any], differs: bool) -> str:
         style = "background:#fff3c4" if differs else ""
-        cells = "".join(f'<td style="{_CELL}">{escape("" if v is None else str(v))}</td>' for v in values)
+        # a param a run lacks is NaN in the wide frame: shown as the missing mark, not "nan"
+        cells = "".join(f'<td style="{_CELL}">{escape(MISSING if is_missing(v) else str(v))}</td>' for v in values)
         return f'<tr style="{style}" data-differs="{int(differs)}"><td style="{_CELL};color:#555">{escape(key)}</td>{cells}</tr>'
 
     @staticmethod

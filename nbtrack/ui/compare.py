@@ -36,7 +36,7 @@ def lower_is_better(key: str) -> bool:
     return bool(_LOWER.search(key))
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
@@ -46,11 +46,11 @@ def _missing(value: Any) -> bool:
 
 
 def _number(value: Any) -> float | None:
-    return None if _missing(value) else float(value)
+    return None if is_missing(value) else float(value)
 
 
 def _text(value: Any) -> str | None:
-    return None if _missing(value) else str(value)
+    return None if is_missing(value) else str(value)
 
 
 def _fmt(value: float | None) -> str:
@@ -101,7 +101,7 @@ class CompareView(View):
             tags = {k: v for k, v in store.get_run(rec["run_id"]).data.tags.items() if not k.startswith("mlflow.")}
             self.rows.append({
                 "run_id": rec["run_id"], "name": rec["run_name"] or rec["run_id"][:8], "status": rec["status"],
-                "start_time": None if _missing(rec["start_time"]) else int(rec["start_time"]),
+                "start_time": None if is_missing(rec["start_time"]) else int(rec["start_time"]),
                 "params": {k: _text(rec[f"param:{k}"]) for k in self.params},
                 "metrics": {k: _number(rec[f"metric:{k}"]) for k in self.metrics},
                 "tags": dict(sorted(tags.items())),
