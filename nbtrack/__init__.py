@@ -97,6 +97,14 @@ from nbtrack.tracking.fluent_registry import (
     search_registered_models,
     set_model_version_tag,
 )
+from nbtrack.tracking.fluent_workspaces import (
+    create_workspace,
+    delete_workspace,
+    get_workspace,
+    list_workspaces,
+    set_workspace,
+    update_workspace,
+)
 from nbtrack.tracking.logged_models import ActiveModel, clear_active_model, get_active_model_id
 from nbtrack.tracking.system_metrics import (
     disable_system_metrics_logging,
@@ -131,6 +139,9 @@ __all__ += [  # MLflow 3 logged models
     "finalize_logged_model", "get_active_model_id", "get_logged_model", "import_checkpoints",
     "initialize_logged_model", "last_logged_model", "log_model_params", "log_outputs", "search_logged_models",
     "set_active_model", "set_logged_model_tags",
+]
+__all__ += [  # MLflow 3 workspaces
+    "create_workspace", "delete_workspace", "get_workspace", "list_workspaces", "set_workspace", "update_workspace",
 ]
 
 # Submodules users reach as attributes (``nbtrack.sklearn.log_model``), imported on first use

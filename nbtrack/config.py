@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+from contextvars import ContextVar
 
-__all__ = ["env"]
+from nbtrack.errors import InvalidParameter
+
+__all__ = ["DEFAULT_WORKSPACE", "active_workspace", "env", "set_active_workspace", "validate_workspace_name"]
 
 #: name -> meaning. MLflow's names are honoured too, so existing setups keep working.
 VARIABLES = {
@@ -41,6 +45,7 @@ VARIABLES = {
     "MLFLOW_S3_ENDPOINT_URL": "s3:// artifact locations: the S3-compatible endpoint (MinIO, ...; default AWS); "
                               "credentials and region are boto3's own AWS_* variables",
     "MLFLOW_S3_IGNORE_TLS": "s3:// artifact locations: 'true' skips TLS certificate verification",
+    "MLFLOW_WORKSPACE": "the active workspace when set_workspace was not called in this thread (default: 'default')",
     "NBTRACK_REST_FLUSH_TIMEOUT": "http(s) tracking URIs: seconds flush() waits for the server to acknowledge "
                                   "everything (default 60)",
 }
@@ -57,3 +62,55 @@ def env(name: str, default: str | None = None) -> str | None:
 def env_float(name: str, default: float) -> float:
     value = env(name)
     return default if value is None else float(value)
+
+
+# -- workspaces (MLflow 3): names scope experiments and registered models -----------------------
+DEFAULT_WORKSPACE = "default"
+_WORKSPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_RESERVED_WORKSPACES = frozenset({"workspaces", "api", "ajax-api", "static-files"})
+_workspace: ContextVar[str | None] = ContextVar("nbtrack_workspace", default=None)
+
+
+def validate_workspace_name(name: object) -> str:
+    """``name`` if it is a valid workspace name (MLflow's Kubernetes-style rule), else InvalidParameter."""
+    if not isinstance(name, str):
+        raise InvalidParameter(f"Workspace name must be a string, got {type(name).__name__}.")
+    if not 2 <= len(name) <= 63:
+        raise InvalidParameter(f"Workspace name '{name}' must be between 2 and 63 characters.")
+    if not _WORKSPACE_PATTERN.match(name):
+        raise InvalidParameter(
+            f"Workspace name '{name}' must match the pattern {_WORKSPACE_PATTERN.pattern} (lowercase "
+            "alphanumeric with optional internal hyphens), e.g. 'team-a'.")
+    if name in _RESERVED_WORKSPACES:
+        raise InvalidParameter(f"Workspace name '{name}' is reserved and cannot be used. Choose another name.")
+    return name
+
+
+def set_active_workspace(name: str | None) -> None:
+    """Bind the workspace for this context (None: back to MLFLOW_WORKSPACE or the default).
+
+    Like MLflow, the value is also put in ``MLFLOW_WORKSPACE`` so threads started later inherit it."""
+    if name is not None and name != DEFAULT_WORKSPACE:
+        validate_workspace_name(name)
+    _workspace.set(name)
+    if name is None:
+        os.environ.pop("MLFLOW_WORKSPACE", None)
+    else:
+        os.environ["MLFLOW_WORKSPACE"] = name
+
+
+def bind_workspace(name: str | None) -> object:
+    """Bind ``name`` for this context only (the server's per-request workspace); returns a token."""
+    return _workspace.set(name)
+
+
+def unbind_workspace(token: object) -> None:
+    _workspace.reset(token)  # type: ignore[arg-type]
+
+
+def active_workspace() -> str:
+    """The workspace experiments and registered models are created in and looked up in."""
+    bound = (_workspace.get() or "").strip()
+    if bound:
+        return bound
+    return (env("MLFLOW_WORKSPACE") or "").strip() or DEFAULT_WORKSPACE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -30,7 +31,10 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "SourceType",
+    "TraceArchivalConfig",
     "ViewType",
+    "Workspace",
+    "WorkspaceDeletionMode",
 ]
 
 
@@ -286,6 +290,7 @@ class Experiment:
     tags: dict[str, str] = field(default_factory=dict)
     creation_time: int | None = None
     last_update_time: int | None = None
+    workspace: str = "default"
 
 
 # -- model registry ---------------------------------------------------------------------------
@@ -373,6 +378,7 @@ class RegisteredModel(_Fields):
     latest_versions: list[ModelVersion] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
+    workspace: str = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,3 +532,46 @@ class WebhookTestResult:
 
 
 __all__ += ["WEBHOOK_EVENTS", "Webhook", "WebhookEvent", "WebhookStatus", "WebhookTestResult"]
+
+
+# -- workspaces (MLflow 3) ----------------------------------------------------------------------
+class WorkspaceDeletionMode(StrEnum):
+    """What ``delete_workspace`` does with the experiments and registered models still in it."""
+
+    SET_DEFAULT = "SET_DEFAULT"  # move them to the default workspace
+    CASCADE = "CASCADE"  # delete them with it
+    RESTRICT = "RESTRICT"  # refuse while it holds any
+
+
+@dataclass(frozen=True, slots=True)
+class TraceArchivalConfig:
+    """MLflow's trace archival settings of a workspace (nbtrack stores them; it has no traces)."""
+
+    location: str | None = None
+    retention: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A workspace: a namespace of experiment and registered-model names."""
+
+    name: str
+    description: str | None = None
+    default_artifact_root: str | None = None
+    trace_archival_location: str | None = None
+    trace_archival_retention: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "description": self.description,
+                               "default_artifact_root": self.default_artifact_root}
+        archival = {k: v for k, v in (("location", self.trace_archival_location),
+                                      ("retention", self.trace_archival_retention)) if v is not None}
+        if archival:
+            out["trace_archival_config"] = archival
+        return out
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Workspace:
+        archival = payload.get("trace_archival_config") or {}
+        return cls(payload["name"], payload.get("description"), payload.get("default_artifact_root"),
+                   archival.get("location"), archival.get("retention"))

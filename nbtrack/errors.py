@@ -59,6 +59,7 @@ _HTTP_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": 404,
     "PERMISSION_DENIED": 403,
     "NOT_IMPLEMENTED": 501,
+    "FEATURE_DISABLED": 501,
     "INTERNAL_ERROR": 500,
     "TEMPORARILY_UNAVAILABLE": 503,
 }
@@ -237,3 +238,16 @@ class AccessDenied(NbtrackError, PermissionError):
 
 
 __all__ += ["AccessDenied", "ServerUnreachable"]
+
+
+class InvalidState(NbtrackError):
+    """The request conflicts with the resource's state (e.g. a workspace that still holds experiments)."""
+
+    error_code = "INVALID_STATE"
+
+
+class FeatureDisabled(NbtrackError):
+    """The store behind the tracking URI does not provide this feature (e.g. workspaces)."""
+
+    error_code = "FEATURE_DISABLED"
+__all__ += ["FeatureDisabled", "InvalidState"]

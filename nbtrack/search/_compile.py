@@ -405,6 +405,7 @@ def compile_experiment_search(
     order_by: list[str] | None,
     lifecycle_stages: tuple[str, ...],
     dialect: str = "duckdb",
+    workspace: str | None = None,
 ) -> Query:
     """Compile a ``search_experiments`` request into one query (``dialect`` as for runs).
 
@@ -431,12 +432,14 @@ def compile_experiment_search(
     """
     expr = parse_with(filter_string, EXPERIMENTS)
     keys = parse_order_keys(order_by, EXPERIMENTS)
-    return _compile_experiments(expr, keys, lifecycle_stages, dialect=dialect)
+    return _compile_experiments(expr, keys, lifecycle_stages, dialect=dialect, workspace=workspace)
 
 
 def _compile_experiments(expr: Expr | None, keys: list[OrderKey], lifecycle_stages: tuple[str, ...],
-                         grouped: bool | None = None, dialect: str = "duckdb") -> Query:
-    """The experiment query for a parsed search; ``grouped`` as in :func:`_compile_runs`."""
+                         grouped: bool | None = None, dialect: str = "duckdb",
+                         workspace: str | None = None) -> Query:
+    """The experiment query for a parsed search; ``grouped`` as in :func:`_compile_runs`;
+    ``workspace``: only that workspace's experiments (backends with workspaces)."""
     params = _Params(dialect)
     if grouped is None:
         grouped = len(_relation_terms(expr, frozenset(_EXPERIMENT_GROUPED))) > _SEMI_JOINS_UP_TO
@@ -447,6 +450,8 @@ def _compile_experiments(expr: Expr | None, keys: list[OrderKey], lifecycle_stag
         joins = _grouped_joins(expr, _EXPERIMENT_GROUPED, params, columns)
         leaf = partial(_flag_leaf, columns=columns, other=leaf)
     scope = [_in_list("e.lifecycle_stage", lifecycle_stages, params)]
+    if workspace is not None:
+        scope.append(_in_list("e.workspace", (workspace,), params))
     where = _where(scope, expr, params, leaf)
     order = "ORDER BY " + ", ".join(_experiment_order(keys, params.dialect))
     sql = "\n".join(["SELECT e.experiment_id", "FROM experiments AS e", *joins, where, order])

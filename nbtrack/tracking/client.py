@@ -31,6 +31,7 @@ from nbtrack.tracking.model_links import ModelLinksClientMixin
 from nbtrack.tracking.paging import PagedList
 from nbtrack.tracking.registry import RegistryClientMixin, resolve_models_uri
 from nbtrack.tracking.webhooks import WebhookClientMixin
+from nbtrack.tracking.workspaces import WorkspaceClientMixin
 
 __all__ = ["Client", "MlflowClient", "PagedList"]
 
@@ -42,7 +43,8 @@ def _now() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin, WebhookClientMixin):
+class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin, WebhookClientMixin,
+             WorkspaceClientMixin):
     """Low-level access to a tracking store, by run and experiment id.
 
     Parameters

@@ -24,6 +24,7 @@ from nbtrack.server.tracking import (
     _registry,
     _tracking,
     _views,
+    _workspaces,
 )
 from nbtrack.server.tracking._auth import READ, Credentials, PermissionDenied
 from nbtrack.server.tracking._protocol import Endpoint, Field, dumps, parse_body, parse_query
@@ -138,12 +139,20 @@ def _api_endpoint(state: State, by_method: dict[str, Endpoint]) -> Callable[...,
             args = parse_query(request.query_params, ep.fields)
         else:
             args = parse_body(await read_body(request, settings.max_body_bytes), ep.fields, settings.max_json_depth)
+            if request.method == "DELETE" and request.query_params:  # e.g. workspaces/{name}?mode=CASCADE
+                args.update(parse_query(request.query_params, [f for f in ep.fields if f.name in request.query_params]))
         if request.path_params:  # e.g. logged-models/{model_id}: the path names the resource, not the body
             args.update(request.path_params)
-        result = await state.run(ep.handler, state.ctx, args)
+        workspace = _workspaces.request_workspace(request.headers.get(_workspaces.HEADER))
+        result = await state.run(_workspaces.in_workspace, workspace, ep.handler, state.ctx, args)
         if ep.writes:
             await state.durable()
-        return _json(result)
+        status = ep.extra.get("status", 200)
+        if status == 204:
+            from starlette.responses import Response
+
+            return Response(status_code=204)
+        return _json(result, status)
 
     return endpoint
 
@@ -284,7 +293,7 @@ def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[A
         return Response(doc, media_type="application/json")
 
     async def server_info(request: Any) -> Any:
-        return _json({"store_type": "nbtrack", "workspaces_enabled": False, "multipart_uploads_enabled": True,
+        return _json({"store_type": "nbtrack", "workspaces_enabled": True, "multipart_uploads_enabled": True,
                       "multipart_downloads_enabled": False})
 
     routes = [Route("/", root, methods=["GET"]), Route("/health", health, methods=["GET"]),
@@ -331,6 +340,14 @@ def build_app(settings: ServerSettings, credentials: Credentials | None = None) 
         for ep in _views.ENDPOINTS:
             routes.append(Route(prefix + ep.path, _guard(state, _api_endpoint(state, {"POST": ep})), methods=["POST"]))
     documented += [(_views.PREFIXES[0] + ep.path, ep) for ep in _views.ENDPOINTS]
+    workspace_routes: dict[str, dict[str, Endpoint]] = {}
+    for ep in _workspaces.ENDPOINTS:
+        for method in ep.methods:
+            workspace_routes.setdefault(ep.path, {})[method] = ep
+    for prefix in _workspaces.PREFIXES:  # MLflow 3's workspaces are under /api/3.0/mlflow/
+        for path, by_method in workspace_routes.items():
+            routes.append(Route(prefix + path, _guard(state, _api_endpoint(state, by_method)), methods=list(by_method)))
+    documented += [(_workspaces.PREFIXES[0] + ep.path, ep) for ep in _workspaces.ENDPOINTS]
     documented += [(ARTIFACT_PREFIXES[0] + ep.path, ep) for ep in _ARTIFACT_DOCS]
     routes += _artifact_routes(state)
     routes += _misc_routes(state, documented)

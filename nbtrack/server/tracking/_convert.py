@@ -164,6 +164,7 @@ def experiment(e: Experiment, loc: Locations) -> dict[str, Any]:
         out["creation_time"] = e.creation_time
     if e.tags:
         out["tags"] = _pairs(e.tags)
+    out["workspace"] = e.workspace
     return out
 
 
@@ -260,6 +261,7 @@ def registered_model(rm: RegisteredModel, loc: Locations) -> dict[str, Any]:
         out["tags"] = _pairs(rm.tags)
     if rm.aliases:
         out["aliases"] = [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()]
+    out["workspace"] = rm.workspace
     return out
 
 

@@ -48,6 +48,12 @@ def _responses() -> dict[str, Any]:
 def _operation(ep: Endpoint, method: str, prefix: str) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": ep.summary or ep.path, "operationId": f"{method.lower()}_{prefix}{ep.path}",
                           "responses": _responses()}
+    status = ep.extra.get("status")
+    if status == 201:  # workspaces: created
+        op["responses"]["201"] = op["responses"].pop("200")
+    elif status == 204:  # workspaces: deleted, no body
+        op["responses"].pop("200")
+        op["responses"]["204"] = {"description": "Deleted"}
     if ep.extra.get("path_param"):
         op["parameters"] = [{"name": "artifact_path", "in": "path", "required": True, "schema": {"type": "string"}}]
     if ep.raw:

@@ -178,7 +178,7 @@ class Archive:
                 finally:
                     con.execute("USE memory")
             con.execute(
-                "INSERT INTO arc.experiments SELECT 0, 'Default', NULL, 'active', ?, ? "
+                "INSERT INTO arc.experiments SELECT 0, 'Default', NULL, 'active', ?, ?, 'default' "
                 "WHERE NOT EXISTS (SELECT 1 FROM arc.experiments WHERE experiment_id = 0)",
                 [_now(), _now()],
             )
@@ -195,7 +195,7 @@ class Archive:
             SELECT CAST(experiment_id AS VARCHAR) AS experiment_id, name,
                    COALESCE(artifact_location,
                             getvariable('nbtrack_root') || '/artifacts/' || experiment_id) AS artifact_location,
-                   lifecycle_stage, creation_time, last_update_time
+                   lifecycle_stage, creation_time, last_update_time, workspace
             FROM arc.experiments""")
         con.execute("""
             CREATE OR REPLACE VIEW runs AS
@@ -226,7 +226,8 @@ class Archive:
             FROM arc.model_versions v JOIN arc.registered_models m USING (model_id)""")
         con.execute("""
             CREATE OR REPLACE VIEW registered_models AS
-            SELECT name, creation_time, last_updated_time, description FROM arc.registered_models""")
+            SELECT name, creation_time, last_updated_time, description, workspace FROM arc.registered_models""")
+        con.execute("CREATE OR REPLACE VIEW workspaces AS SELECT * FROM arc.workspaces")
         con.execute("""
             CREATE OR REPLACE VIEW model_aliases AS
             SELECT m.name, a.alias, a.version

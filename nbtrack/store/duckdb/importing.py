@@ -172,7 +172,7 @@ def insert_experiment(archive: Archive, exp: ExperimentRow) -> tuple[str, str]:
     tags are merged, existing values kept) or ``"merged-by-name"`` (an experiment of that name
     has another id here; runs go into it)."""
     with archive.writing() as con:
-        by_name = con.execute("SELECT experiment_id FROM arc.experiments WHERE name = ?", [exp.name]).fetchall()
+        by_name = con.execute("SELECT experiment_id FROM arc.experiments WHERE name = ? AND workspace = 'default'", [exp.name]).fetchall()
         wanted = _as_int64(exp.experiment_id)
         if by_name:
             eid, action = by_name[0][0], ("exists" if by_name[0][0] == wanted else "merged-by-name")
@@ -184,7 +184,7 @@ def insert_experiment(archive: Archive, exp: ExperimentRow) -> tuple[str, str]:
                 action = "created-new-id"
             else:
                 eid, action = wanted, "created"
-            con.execute("INSERT INTO arc.experiments VALUES (?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO arc.experiments VALUES (?, ?, ?, ?, ?, ?, 'default')",
                         [eid, exp.name, exp.artifact_location, exp.lifecycle_stage, exp.creation_time,
                          exp.last_update_time])
         for key, value in exp.tags.items():
@@ -254,13 +254,14 @@ def insert_registered_model(archive: Archive, model: RegisteredModelRow) -> tupl
     conflicts: list[tuple[str, str]] = []
     added = 0
     with archive.writing() as con:
-        found = con.execute("SELECT model_id, last_version FROM arc.registered_models WHERE name = ?",
+        found = con.execute("SELECT model_id, last_version FROM arc.registered_models "
+                            "WHERE name = ? AND workspace = 'default'",
                             [model.name]).fetchall()
         if found:
             model_id, last_version = found[0]
         else:
             model_id, last_version = uuid.uuid4().hex, 0
-            con.execute("INSERT INTO arc.registered_models VALUES (?, ?, ?, ?, ?, 0)",
+            con.execute("INSERT INTO arc.registered_models VALUES (?, ?, ?, ?, ?, 0, 'default')",
                         [model_id, model.name, model.creation_time, model.last_updated_time, model.description])
         here = {r[0]: (r[1], r[2]) for r in con.execute(
             "SELECT version, source, run_id FROM arc.model_versions WHERE model_id = ?", [model_id]).fetchall()}

@@ -27,7 +27,7 @@ def _member(column: str, values: list[Any]) -> str:
     return f"list_contains(?, {column})" if len(values) <= 64 else f"{column} IN (SELECT unnest(?))"
 
 
-_EXP_COLS = "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time"
+_EXP_COLS = "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time, e.workspace"
 
 
 def _experiment_tags(con: Any, ids: list[str]) -> dict[str, dict[str, str]]:
@@ -41,7 +41,7 @@ def _experiment_tags(con: Any, ids: list[str]) -> dict[str, dict[str, str]]:
 
 def _to_experiments(con: Any, rows: list[tuple]) -> list[Experiment]:
     tags = _experiment_tags(con, [r[0] for r in rows])
-    return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5]) for r in rows]
+    return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5], r[6]) for r in rows]
 
 
 def experiments(con: Any, where: str, params: list[Any]) -> list[Experiment]:

@@ -26,10 +26,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack import config
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, InvalidParameter, NotFound, ResourceExists
 from nbtrack.store.duckdb.archive import Archive
 from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
+from nbtrack.store.duckdb.workspaces import require_workspace
 
 __all__ = ["RegistryStore"]
 
@@ -71,13 +73,15 @@ class RegistryStore:
                                 description: str | None = None) -> RegisteredModel:
         now = _now()
         with self.archive.writing() as con:
-            if con.execute("SELECT 1 FROM arc.registered_models WHERE name = ?", [name]).fetchall():
+            workspace = require_workspace(con, config.active_workspace())
+            if con.execute("SELECT 1 FROM arc.registered_models WHERE name = ? AND workspace = ?",
+                           [name, workspace]).fetchall():
                 raise ResourceExists(
                     f"Registered Model (name={name}) already exists. Use get_registered_model('{name}'), "
                     "or choose another name.")
             model_id = uuid.uuid4().hex
-            con.execute("INSERT INTO arc.registered_models VALUES (?, ?, ?, ?, ?, 0)",
-                        [model_id, name, now, now, description])
+            con.execute("INSERT INTO arc.registered_models VALUES (?, ?, ?, ?, ?, 0, ?)",
+                        [model_id, name, now, now, description, workspace])
             for key, value in dict(tags).items():
                 con.execute("INSERT INTO arc.registered_model_tags VALUES (?, ?, ?)", [model_id, key, value])
             created = _models(con, [model_id])[0]
@@ -93,7 +97,8 @@ class RegistryStore:
         with self.archive.writing() as con:
             model_id = _model_id(con, name)
             if new_name != name and con.execute(
-                    "SELECT 1 FROM arc.registered_models WHERE name = ?", [new_name]).fetchall():
+                    "SELECT 1 FROM arc.registered_models WHERE name = ? AND workspace = ?",
+                    [new_name, config.active_workspace()]).fetchall():
                 raise ResourceExists(f"Registered Model (name={new_name}) already exists. Choose another name.")
             con.execute("UPDATE arc.registered_models SET name = ?, last_updated_time = ? WHERE model_id = ?",
                         [new_name, now, model_id])
@@ -118,7 +123,7 @@ class RegistryStore:
 
     def search_registered_models(self, filter_string: str | None, max_results: int,
                                  order_by: list[str] | None, offset: int = 0) -> list[RegisteredModel]:
-        sql, params = registered_model_query(filter_string, order_by)
+        sql, params = registered_model_query(filter_string, order_by, workspace=config.active_workspace())
         with self.archive.reading() as con:
             ids = [r[0] for r in con.execute(f"{sql} LIMIT ? OFFSET ?", [*params, max_results, offset]).fetchall()]
             return _models(con, ids)
@@ -277,7 +282,7 @@ class RegistryStore:
 
     def search_model_versions(self, filter_string: str | None, max_results: int,
                               order_by: list[str] | None, offset: int = 0) -> list[ModelVersion]:
-        sql, params = model_version_query(filter_string, order_by)
+        sql, params = model_version_query(filter_string, order_by, workspace=config.active_workspace())
         with self.archive.reading() as con:
             keys = [(r[0], r[1]) for r in con.execute(
                 f"{sql} LIMIT ? OFFSET ?", [*params, max_results, offset]).fetchall()]
@@ -368,7 +373,8 @@ def _now() -> int:
 
 
 def _model_id(con: Any, name: str) -> str:
-    rows = con.execute("SELECT model_id FROM arc.registered_models WHERE name = ?", [name]).fetchall()
+    rows = con.execute("SELECT model_id FROM arc.registered_models WHERE name = ? AND workspace = ?",
+                       [name, config.active_workspace()]).fetchall()
     if not rows:
         raise NotFound(f"Registered Model with name={name} not found. List models with search_registered_models().")
     return str(rows[0][0])
@@ -449,7 +455,7 @@ def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:
     if not ids:
         return []
     rows = {r[0]: r for r in con.execute(
-        "SELECT model_id, name, creation_time, last_updated_time, description FROM arc.registered_models "
+        "SELECT model_id, name, creation_time, last_updated_time, description, workspace FROM arc.registered_models "
         "WHERE list_contains(?, model_id)", [ids]).fetchall()}
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     for model_id, key, value in con.execute(
@@ -472,6 +478,7 @@ def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:
         latest[model_id].append(mv)
     return [
         RegisteredModel(name=r[1], creation_timestamp=r[2], last_updated_timestamp=r[3], description=r[4],
-                        latest_versions=latest.get(i, []), tags=tags.get(i, {}), aliases=aliases.get(i, {}))
+                        latest_versions=latest.get(i, []), tags=tags.get(i, {}), aliases=aliases.get(i, {}),
+                        workspace=r[5])
         for i in ids if (r := rows.get(i)) is not None
     ]

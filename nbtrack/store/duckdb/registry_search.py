@@ -138,9 +138,10 @@ def _order(keys: list[OrderKey], columns: dict[str, str], tiebreak: list[OrderKe
 
 
 def registered_model_query(filter_string: str | None, order_by: list[str] | None,
-                           dialect: str = "duckdb") -> tuple[str, list[Any]]:
+                           dialect: str = "duckdb", workspace: str | None = None) -> tuple[str, list[Any]]:
     """``SELECT m.model_id ...`` for a registered model search; append LIMIT/OFFSET. The SQL names
-    the ``arc.`` tables, which both backends have (PostgreSQL's are in the schema ``arc``)."""
+    the ``arc.`` tables, which both backends have (PostgreSQL's are in the schema ``arc``).
+    ``workspace``: only that workspace's models (backends with workspaces)."""
     like = dialect_of(dialect).like_suffix
     expr = parse_with(filter_string, REGISTERED_MODELS)
     keys = parse_order_keys(order_by, REGISTERED_MODELS)
@@ -148,11 +149,18 @@ def registered_model_query(filter_string: str | None, order_by: list[str] | None
     join, flags = _tag_flags(expr, "arc.registered_model_tags", ("model_id",), "m", params, like)
     where = _render(expr, _MODEL_COLUMNS, _MODEL_TAG, params, flags, like) if expr is not None else "TRUE"
     order = _order(keys, _MODEL_COLUMNS, [OrderKey("attribute", "name")])
+    where, params = _in_workspace(where, params, workspace)
     return f"SELECT m.model_id FROM arc.registered_models AS m{join} WHERE {where} ORDER BY {order}", params
 
 
+def _in_workspace(where: str, params: list[Any], workspace: str | None) -> tuple[str, list[Any]]:
+    if workspace is None:
+        return where, params
+    return f"({where}) AND m.workspace = ?", [*params, workspace]
+
+
 def model_version_query(filter_string: str | None, order_by: list[str] | None,
-                        dialect: str = "duckdb") -> tuple[str, list[Any]]:
+                        dialect: str = "duckdb", workspace: str | None = None) -> tuple[str, list[Any]]:
     """``SELECT v.model_id, v.version ...`` for a model version search; append LIMIT/OFFSET."""
     like = dialect_of(dialect).like_suffix
     expr = parse_with(filter_string, MODEL_VERSIONS)
@@ -166,6 +174,7 @@ def model_version_query(filter_string: str | None, order_by: list[str] | None,
     where = _render(expr, _VERSION_COLUMNS, _VERSION_TAG, params, flags, like) if expr is not None else "TRUE"
     order = _order(keys, _VERSION_COLUMNS,
                    [OrderKey("attribute", "name"), OrderKey("attribute", "version_number", False)])
+    where, params = _in_workspace(where, params, workspace)
     sql = (
         "SELECT v.model_id, v.version FROM arc.model_versions AS v "
         f"JOIN arc.registered_models AS m ON m.model_id = v.model_id{join} WHERE {where} ORDER BY {order}"

@@ -163,4 +163,43 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0006_workspaces",
+        """
+        CREATE TABLE workspaces (               -- MLflow 3 workspaces: namespaces of experiment and model names
+            name VARCHAR PRIMARY KEY,
+            description VARCHAR,
+            default_artifact_root VARCHAR,
+            trace_archival_location VARCHAR,
+            trace_archival_retention VARCHAR
+        );
+        INSERT INTO workspaces VALUES ('default', 'Default workspace for legacy resources', NULL, NULL, NULL);
+        CREATE TABLE experiments_0006 (         -- names unique per workspace now (were unique in the store)
+            experiment_id BIGINT PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            artifact_location VARCHAR,
+            lifecycle_stage VARCHAR NOT NULL,
+            creation_time BIGINT,
+            last_update_time BIGINT,
+            workspace VARCHAR NOT NULL DEFAULT 'default',
+            UNIQUE (workspace, name)
+        );
+        INSERT INTO experiments_0006 SELECT *, 'default' FROM experiments;
+        DROP TABLE experiments;
+        ALTER TABLE experiments_0006 RENAME TO experiments;
+        CREATE TABLE registered_models_0006 (
+            model_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            creation_time BIGINT NOT NULL,
+            last_updated_time BIGINT NOT NULL,
+            description VARCHAR,
+            last_version BIGINT NOT NULL,
+            workspace VARCHAR NOT NULL DEFAULT 'default',
+            UNIQUE (workspace, name)
+        );
+        INSERT INTO registered_models_0006 SELECT *, 'default' FROM registered_models;
+        DROP TABLE registered_models;
+        ALTER TABLE registered_models_0006 RENAME TO registered_models
+        """,
+    ),
 ]

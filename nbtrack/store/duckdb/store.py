@@ -46,6 +46,7 @@ from nbtrack.store.base import ViewOperations, new_params
 from nbtrack.store.duckdb import liveness, queries, views
 from nbtrack.store.duckdb.archive import Archive
 from nbtrack.store.duckdb.segments import Buffer, write_segment
+from nbtrack.store.duckdb.workspaces import require_workspace
 
 __all__ = ["DuckDBStore"]
 
@@ -109,6 +110,14 @@ class DuckDBStore(ViewOperations):
 
             self._registry = RegistryStore(self.archive)
         return self._registry
+
+    @property
+    def workspaces(self) -> Any:
+        """MLflow 3 workspaces kept in the same archive (short exclusive transactions)."""
+        from nbtrack.store.duckdb.workspaces import WorkspaceStore
+
+        self.sync()  # a cascading delete removes runs: fold this process's pending writes first
+        return WorkspaceStore(self.archive, os.path.join(self.root, "registry"), self._experiments.clear)
 
     @property
     def logged_models(self) -> Any:
@@ -440,15 +449,17 @@ class DuckDBStore(ViewOperations):
                           tags: Sequence[tuple[str, str]] = ()) -> str:
         now = _now()
         with self.archive.writing() as con:
-            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = ?", [name]).fetchall()
+            workspace = require_workspace(con, config.active_workspace())
+            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = ? AND workspace = ?",
+                              [name, workspace]).fetchall()
             if row:
                 state = " in deleted state" if row[0][0] == LifecycleStage.DELETED else ""
                 hint = (" Restore it with nbtrack.restore_experiment() or choose another name."
                         if state else " Use nbtrack.set_experiment(name) to make it the active one.")
                 raise ResourceExists(f"Experiment '{name}' already exists{state}.{hint}")
             new_id = con.execute("SELECT COALESCE(max(experiment_id), 0) + 1 FROM arc.experiments").fetchall()[0][0]
-            con.execute("INSERT INTO arc.experiments VALUES (?, ?, ?, 'active', ?, ?)",
-                        [new_id, name, artifact_location, now, now])
+            con.execute("INSERT INTO arc.experiments VALUES (?, ?, ?, 'active', ?, ?, ?)",
+                        [new_id, name, artifact_location, now, now, workspace])
             for key, value in tags:
                 con.execute("INSERT OR REPLACE INTO arc.experiment_tags VALUES (?, ?, ?)", [new_id, key, value])
         return str(new_id)
@@ -465,7 +476,7 @@ class DuckDBStore(ViewOperations):
         return found[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        found = self._read_experiments("e.name = ?", [name])
+        found = self._read_experiments("e.name = ? AND e.workspace = ?", [name, config.active_workspace()])
         return found[0] if found else None
 
     def _read_experiments(self, where: str, params: list[Any]) -> list[Experiment]:
@@ -477,7 +488,8 @@ class DuckDBStore(ViewOperations):
                            offset: int = 0) -> list[Experiment]:
         from nbtrack.search import compile_experiment_search
 
-        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type))
+        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type),
+                                          workspace=config.active_workspace())
         with self.archive.reading() as con:
             return queries.experiments_by_query(con, query.sql, query.params, max_results, offset)
 

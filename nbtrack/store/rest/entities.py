@@ -47,7 +47,8 @@ def _pairs(items: Any) -> dict[str, str]:
 def experiment_of(d: dict[str, Any]) -> Experiment:
     return Experiment(str(d["experiment_id"]), d.get("name", ""), d.get("artifact_location", ""),
                       d.get("lifecycle_stage", "active"), _pairs(d.get("tags")),
-                      _int(d.get("creation_time")), _int(d.get("last_update_time")))
+                      _int(d.get("creation_time")), _int(d.get("last_update_time")),
+                      d.get("workspace") or "default")
 
 
 def metric_of(d: dict[str, Any], run_id: str | None = None) -> Metric:
@@ -101,7 +102,7 @@ def registered_model_of(d: dict[str, Any]) -> RegisteredModel:
     return RegisteredModel(
         d.get("name", ""), _int(d.get("creation_timestamp")) or 0, _int(d.get("last_updated_timestamp")),
         d.get("description") or None, [model_version_of(v) for v in d.get("latest_versions") or []],
-        _pairs(d.get("tags")), aliases)
+        _pairs(d.get("tags")), aliases, d.get("workspace") or "default")
 
 
 # -- DataFrames -----------------------------------------------------------------------------------

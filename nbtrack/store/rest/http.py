@@ -23,6 +23,7 @@ from nbtrack import config
 from nbtrack.errors import (
     AccessDenied,
     InvalidParameter,
+    InvalidState,
     NbtrackError,
     NotFound,
     ParamConflict,
@@ -35,6 +36,7 @@ __all__ = ["API", "ARTIFACTS_API", "RestClient", "decode_float", "encode_float"]
 log = logging.getLogger("nbtrack.store.rest")
 
 API = "/api/2.0/mlflow"
+WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE"  # the active workspace, as MLflow's client sends it
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})  # MLflow's client retries the same
 BUSY_STATUS = frozenset({429, 502, 503, 504})  # ... and these mean "later", not "never": spool, do not drop
@@ -201,6 +203,9 @@ class RestClient:
     def _attempts(self, method: str, url: str, retries: int | None, kwargs: dict[str, Any]) -> Any:
         limit = self._max_retries(retries)
         headers = {**kwargs.pop("headers", {}), **auth_headers()}
+        workspace = config.active_workspace()
+        if workspace != config.DEFAULT_WORKSPACE and "/mlflow/workspaces" not in url:  # the path names those
+            headers[WORKSPACE_HEADER] = workspace
         client = self._client()
         for attempt in range(limit + 1):
             try:
@@ -280,6 +285,8 @@ def error_from(response: Any, base: str, url: str) -> NbtrackError:
         return NotFound(message)
     if code == "RESOURCE_ALREADY_EXISTS":
         return ResourceExists(message)
+    if code == "INVALID_STATE" and message.startswith("Cannot delete"):  # a workspace that is not empty
+        return InvalidState(message)
     if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "MALFORMED_REQUEST"):
         return _invalid(message)
     if not code and status == 404:

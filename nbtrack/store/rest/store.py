@@ -86,6 +86,13 @@ class RestStore:
         return self._registry
 
     @property
+    def workspaces(self) -> Any:
+        """MLflow 3 workspaces on the server (``/api/3.0/mlflow/workspaces``)."""
+        from nbtrack.store.rest.workspaces import RestWorkspaceStore
+
+        return RestWorkspaceStore(self.http)
+
+    @property
     def logged_models(self) -> Any:
         """MLflow 3 logged models on the server (``/api/2.0/mlflow/logged-models``)."""
         if self._logged_models is None:
