@@ -72,6 +72,7 @@ export class MetricCharts implements RenderedView {
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private observer: ResizeObserver | null = null;
   private resizeFrame = 0;
+  private redrawFrame = 0;
   private disposed = false;
   polls = 0;
 
@@ -209,6 +210,7 @@ export class MetricCharts implements RenderedView {
     this.Plotly = await plotly();
     if (this.disposed) return;
     for (const panel of this.panels) {
+      if (this.disposed) return;
       await this.Plotly.newPlot(panel.plot, this.traces(panel), this.layout(), CONFIG);
       panel.drawn = true;
       (panel.plot as any).on("plotly_relayout", (ev: Record<string, any>) => this.onRelayout(panel, ev));
@@ -226,8 +228,13 @@ export class MetricCharts implements RenderedView {
   }
 
   redrawAll(): void {
-    for (const p of this.panels) this.redraw(p);
     this.updateStatus();
+    if (this.redrawFrame) return;
+    const run = (): void => {
+      this.redrawFrame = 0;
+      for (const p of this.panels) this.redraw(p);
+    };
+    this.redrawFrame = typeof requestAnimationFrame !== "undefined" ? requestAnimationFrame(run) : (setTimeout(run, 16) as unknown as number);
   }
 
   resize(): void {
@@ -304,9 +311,10 @@ export class MetricCharts implements RenderedView {
   }
 
   async zoom(panel: Panel, range: [number, number] | null): Promise<void> {
+    const axis = this.settings.x;
     try {
       const fetched = await this.fetch([panel.key], range);
-      if (this.disposed) return;
+      if (this.disposed || axis !== this.settings.x) return;
       panel.zoom = range;
       this.replace([panel.key], fetched);
       this.redraw(panel);
@@ -332,13 +340,15 @@ export class MetricCharts implements RenderedView {
     const api = this.ctx.api;
     if (!api || this.disposed) return;
     const limit = 20 * this.settings.buckets;
+    const axis = this.settings.x;
     try {
       const res = await api.view<{ frame: WireFrame }>("metric-points-after", {
         cursors: cursors(this.series, this.runs.map((r) => r.run_id), this.keys),
-        x_axis: this.settings.x,
+        x_axis: axis,
         limit,
       });
       if (this.disposed) return;
+      if (axis !== this.settings.x) return this.scheduleLive(); // the axis changed meanwhile: its lines are new
       this.polls += 1;
       const before = new Map([...this.series].map(([k, s]) => [k, s.x.length]));
       const added = appendPoints(this.series, res.frame);
