@@ -138,6 +138,10 @@ describe("traces", () => {
     expect(lineB.x).toEqual([0, 1, 2]);
     expect(lineA.line.color).toBe(runColor("a"));
     expect(traces[0].visible).toBe(false); // not downsampled: no band
+    const smoothed = panelTraces("acc", d.runs, series, { ...opts, smoothing: 0.8 });
+    expect(smoothed[2].opacity).toBe(1); // a lone point has no EMA over it: it stays as bright
+    expect(smoothed[3].visible).toBe(false);
+    expect(smoothed[6].opacity).toBeLessThan(1);
   });
 
   it("names the run, the step and the value in the hover", () => {

@@ -302,6 +302,27 @@ def test_x_axis_switches_to_time_since_the_run_started(page: Any) -> None:
     assert [t["x"] for t in traces(page, 1, "k0")] == [list(range(30))] * 3
 
 
+def test_log_y_smoothing_and_legend_toggles(page: Any, shot: Any) -> None:
+    chart = page.locator(cell(1)).locator(".nbt-chart")
+    gd = """(role) => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')[1];
+        const gd = c.querySelector('.nbt-chart-panel[data-key="k0"] .js-plotly-plot');
+        return {log: gd.layout.yaxis.type, traces: gd.data.filter(t => t.meta[1] === role).map(t => ({
+            visible: t.visible, n: t.x.length, opacity: t.opacity}))}; }"""
+    chart.locator(".nbt-chart-logy").check()
+    page.wait_for_function(f"() => ({gd})('line').log === 'log'")
+    chart.locator(".nbt-chart-smoothing").fill("0.8")
+    page.wait_for_function(f"() => ({gd})('ema').traces.every(t => t.visible === true && t.n === 30)")
+    assert all(t["opacity"] < 1 for t in page.evaluate(f"() => ({gd})('line')")["traces"])  # the raw line fades
+    chart.locator(".nbt-chart-legend-item", has_text="third").click()  # a run off in every panel
+    page.wait_for_function(f"() => ({gd})('line').traces[2].visible === false")
+    chart.scroll_into_view_if_needed()
+    shot(chart, "ext-chart-07-log-smoothed-one-off")
+    chart.locator(".nbt-chart-legend-item", has_text="third").click()
+    chart.locator(".nbt-chart-smoothing").fill("0")
+    chart.locator(".nbt-chart-logy").uncheck()
+    page.wait_for_function(f"() => {{ const g = ({gd})('line'); return g.log === 'linear' && g.traces[2].visible === true; }}")
+
+
 def test_no_console_errors(page: Any) -> None:
     real_errors = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]
     assert not real_errors, real_errors

@@ -226,6 +226,7 @@ export function panelTraces(key: string, runs: RunInfo[], series: Map<string, Se
     const common = { type: "scatter", legendgroup: run.run_id, showlegend: false, name: run.name };
     traces.push({ ...common, meta: [run.run_id, "lo"], mode: "lines", x: bx, y: [...(s?.bandLo ?? [])], line: { width: 0, color }, hoverinfo: "skip", visible: showBand });
     traces.push({ ...common, meta: [run.run_id, "hi"], mode: "lines", x: bx, y: [...(s?.bandHi ?? [])], line: { width: 0, color }, fill: "tonexty", fillcolor: rgba(color, 0.15), hoverinfo: "skip", visible: showBand });
+    const smooth = o.smoothing > 0 && s !== undefined && s.meanY.length > 1;
     traces.push({
       ...common,
       meta: [run.run_id, "line"],
@@ -234,11 +235,10 @@ export function panelTraces(key: string, runs: RunInfo[], series: Map<string, Se
       y,
       line: { width: 1.6, color },
       marker: { color, size: lone ? 9 : 5 },
-      opacity: o.smoothing > 0 ? 0.3 : 1,
+      opacity: smooth ? 0.3 : 1, // faded only where the EMA is drawn over it (not a lone point)
       hovertemplate: hoverTemplate(run.name, o.axis),
       visible,
     });
-    const smooth = o.smoothing > 0 && s !== undefined && s.meanY.length > 1;
     traces.push({
       ...common,
       meta: [run.run_id, "ema"],
