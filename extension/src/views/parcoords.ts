@@ -49,6 +49,7 @@ export async function renderParcoords(el: HTMLElement, spec: ViewSpec, ctx: View
   const root = h("div", { class: "nbt-parcoords" }, count, h("div", { class: "nbt-parcoords-frame" }, titles, gd));
   el.append(root);
   const Plotly = await plotly();
+  (gd as any).nbtPlotly = Plotly; // for tests and the console: Plotly.restyle(gd, ...) brushes as a drag does
 
   const runIds = (): string[] => runs.map((r) => String(r.run_id));
   const width = (): number => Math.max(320, Math.floor(root.clientWidth || el.clientWidth || 800));

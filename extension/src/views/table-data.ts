@@ -103,7 +103,7 @@ export function allColumns(catalogue: CatalogueEntry[]): Column[] {
 }
 
 /** Columns shown before the user picks: name, status, times, then the commonest params and metrics. */
-export function defaultColumns(catalogue: CatalogueEntry[], limitEach = 8): string[] {
+export function defaultColumns(catalogue: CatalogueEntry[], limitEach = 40): string[] {
   const chosen = ["attr:run_name", "attr:status", "attr:start_time", "attr:duration"];
   for (const kind of ["param", "metric"]) {
     const common = catalogue

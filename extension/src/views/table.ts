@@ -109,6 +109,11 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
   );
   el.append(root);
 
+  // the tick column's width is known once the output is laid out (and may change with the font)
+  const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => pinRunColumn());
+  observer?.observe(root);
+  scroll.addEventListener("scroll", () => pinRunColumn(), { passive: true });
+
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter") void applyFilter(input.value);
   });
@@ -194,6 +199,14 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
     if (!state.rows.length) tbody.append(h("tr", {}, h("td", { class: "nbt-empty", colspan: cols.length + 1 }, "No runs match.")));
     const all = thead.querySelector(".nbt-check-all") as HTMLInputElement | null;
     if (all) all.checked = state.rows.length > 0 && state.rows.every((r) => selected.has(r.id));
+    pinRunColumn();
+  }
+
+  /** The Run column sticks right after the tick column, whatever width the browser gave that. */
+  function pinRunColumn(): void {
+    const tick = thead.querySelector(".nbt-th-check") as HTMLElement | null;
+    const left = tick?.offsetWidth ? `${tick.offsetWidth}px` : "";
+    if (left && root.style.getPropertyValue("--nbt-pin-left") !== left) root.style.setProperty("--nbt-pin-left", left);
   }
 
   function runCell(r: TableRow, depth: number, children: number, orphan: boolean): HTMLElement {
@@ -398,6 +411,7 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
       if (timer) clearInterval(timer);
       timer = null;
       unsubscribe();
+      observer?.disconnect();
     },
   };
 
