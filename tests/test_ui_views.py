@@ -183,7 +183,7 @@ def test_zoom_fetches_detail_for_the_visible_range(store_uri):
     deadline = time.monotonic() + 10
     while len(visible()) < 100 and time.monotonic() < deadline:
         time.sleep(0.05)  # the relayout handler fetches after a short debounce, in a thread
-    assert chart._range == (5000.0, 5099.0)
+    assert chart.widget._range == (5000.0, 5099.0)
     assert visible() == list(range(5000, 5100))
     chart.zoom(None, None)
     assert len(chart.figure.data[2].x) <= 400
@@ -204,12 +204,12 @@ def test_live_chart_appends_without_refetching(store_uri, monkeypatch):
     for step in range(10, 25):
         nbtrack.log_metric("loss", 0.5, step=step)
     nbtrack.flush()
-    assert chart._poll() is not None  # still RUNNING: poll again soon
+    assert chart.widget._poll() is not None  # still RUNNING: poll again soon
     assert list(chart.figure.data[2].x) == list(range(25))
     assert full_fetches == []  # only the 15 new points were read
     nbtrack.end_run()
     nbtrack.flush()
-    assert chart._poll() is None  # finished: stop polling
+    assert chart.widget._poll() is None  # finished: stop polling
 
 
 def test_chart_follows_a_selection(sweep):
@@ -303,7 +303,7 @@ def test_dashboard_refreshes_with_runs_from_another_process(sweep, store_uri):
             nbtrack.log_metric("loss", 0.01, step=0)
     """)
     subprocess.run([sys.executable, "-c", writer], env=python_env(), check=True, timeout=120)
-    assert dash._poll() == 0 or True  # refresh=0 returns None; the poll itself must work
+    dash.widget._poll()  # refresh=0: no timer; poll once by hand
     assert dash.table.total == 9 and dash.refreshes == 1
     assert "from-elsewhere" in [r["cells"][0] for r in dash.table.rows]
     assert len(dash.parcoords._run_ids) + dash.parcoords._dropped == 9

@@ -64,7 +64,7 @@ class View:
     """What every view is: data for the extension, or its widget where the extension is missing.
 
     Subclasses set ``view`` (the name the extension knows it by) and implement :meth:`options`,
-    :meth:`data`, :meth:`static_html` and :meth:`make_widget`. Attributes a view does not have
+    :meth:`data`, :meth:`static_html` and :meth:`make_widget`. Public attributes a view does not have
     are looked up on its widget (``chart.figure``, ``table.filter``), which is built on first use.
     """
 
@@ -116,6 +116,8 @@ class View:
         return {MIME: self.spec(), "text/html": self.static_html(), "text/plain": repr(self)}
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_widget", "selection_id"):
+        # only public names: IPython's display looks up _ipython_display_, _repr_html_ and the like,
+        # and forwarding those would build the widget (importing plotly: seconds) for nothing
+        if name.startswith("_") or name == "selection_id":
             raise AttributeError(name)
         return getattr(self.widget, name)
