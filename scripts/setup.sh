@@ -23,7 +23,6 @@ fi
 # `npm run build` in extension/ shows on the next JupyterLab page load.
 ext=.venv/share/jupyter/labextensions/nbtrack-labextension
 if [[ -f nbtrack/labextension/package.json && ! -L "$ext" ]]; then
-  cp extension/install.json nbtrack/labextension/install.json
   rm -rf "$ext" && ln -s "$PWD/nbtrack/labextension" "$ext"
 fi
 .venv/bin/python -c "import nbtrack, duckdb, IPython" >/dev/null
