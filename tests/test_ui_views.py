@@ -91,7 +91,7 @@ def test_table_selection_is_shared(sweep):
     selection = Selection()
     table = nbtrack.runs_table("views", selection=selection)
     table.selected = sweep[:2]
-    assert selection.run_ids == tuple(sweep[:2]) and selection.source is table
+    assert selection.run_ids == tuple(sweep[:2]) and selection.source is table.widget
     assert set(table.colors) == set(sweep[:2])
     selection.set([sweep[5]], source="elsewhere")
     assert table.selected == [sweep[5]]
@@ -246,7 +246,7 @@ def test_brushing_selects_runs_and_a_selection_greys_out_the_rest(sweep):
     labels = [d.label for d in view.figure.data[0].dimensions]
     lr = labels.index("lr (log)")
     view.figure.plotly_restyle({f"dimensions[{lr}].constraintrange": [[-1.5, -0.5]]}, trace_indexes=[0])
-    assert selection.source is view
+    assert selection.source is view.widget
     assert sorted(selection.run_ids) == sorted(sweep[3::4])  # lr = 0.1
     selection.set(sweep[:1], source="table")
     colors = np.asarray(view.figure.data[0].line.color)
@@ -279,7 +279,7 @@ def test_compare_highlights_differences_and_marks_the_best(sweep):
 
 # -- dashboard -------------------------------------------------------------------------------
 def test_dashboard_links_table_parallel_coordinates_and_chart(sweep):
-    dash = nbtrack.dashboard("views", refresh=0, metric="loss")
+    dash = nbtrack.dashboard("views", refresh=0, metric="loss").widget  # the ipywidgets fallback
     assert dash.table.total == 8 and dash.metric.value == "loss"
     assert dash.chart.run_ids == dash.table.page_run_ids[:10]  # nothing selected: the table's first runs
     dash.table.selected = sweep[:2]
@@ -294,7 +294,7 @@ def test_dashboard_links_table_parallel_coordinates_and_chart(sweep):
 
 
 def test_dashboard_refreshes_with_runs_from_another_process(sweep, store_uri):
-    dash = nbtrack.dashboard("views", refresh=0)
+    dash = nbtrack.dashboard("views", refresh=0).widget  # the widget, built before the other process writes
     writer = textwrap.dedent(f"""
         import nbtrack
         nbtrack.set_tracking_uri({store_uri!r})
@@ -303,7 +303,7 @@ def test_dashboard_refreshes_with_runs_from_another_process(sweep, store_uri):
             nbtrack.log_metric("loss", 0.01, step=0)
     """)
     subprocess.run([sys.executable, "-c", writer], env=python_env(), check=True, timeout=120)
-    dash.widget._poll()  # refresh=0: no timer; poll once by hand
+    dash._poll()  # refresh=0: no timer; poll once by hand
     assert dash.table.total == 9 and dash.refreshes == 1
     assert "from-elsewhere" in [r["cells"][0] for r in dash.table.rows]
     assert len(dash.parcoords._run_ids) + dash.parcoords._dropped == 9
@@ -334,7 +334,7 @@ def test_ui_exports_exactly_the_seven_views_and_imports_lazily():
             " 'parallel_coordinates', 'registry_view', 'runs_table']\n"
             "assert not any(m in sys.modules for m in ('plotly', 'ipywidgets', 'anywidget', 'duckdb'))\n"
             "import nbtrack\n"
-            "assert nbtrack.runs_table is ui.runs_table and 'anywidget' in sys.modules\n")
+            "assert nbtrack.runs_table is ui.runs_table and 'anywidget' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], env=python_env(), check=True, timeout=120)
 
 

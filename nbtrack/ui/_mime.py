@@ -69,6 +69,33 @@ class View:
     """
 
     view = ""
+    _ready = False  # set once the subclass's __init__ has run: assignments then go to the widget
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        def __init__(self: View, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self) is cls:
+                object.__setattr__(self, "_ready", True)
+
+        __init__.__doc__ = init.__doc__
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # after __init__, a public name the view does not have is the widget's, and one both have
+        # is set on both once the widget exists (``table.filter = ...`` redraws the widget too)
+        if not self._ready or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        own = name in self.__dict__ or hasattr(type(self), name)
+        if own:
+            object.__setattr__(self, name, value)
+        if not own or (self._widget is not None and hasattr(self._widget, name)):
+            setattr(self.widget, name, value)
 
     def __init__(self) -> None:
         self._widget: Any = None

@@ -89,7 +89,9 @@ class RunsTableView(View):
         caption = f"{page.total:,} runs" + (f" matching {self.filter}" if self.filter else "")
         if page.total > len(rows):
             caption += f" · first {len(rows)} shown (static copy; run the notebook for the live table)"
-        selected = self.selection.run_ids if self.selection is not None else ()
+        # the widget's selection once it exists (it makes one of its own when none was shared)
+        selection = self._widget.selection if self._widget is not None else self.selection
+        selected = selection.run_ids if selection is not None else ()
         return _static.html_table([(c.id, c.label) for c in cols], rows, caption, highlight=selected)
 
     def make_widget(self) -> Any:
