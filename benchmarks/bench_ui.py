@@ -204,7 +204,7 @@ def bench_dashboard(root: str, n: int, steps: int, repeat: int) -> list[Row]:
 _CELLS = {
     "metric_chart": "nbtrack.metric_chart(CHART_RUNS, ['loss', 'acc'])",
     "runs_table": "nbtrack.runs_table('bench')",
-    "parallel_coordinates": "nbtrack.parallel_coordinates('bench')",
+    "parallel_coordinates": "nbtrack.parallel_coordinates(experiment='bench')",
     "compare": "nbtrack.compare(CHART_RUNS)",
     "dashboard": "nbtrack.dashboard('bench')",
 }

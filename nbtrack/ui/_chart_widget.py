@@ -19,11 +19,11 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
+from nbtrack.errors import InvalidParameter
 from nbtrack.ui import _history, _live, _static
 from nbtrack.ui._base import with_static
 from nbtrack.ui._plotly import TEMPLATE, FigureWidget
-from nbtrack.ui._selection import PALETTE, Selection
-from nbtrack.ui.chart import run_ids_of
+from nbtrack.ui._selection import PALETTE, Selection, run_ids_of
 
 __all__ = ["MetricChart", "panel_domains"]
 
@@ -72,7 +72,7 @@ class MetricChart(W.VBox):
                  selection: Selection | None = None, max_runs: int = 10, buckets: int = 400,
                  fallback_runs: Callable[[], list[str]] | None = None, height: int | None = None) -> None:
         if x not in _history.X_AXES:
-            raise ValueError(f"x must be one of {sorted(_history.X_AXES)}, not {x!r}")
+            raise InvalidParameter(f"x must be one of {sorted(_history.X_AXES)}, not {x!r}")
         self.selection = selection
         self.follow_selection = runs is None and selection is not None
         self.fallback_runs = fallback_runs

@@ -15,11 +15,11 @@ from typing import Any
 
 import ipywidgets as W
 
+from nbtrack.errors import InvalidParameter
 from nbtrack.ui import _data
 from nbtrack.ui._base import with_static
 from nbtrack.ui._chart_widget import MetricChart
-from nbtrack.ui._selection import Selection
-from nbtrack.ui.chart import run_ids_of
+from nbtrack.ui._selection import Selection, run_ids_of
 from nbtrack.ui.compare import MISSING, is_missing, lower_is_better
 
 __all__ = ["Compare"]
@@ -36,7 +36,7 @@ class Compare(W.VBox):
                  chart: bool = True) -> None:
         self.run_ids = run_ids_of(runs)
         if not self.run_ids:
-            raise ValueError("compare() needs at least one run id")
+            raise InvalidParameter("compare() needs at least one run id")
         self.higher_is_better = dict(higher_is_better or {})
         self.selection = selection if selection is not None else Selection()
         keys_frame = _data.key_stats([], None, self.run_ids)
@@ -44,11 +44,7 @@ class Compare(W.VBox):
         self.metrics = sorted(keys_frame[keys_frame["kind"] == "metric"]["key"].tolist())
         self.frame, _ = _data.fetch_wide(None, None, self.params, self.metrics, len(self.run_ids),
                                          run_ids=self.run_ids)
-        missing = [r for r in self.run_ids if r not in set(self.frame["run_id"])]
-        if missing:
-            from nbtrack.errors import NotFound
-
-            raise NotFound(f"Run(s) {missing} not found. Check the ids, or search with nbtrack.search_runs().")
+        _data.require_runs(self.run_ids, found=self.frame["run_id"])
         self.only_differences = W.Checkbox(value=False, description="only differing params", indent=False)
         self.tables = W.HTML(self._tables_html())
         self.only_differences.observe(lambda _: setattr(self.tables, "value", self._tables_html()), names="value")

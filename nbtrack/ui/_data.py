@@ -245,3 +245,17 @@ def fetch_wide(experiments: list[str] | None, filter_string: str | None, params:
                                             run_ids, order_metric)
     total = int(frame["total"].iloc[0]) if len(frame) else 0
     return frame.drop(columns=["total"]), total
+
+
+def require_runs(run_ids: Sequence[str], found: Iterable[str] | None = None) -> None:
+    """Raise NotFound naming the ids in ``run_ids`` that are no run of the store (``found``: the
+    ids already known to exist, so only the others are looked up)."""
+    known = set(found) if found is not None else set()
+    unknown = [r for r in dict.fromkeys(run_ids) if r not in known]
+    if unknown:
+        frame, _ = fetch_wide(None, None, [], [], len(unknown), run_ids=unknown)
+        missing = [r for r in unknown if r not in set(frame["run_id"])]
+        if missing:
+            from nbtrack.errors import NotFound
+
+            raise NotFound(f"Run(s) {missing} not found. Check the ids, or search with nbtrack.search_runs().")

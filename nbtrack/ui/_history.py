@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nbtrack.errors import InvalidParameter
 from nbtrack.tracking import fluent
 
 __all__ = ["X_AXES", "Series", "assemble", "ema", "fetch_buckets", "fetch_new_points", "fetch_series", "run_info"]
@@ -91,7 +92,7 @@ def fetch_buckets(run_ids: Sequence[str], keys: Sequence[str], x_axis: str = "st
     """The store's M4 bucket rows (``store.metric_buckets``) of every (run, key), without the run
     rows (those fill ``runs_out``); None when there are no runs. What the chart's data carries."""
     if x_axis not in X_AXES:
-        raise ValueError(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
+        raise InvalidParameter(f"x_axis must be one of {sorted(X_AXES)}, not {x_axis!r}")
     if not run_ids:
         return None
     with_runs = runs_out is not None

@@ -14,27 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nbtrack.errors import InvalidParameter
 from nbtrack.ui._mime import View
-from nbtrack.ui._selection import PALETTE, Selection
+from nbtrack.ui._selection import PALETTE, Selection, run_ids_of
 
 __all__ = ["MetricChartView", "metric_chart", "run_ids_of"]
 
 X_LABELS = {"step": "step", "relative": "time since run start (s)", "wall": "wall time"}
-
-
-def run_ids_of(runs: Any) -> list[str]:
-    """Run ids from ids, Run objects, a search_runs DataFrame or a Selection."""
-    if runs is None:
-        return []
-    if isinstance(runs, Selection):
-        return list(runs.run_ids)
-    if isinstance(runs, str):
-        return [runs]
-    if hasattr(runs, "info") and hasattr(runs.info, "run_id"):
-        return [runs.info.run_id]
-    if hasattr(runs, "columns") and "run_id" in runs.columns:
-        return [str(r) for r in runs["run_id"]]
-    return [r.info.run_id if hasattr(r, "info") else str(r) for r in runs]
 
 
 @dataclass
@@ -93,6 +79,9 @@ def read_histories(run_ids: Sequence[str], keys: Sequence[str] | None, x_axis: s
         out.series = _history.assemble(out.frame)
         if not _step_axis_is_flat(axis, out.series):
             break
+    from nbtrack.ui import _data
+
+    _data.require_runs(candidates, found=out.info)  # a mistyped id is an error, not an empty chart
     out.run_ids = [r for r in candidates if r in out.info]
     return out
 
@@ -159,12 +148,16 @@ class MetricChartView(View):
 
         super().__init__()
         if x not in X_AXES:
-            raise ValueError(f"x must be one of {sorted(X_AXES)}, not {x!r}")
+            raise InvalidParameter(f"x must be one of {sorted(X_AXES)}, not {x!r}")
         self._runs, self._selection = runs, selection
         self._keys = [keys] if isinstance(keys, str) else list(keys) if keys else None
         self._args: dict[str, Any] = {"x": x, "smoothing": float(smoothing), "log_y": bool(log_y), "band": bool(band),
                                       "live": bool(live), "max_runs": int(max_runs), "buckets": int(buckets)}
         self._read: Histories | None = None
+        if runs is not None and not isinstance(runs, Selection):
+            from nbtrack.ui import _data
+
+            _data.require_runs(run_ids_of(runs))  # a mistyped run id is an error here, not an empty chart
 
     def __repr__(self) -> str:
         h = self.histories()

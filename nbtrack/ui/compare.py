@@ -17,10 +17,11 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from nbtrack.errors import InvalidParameter
 from nbtrack.ui._base import callable_module
 from nbtrack.ui._mime import View
-from nbtrack.ui._selection import PALETTE, Selection
-from nbtrack.ui.chart import Histories, read_histories, run_ids_of, static_chart
+from nbtrack.ui._selection import PALETTE, Selection, run_ids_of
+from nbtrack.ui.chart import Histories, read_histories, static_chart
 
 __all__ = ["CompareView", "compare", "lower_is_better"]
 
@@ -73,7 +74,7 @@ class CompareView(View):
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids_of(runs)))
         if not self.run_ids:
-            raise ValueError("compare() needs at least one run id")
+            raise InvalidParameter("compare() needs at least one run id")
         self.higher_is_better = dict(higher_is_better or {})
         self._selection, self._keys, self._chart = selection, list(keys) if keys else None, chart
         self._read()
@@ -89,12 +90,7 @@ class CompareView(View):
         self.params = sorted(keys_frame[keys_frame["kind"] == "param"]["key"].tolist())
         self.metrics = sorted(keys_frame[keys_frame["kind"] == "metric"]["key"].tolist())
         frame, _ = _data.fetch_wide(None, None, self.params, self.metrics, len(self.run_ids), run_ids=self.run_ids)
-        found = set(frame["run_id"])
-        missing = [r for r in self.run_ids if r not in found]
-        if missing:
-            from nbtrack.errors import NotFound
-
-            raise NotFound(f"Run(s) {missing} not found. Check the ids, or search with nbtrack.search_runs().")
+        _data.require_runs(self.run_ids, found=frame["run_id"])
         store = fluent.active_store()
         self.rows: list[dict[str, Any]] = []
         for rec in frame.to_dict("records"):

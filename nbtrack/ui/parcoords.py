@@ -136,6 +136,8 @@ class ParallelCoordinatesView(View):
         self.filter, self.color, self.max_runs, self.log_axes = filter, color, max_runs, log_axes
         self._params_arg, self._metrics_arg = params, metrics
         self._read: tuple[list[str], list[str], Any, int] | None = None
+        if self.run_ids is not None:
+            self._fetch()  # a mistyped run id is an error here, not an empty view at display
 
     def __repr__(self) -> str:
         params, metrics, frame, _ = self._fetch()
@@ -149,6 +151,7 @@ class ParallelCoordinatesView(View):
             frame, total = _data.fetch_wide(self.experiment_ids, self.filter, params, wanted, self.max_runs,
                                             run_ids=self.run_ids)
             if self.run_ids is not None:
+                _data.require_runs(self.run_ids, found=frame["run_id"])
                 total = len(self.run_ids)
             self._read = (params, metrics, frame, total)
         return self._read

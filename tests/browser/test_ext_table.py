@@ -9,6 +9,7 @@ The tests share one page and run in file order; screenshots go to test-artifacts
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -227,7 +228,7 @@ def test_axis_titles_never_overlap_and_are_not_cut(page: Any, shot: Any) -> None
                 tip: t.title}; })""")
     frame = parcoords.bounding_box()
     assert len(boxes) == 7 and frame
-    for a, b in zip(boxes, boxes[1:], strict=False):
+    for a, b in itertools.pairwise(boxes):
         assert a["r"] <= b["l"], (a, b)
     assert all(b["l"] >= frame["x"] - 1 and b["r"] <= frame["x"] + frame["width"] + 1 for b in boxes)
     assert all(b["full"] for b in boxes)  # each line fits its box: nothing clipped
