@@ -292,6 +292,60 @@ def test_toolbar_button_adds_then_removes_track(page: Any) -> None:
     assert active_cell(page)["source"] == "%load_ext nbtrack\nimport nbtrack"
 
 
+CELL_TRACK = (".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-cell-toolbar "
+              ".jp-CommandToolbarButton:has([data-command='nbtrack:toggle-track'])")
+
+
+def select_cell_by_id(page: Any, cell_id: str) -> None:
+    page.evaluate(f"""() => {{ const nb = ({CURRENT})().content;
+        nb.activeCellIndex = nb.widgets.findIndex(c => c.model.id === {cell_id!r}); }}""")
+    page.wait_for_function(f"() => ({CURRENT})().content.activeCell.model.id === {cell_id!r}")
+
+
+def test_cell_toolbar_button_toggles_track_on_its_cell(page: Any, shot: Any) -> None:
+    """JupyterLab's per-cell toolbar (schema/panel.json) carries the toggle, on the active cell only."""
+    select_cell_by_id(page, "c-spare")
+    button = page.locator(CELL_TRACK)
+    button.wait_for()
+    assert button.count() == 1  # one cell toolbar: the active cell's
+    in_cell = f"({CURRENT})().content.activeCell.node.contains(document.querySelector(\"{CELL_TRACK}\"))"
+    assert page.evaluate(f"() => {in_cell}")
+    assert button.locator("svg").count() == 1  # drawn with the nbtrack icon, no label
+    assert button.inner_text().strip() == ""
+    assert "toggled" not in (button.get_attribute("class") or "")
+    # focus outside the notebook (the side panel): the click still acts on the cell it sits on
+    page.locator(f"{PANEL} input.nbt-panel-filter").focus()
+    button.click()
+    page.wait_for_function(f"() => ({CURRENT})().content.activeCell.model.sharedModel.getSource() === '%%track\\nx = 1'")
+    cell = active_cell(page)
+    assert (cell["id"], cell["source"].split("\n")[0]) == ("c-spare", "%%track")
+    button = page.locator(CELL_TRACK)
+    page.wait_for_function(f"() => document.querySelector(\"{CELL_TRACK}\").classList.contains('lm-mod-toggled')")
+    shot(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active"), "cell_toolbar_track")
+    button.click()
+    page.wait_for_function(f"() => ({CURRENT})().content.activeCell.model.sharedModel.getSource() === 'x = 1'")
+    assert active_cell(page)["id"] == "c-spare"
+    page.wait_for_function(f"() => !document.querySelector(\"{CELL_TRACK}\").classList.contains('lm-mod-toggled')")
+    # typing %%track (not the button) shows the button pressed too
+    page.evaluate(f"() => ({CURRENT})().content.activeCell.model.sharedModel.setSource('%%track\\nx = 1')")
+    page.wait_for_function(f"() => document.querySelector(\"{CELL_TRACK}\").classList.contains('lm-mod-toggled')")
+    page.evaluate(f"() => ({CURRENT})().content.activeCell.model.sharedModel.setSource('x = 1')")
+    page.wait_for_function(f"() => !document.querySelector(\"{CELL_TRACK}\").classList.contains('lm-mod-toggled')")
+
+
+def test_cell_toolbar_offers_no_track_on_a_markdown_cell(page: Any) -> None:
+    select_cell_by_id(page, "c-intro")
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active .jp-cell-toolbar").wait_for()
+    button = page.locator(CELL_TRACK)
+    assert button.count() == 1 and not button.is_visible()  # hidden, as JupyterLab hides per-type buttons
+    notebook_button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .nbt-toggle-track button").first
+    assert notebook_button.is_disabled()  # the notebook toolbar's stays in place, disabled
+    page.evaluate("() => window.jupyterapp.commands.execute('nbtrack:toggle-track', {cellToolbar: true})")
+    assert active_cell(page)["source"] == "# Runs"
+    select_cell_by_id(page, "c-spare")
+    page.locator(CELL_TRACK).wait_for()  # offered again on a code cell
+
+
 def test_track_cell_card_updates_while_the_cell_still_runs(page: Any, shot: Any) -> None:
     page.evaluate(f"""async () => {{ const w = ({CURRENT})();
         await w.sessionContext.changeKernel({{name: 'python3'}}); }}""")

@@ -1,4 +1,4 @@
-// The nbtrack side panel (left bar) and the %%track toggle (command + notebook toolbar button).
+// The nbtrack side panel (left bar) and the %%track toggle (command + notebook and cell toolbar buttons).
 
 import { JupyterFrontEnd } from "@jupyterlab/application";
 import { CommandToolbarButton } from "@jupyterlab/apputils";
@@ -86,10 +86,18 @@ export function activatePanel(app: JupyterFrontEnd, tracker: INotebookTracker): 
     if (panel.isVisible) panel.setNotebook(tracker.currentWidget?.context.path ?? null);
   });
 
+  // One command, two buttons. The notebook toolbar's (below) is disabled on a markdown cell; the
+  // cell toolbar's comes from schema/panel.json ("jupyter.lab.toolbars" > "Cell", args
+  // {cellToolbar: true}) and is hidden there, as JupyterLab's own per-cell-type buttons are. The
+  // cell toolbar is drawn on the active cell only, and a click in it keeps (or makes) that cell
+  // active, so both act on `tracker.activeCell`.
+  const isCode = () => tracker.activeCell?.model.type === "code";
   app.commands.addCommand(TOGGLE_TRACK, {
     label: "%%track",
     caption: "Add or remove %%track on the active cell: run it as a tracked run with a live card",
-    isEnabled: () => tracker.activeCell?.model.type === "code",
+    icon: nbtrackIcon,
+    isEnabled: isCode,
+    isVisible: (args) => !args.cellToolbar || isCode(),
     isToggled: () => hasTrack(tracker.activeCell?.model.sharedModel.getSource() ?? ""),
     execute: () => {
       const cell = tracker.activeCell;
@@ -99,7 +107,24 @@ export function activatePanel(app: JupyterFrontEnd, tracker: INotebookTracker): 
       app.commands.notifyCommandChanged(TOGGLE_TRACK);
     },
   });
-  tracker.activeCellChanged.connect(() => app.commands.notifyCommandChanged(TOGGLE_TRACK));
+  // the buttons show whether the active cell is tracked, also when %%track is typed or deleted
+  type CellModel = NonNullable<INotebookTracker["activeCell"]>["model"];
+  let watched: CellModel | null = null;
+  let tracked = false;
+  const onSource = () => {
+    const now = hasTrack(watched?.sharedModel.getSource() ?? "");
+    if (now !== tracked) {
+      tracked = now;
+      app.commands.notifyCommandChanged(TOGGLE_TRACK);
+    }
+  };
+  tracker.activeCellChanged.connect(() => {
+    watched?.contentChanged.disconnect(onSource);
+    watched = tracker.activeCell?.model ?? null;
+    watched?.contentChanged.connect(onSource);
+    tracked = hasTrack(watched?.sharedModel.getSource() ?? "");
+    app.commands.notifyCommandChanged(TOGGLE_TRACK);
+  });
   app.docRegistry.addWidgetExtension("Notebook", {
     createNew: (nb: NotebookPanel) => {
       const button = new CommandToolbarButton({ commands: app.commands, id: TOGGLE_TRACK, label: "%%track" });
