@@ -8,6 +8,7 @@ import { PageConfig, URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
 
 import { Api } from "./api";
+import { plotly } from "./plotly";
 import { MIME_TYPE, rendererFactory, setHost } from "./mime";
 import { activatePanel } from "./panel/index";
 import "./views/all";
@@ -39,7 +40,20 @@ const views: JupyterFrontEndPlugin<void> = {
       const own = panel.content.rendermime;
       if (!own.mimeTypes.includes(MIME_TYPE)) own.addFactory(rendererFactory, -20);
     });
-    void app;
+    // plotly.js (a 4.5 MB chunk) is fetched and parsed while the browser is idle once a notebook
+    // is open, so a notebook's first chart does not wait for it
+    const idle = (f: () => void) =>
+      "requestIdleCallback" in window ? (window as any).requestIdleCallback(f, { timeout: 5000 }) : setTimeout(f, 1000);
+    let preloaded = false;
+    const preload = () => {
+      if (preloaded) return;
+      preloaded = true;
+      void app.restored.then(() => idle(() => void plotly()));
+    };
+    if (tracker) {
+      if (tracker.size) preload();
+      else tracker.widgetAdded.connect(preload);
+    }
   },
 };
 

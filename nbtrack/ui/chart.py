@@ -154,10 +154,6 @@ class MetricChartView(View):
         self._args: dict[str, Any] = {"x": x, "smoothing": float(smoothing), "log_y": bool(log_y), "band": bool(band),
                                       "live": bool(live), "max_runs": int(max_runs), "buckets": int(buckets)}
         self._read: Histories | None = None
-        if runs is not None and not isinstance(runs, Selection):
-            from nbtrack.ui import _data
-
-            _data.require_runs(run_ids_of(runs))  # a mistyped run id is an error here, not an empty chart
 
     def __repr__(self) -> str:
         h = self.histories()

@@ -78,6 +78,7 @@ class CompareView(View):
         self.higher_is_better = dict(higher_is_better or {})
         self._selection, self._keys, self._chart = selection, list(keys) if keys else None, chart
         self._read()
+        self._fresh = True  # read just now: the display in the same cell need not read again
 
     def __repr__(self) -> str:
         return f"Compare({self.run_ids})"
@@ -91,10 +92,10 @@ class CompareView(View):
         self.metrics = sorted(keys_frame[keys_frame["kind"] == "metric"]["key"].tolist())
         frame, _ = _data.fetch_wide(None, None, self.params, self.metrics, len(self.run_ids), run_ids=self.run_ids)
         _data.require_runs(self.run_ids, found=frame["run_id"])
-        store = fluent.active_store()
+        runs = {run.info.run_id: run for run in fluent.active_store().runs_by_ids(self.run_ids)}  # one query
         self.rows: list[dict[str, Any]] = []
         for rec in frame.to_dict("records"):
-            tags = {k: v for k, v in store.get_run(rec["run_id"]).data.tags.items() if not k.startswith("mlflow.")}
+            tags = {k: v for k, v in runs[rec["run_id"]].data.tags.items() if not k.startswith("mlflow.")}
             self.rows.append({
                 "run_id": rec["run_id"], "name": rec["run_name"] or rec["run_id"][:8], "status": rec["status"],
                 "start_time": None if is_missing(rec["start_time"]) else int(rec["start_time"]),
@@ -185,7 +186,9 @@ class CompareView(View):
                        chart=self._chart)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        self._read()  # a display shows the runs as they are now
+        if not self._fresh:
+            self._read()  # a later display shows the runs as they are now
+        self._fresh = False
         return super()._repr_mimebundle_(include=include, exclude=exclude)
 
 
