@@ -1,0 +1,151 @@
+"""The side panel and an inline view on a team's tracking server: JupyterLab started with
+``MLFLOW_TRACKING_URI=http://...`` (a real ``nbtrack server`` on 127.0.0.1), no kernel running.
+
+The Jupyter server extension forwards the panel's reads to the tracking server; the page never
+talks to it directly. A run logged over HTTP by another process shows up live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.lab import missing, start_lab
+from tests.server_fixtures import nbtrack_server
+
+pytestmark = pytest.mark.browser
+
+PANEL = "#nbtrack-panel"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def log_over_http(url: str, script: str, wait: bool = True) -> subprocess.Popen[bytes]:
+    """Run ``script`` in another Python process logging to the tracking server at ``url``."""
+    code = f"import nbtrack\nnbtrack.set_tracking_uri({url!r})\n" + textwrap.dedent(script)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    if wait:
+        assert process.wait(timeout=120) == 0
+    return process
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    with nbtrack_server(tmp_path_factory.mktemp("team") / "store") as url:
+        log_over_http(url, """
+            nbtrack.set_experiment("team-sweep")
+            for name, lr in [("http-a", 0.1), ("http-b", 0.01)]:
+                with nbtrack.start_run(run_name=name):
+                    nbtrack.log_param("lr", lr)
+                    for step, v in enumerate([1.0, 0.6, 0.3]):
+                        nbtrack.log_metric("loss", v * lr * 10, step=step)
+            """)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(server: str, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    base = tmp_path_factory.mktemp("lab-http")
+    root = base / "root"
+    root.mkdir()
+    # a view saved by a kernel that read the same server: it refreshes through the server extension
+    (root / "team.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"id": "t-1", "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": "import nbtrack"}]}))
+    with start_lab(base, env_extra={"MLFLOW_TRACKING_URI": server}) as lab:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+        direct: list[str] = []
+        page.on("request", lambda r: direct.append(r.url) if r.url.startswith(server) else None)
+        page.errors, page.direct = errors, direct  # type: ignore[attr-defined]
+        # the notebook opens with no kernel: the panel needs none
+        page.goto(lab.page_url("team.ipynb"))
+        page.wait_for_selector(".jp-NotebookPanel")
+        page.locator('.jp-SideBar li[data-id="nbtrack-panel"]').click()
+        page.wait_for_selector(f"{PANEL} .nbt-run")
+        yield page
+        context.close()
+
+
+def run_names(page: Any) -> list[str]:
+    return page.locator(f"{PANEL} .nbt-run .nbt-run-name").all_inner_texts()
+
+
+def test_the_panel_lists_the_servers_runs(page: Any, server: str) -> None:
+    assert server in page.inner_text(f"{PANEL} .nbt-panel-store")
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 2")
+    assert run_names(page) == ["http-b", "http-a"]
+
+
+def test_a_run_card_reads_params_and_metrics_through_the_server(page: Any, shot: Any) -> None:
+    page.locator(f'{PANEL} .nbt-run:has-text("http-a")').click()
+    card = page.locator(f"{PANEL} .nbt-panel-run")
+    card.wait_for()
+    params = dict(zip(card.locator(".nbt-panel-params .nbt-k").all_inner_texts(),
+                      card.locator(".nbt-panel-params .nbt-v").all_inner_texts(), strict=True))
+    assert params == {"lr": "0.1"}
+    loss = card.locator('.nbt-panel-metrics tr[data-key="loss"]')
+    assert loss.locator(".nbt-spark").get_attribute("data-points") == "3"
+    assert (loss.locator(".nbt-spark-min").inner_text(), loss.locator(".nbt-spark-max").inner_text()) == ("0.3", "1")
+    shot(page.locator(PANEL), "side_panel_http")
+
+
+def test_a_run_logged_over_http_elsewhere_appears_live(page: Any, server: str) -> None:
+    writer = log_over_http(server, """
+        nbtrack.set_experiment("team-sweep")
+        with nbtrack.start_run(run_name="http-live"):
+            nbtrack.log_metric("loss", 0.1)
+        """, wait=False)
+    try:
+        assert writer.wait(timeout=120) == 0
+        page.locator(f'{PANEL} .nbt-run:has-text("http-live")').wait_for(timeout=15_000)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert run_names(page)[0] == "http-live"
+
+
+def test_a_bad_filter_is_the_servers_error_shown_in_place(page: Any) -> None:
+    box = page.locator(f"{PANEL} .nbt-panel-filter")
+    box.fill("params.lr = '0.01'")
+    box.press("Enter")
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 1")
+    assert run_names(page) == ["http-b"]
+    box.fill("metrics.loss >>> 1")
+    box.press("Enter")
+    page.wait_for_function(f"() => document.querySelector('{PANEL} .nbt-panel-filter-error')"
+                           f" && document.querySelector('{PANEL} .nbt-panel-filter-error').textContent.length > 0")
+    assert run_names(page) == ["http-b"]
+    box.fill("")
+    box.press("Enter")
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 3")
+
+
+def test_the_page_never_talks_to_the_tracking_server_and_logs_no_errors(page: Any) -> None:
+    assert page.direct == []  # type: ignore[attr-defined]
+    real = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]  # type: ignore[attr-defined]
+    # the one bad filter is the server's 400 answer, forwarded, which the browser logs as a failed resource
+    bad_filter = [e for e in real if e.startswith("HTTP 400") and "/nbtrack/api/2.0/mlflow/runs/search" in e]
+    assert len(bad_filter) == 1, real
+    real = [e for e in real if e not in bad_filter]
+    real.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+    assert not real, real
