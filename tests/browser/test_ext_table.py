@@ -76,7 +76,9 @@ CELLS = [
 ]
 TABLE = ".jp-OutputArea-output .nbt-table >> nth=0"
 PARCOORDS = ".jp-OutputArea-output .nbt-parcoords >> nth=0"
-GD = "document.querySelectorAll('.nbt-parcoords .js-plotly-plot')[0]"
+# the first parallel coordinates' test hook (parcoords.ts ParcoordsHook): its axes, brushes, lines
+PC = "document.querySelectorAll('.nbt-parcoords')[0].nbtParcoords"
+PC_DRAWN = "[...document.querySelectorAll('.nbt-parcoords')].filter(p => p.nbtParcoords?.lines() > 0).length"
 
 
 def notebook() -> str:
@@ -113,7 +115,7 @@ def page(lab: Any, browser: Any) -> Iterator[Any]:
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function("""() => document.querySelectorAll('.nbt-table').length >= 2
         && document.querySelectorAll('.nbt-table')[0].querySelectorAll('.nbt-row').length >= 66
-        && document.querySelectorAll('.nbt-parcoords .js-plotly-plot').length >= 2
+        && """ + PC_DRAWN + """ >= 2
         && document.querySelectorAll('.nbt-dashboard .nbt-dash-chart-view .js-plotly-plot').length >= 1""",
                            timeout=180_000, polling=500)
     page.wait_for_timeout(800)
@@ -212,12 +214,17 @@ def test_a_bad_filter_shows_its_error_and_the_rows_stay(page: Any, shot: Any) ->
 
 
 def test_parallel_coordinates_draw_every_run(page: Any, shot: Any) -> None:
-    dims = page.evaluate(f"""() => {GD}.data[0].dimensions.map(d => ({{n: d.values.length,
+    dims = page.evaluate(f"""() => {PC}.dims.map(d => ({{n: d.values.length,
         finite: Array.from(d.values).every(v => Number.isFinite(v)), ticks: Array.from(d.ticktext || [])}}))""")
     assert len(dims) == 7
     assert all(d["n"] == 66 and d["finite"] for d in dims), dims
     assert "\u2014" in dims[1]["ticks"] and "\u2014" in dims[2]["ticks"]  # learning_rate, max_depth
-    assert "66 runs" in page.locator(PARCOORDS).locator(".nbt-parcoords-count").inner_text()
+    assert page.evaluate(f"() => {PC}.lines()") == 66
+    parcoords = page.locator(PARCOORDS)
+    assert "66 runs" in parcoords.locator(".nbt-parcoords-count").inner_text()
+    assert parcoords.locator(".nbt-pc-axis").count() == 7
+    assert "\u2014" in parcoords.locator(".nbt-pc-axis[data-axis='1']").text_content()
+    assert "lower is better" in parcoords.locator(".nbt-pc-colorbar").text_content()  # colour="val_loss"
 
 
 def test_axis_titles_never_overlap_and_are_not_cut(page: Any, shot: Any) -> None:
@@ -236,11 +243,21 @@ def test_axis_titles_never_overlap_and_are_not_cut(page: Any, shot: Any) -> None
     shot(parcoords, "ext-parcoords")
 
 
+def drag(page: Any, start: dict[str, float], end: dict[str, float]) -> None:
+    """A person's drag: press at start, move to end in steps, release."""
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    page.mouse.move(end["x"], end["y"], steps=8)
+    page.mouse.up()
+
+
 def test_brushing_counts_runs_and_selects_them_in_the_linked_table(page: Any, shot: Any) -> None:
+    page.locator(PARCOORDS).scroll_into_view_if_needed()
+    lo, hi = page.evaluate(f"() => {{ const v = {PC}.dims[5].values; return [Math.min(...v), Math.max(...v)]; }}")
+    start = page.evaluate(f"() => {PC}.pixel(5, {lo})")  # val_loss: from its lowest run up 30%
+    end = page.evaluate(f"() => {PC}.pixel(5, {lo + (hi - lo) * 0.3})")
     started = time.monotonic()
-    page.evaluate(f"""() => {{ const gd = {GD}; const d = gd.data[0].dimensions[5];
-        const lo = Math.min(...d.values), hi = Math.max(...d.values);
-        gd.nbtPlotly.restyle(gd, {{'dimensions[5].constraintrange': [[lo, lo + (hi - lo) * 0.3]]}}, [0]); }}""")
+    drag(page, start, end)
     page.wait_for_function("""() => /\\d+ of 66 runs in the brushed ranges/.test(
         document.querySelectorAll('.nbt-parcoords-count')[0].textContent)""", timeout=10_000)
     text = page.locator(PARCOORDS).locator(".nbt-parcoords-count").inner_text()
@@ -249,14 +266,28 @@ def test_brushing_counts_runs_and_selects_them_in_the_linked_table(page: Any, sh
         .querySelectorAll('.nbt-row.nbt-selected').length === {brushed}""", timeout=10_000)
     elapsed = time.monotonic() - started
     assert 0 < brushed < 66 and elapsed < 5
-    expected = page.evaluate(f"""() => {{ const gd = {GD}; const d = gd.data[0].dimensions[5];
-        const [lo, hi] = d.constraintrange.flat ? d.constraintrange.flat() : d.constraintrange;
-        return Array.from(d.values).filter(v => v >= lo && v <= hi).length; }}""")
-    assert brushed == expected
+    expected = page.evaluate(f"""() => {{ const pc = {PC}; const [lo, hi] = pc.ranges()[5];
+        return pc.dims[5].values.filter(v => v >= lo && v <= hi).length; }}""")
+    assert brushed == expected == len(page.evaluate(f"() => {PC}.brushed()"))
+    assert page.locator(PARCOORDS).locator(".nbt-pc-axis[data-axis='5'] .nbt-pc-brush").get_attribute("visibility") == "visible"
     shot(page.locator(PARCOORDS), "ext-parcoords-brushed")
-    page.evaluate(f"""() => {{ const gd = {GD}; gd.nbtPlotly.restyle(gd, {{'dimensions[5].constraintrange': null}}, [0]); }}""")
+    outside = page.evaluate(f"() => {PC}.pixel(5, {hi})")  # a click on the axis outside the range clears it
+    page.mouse.click(outside["x"], outside["y"])
     page.wait_for_function("""() => document.querySelectorAll('.nbt-table')[0]
         .querySelectorAll('.nbt-row.nbt-selected').length === 0""", timeout=10_000)
+    assert "66 runs" in page.locator(PARCOORDS).locator(".nbt-parcoords-count").inner_text()
+    assert page.evaluate(f"() => {PC}.brushed()") is None
+
+
+def test_hovering_a_line_shows_its_run(page: Any) -> None:
+    page.locator(PARCOORDS).scroll_into_view_if_needed()
+    a, b = page.evaluate(f"() => [0, 1].map(j => {PC}.pixel(j, {PC}.dims[j].values[40]))")
+    page.mouse.move((a["x"] + b["x"]) / 2, (a["y"] + b["y"]) / 2)
+    tip = page.locator(PARCOORDS).locator(".nbt-pc-tip")
+    tip.wait_for(state="visible", timeout=5_000)
+    assert "rf" in tip.inner_text() or "logreg" in tip.inner_text()
+    assert "val_loss" in tip.inner_text()
+    page.mouse.move(1, 1)
 
 
 def test_dashboard_chart_has_visible_traces_and_fills_the_width(page: Any, shot: Any) -> None:
@@ -294,7 +325,7 @@ def test_reopened_with_a_new_kernel_the_views_draw_from_saved_data(page: Any, la
         wait_for_kernel_idle(reader, NOTEBOOK, timeout=120_000)  # a new kernel: nothing re-run
         drawn = """() => [document.querySelectorAll('.nbt-table').length,
             document.querySelectorAll('.nbt-table')[0]?.querySelectorAll('.nbt-row').length ?? 0,
-            document.querySelectorAll('.nbt-parcoords .js-plotly-plot').length]"""
+            """ + PC_DRAWN + """]"""
         try:
             reader.wait_for_function(f"() => {{ const [t, r, p] = ({drawn})(); return t >= 2 && r >= 66 && p >= 2; }}",
                                      timeout=60_000)

@@ -41,6 +41,15 @@ function asNumber(v: unknown): number {
   return text === "" ? NaN : Number(text);
 }
 
+// a spread of 100,000 numbers overflows the call stack
+function minOf(xs: number[]): number {
+  return xs.reduce((a, b) => (b < a ? b : a), Infinity);
+}
+
+function maxOf(xs: number[]): number {
+  return xs.reduce((a, b) => (b > a ? b : a), -Infinity);
+}
+
 /** About five round tick values in [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -74,14 +83,14 @@ export function buildAxis(column: string, raw: unknown[], logAxes: "auto" | bool
   const finite = numbers.filter((v) => Number.isFinite(v));
   let log = false;
   if (finite.length) {
-    const min = Math.min(...finite);
-    const max = Math.max(...finite);
+    const min = minOf(finite);
+    const max = maxOf(finite);
     log = logAxes === true ? min > 0 : logAxes === "auto" && min > 0 && max / min > 100;
   }
   const values = log ? numbers.map((v) => (v > 0 ? Math.log10(v) : NaN)) : numbers;
   const good = values.filter((v) => Number.isFinite(v));
-  let lo = good.length ? Math.min(...good) : 0;
-  let hi = good.length ? Math.max(...good) : 1;
+  let lo = good.length ? minOf(good) : 0;
+  let hi = good.length ? maxOf(good) : 1;
   let tickvals: number[];
   let ticktext: string[];
   if (log) {
@@ -124,19 +133,6 @@ export function buildAxes(rows: Row[], params: string[], metrics: string[], logA
   return axes;
 }
 
-/** The plotly parcoords dimension of an axis (its title is drawn by the view, see titleBoxes). */
-export function dimension(axis: Axis, constraintrange?: unknown): Record<string, unknown> {
-  const dim: Record<string, unknown> = {
-    label: "",
-    values: axis.values,
-    range: axis.range,
-    tickvals: axis.tickvals,
-    ticktext: axis.ticktext,
-  };
-  if (constraintrange) dim.constraintrange = constraintrange;
-  return dim;
-}
-
 // -- colour ---------------------------------------------------------------------------------------
 /** From the worst value (light, still visible on white) to the best (darkest): viridis without its
  *  yellow end, reversed so the best runs stand out. */
@@ -169,7 +165,8 @@ export interface LineColours {
   cmin: number;
   cmax: number;
   showscale: boolean;
-  colorbar: Record<string, unknown>;
+  /** the colour bar: the metric, which way is better, ticks at colour numbers (tickvals) */
+  colorbar: { title: string; lower: boolean; tickvals: number[]; ticktext: string[] };
 }
 
 /** Line colours by a metric's raw values: the best run 1 (darkest), the worst 0.1; runs outside a
@@ -177,8 +174,8 @@ export interface LineColours {
 export function lineColours(metric: string | null, raw: unknown[], selected: boolean[] | null = null): LineColours {
   const values = raw.map(asNumber);
   const finite = values.filter((v) => Number.isFinite(v));
-  const lo = finite.length ? Math.min(...finite) : 0;
-  const hi = finite.length ? Math.max(...finite) : 1;
+  const lo = finite.length ? minOf(finite) : 0;
+  const hi = finite.length ? maxOf(finite) : 1;
   const lower = metric ? lowerIsBetter(metric) : false;
   const goodness = (v: number): number => {
     if (!Number.isFinite(v)) return 0;
@@ -196,15 +193,7 @@ export function lineColours(metric: string | null, raw: unknown[], selected: boo
     cmin: 0,
     cmax: 1,
     showscale: !!metric && finite.length > 0,
-    colorbar: {
-      title: { text: metric ? `${metric}<br><span style="font-size:10px">${lower ? "lower" : "higher"} is better</span>` : "", side: "top" },
-      tickvals: steps.map((t) => 0.1 + 0.9 * t),
-      ticktext,
-      len: 0.85,
-      thickness: 12,
-      x: 1.0,
-      xpad: 6,
-    },
+    colorbar: { title: metric ?? "", lower, tickvals: steps.map((t) => 0.1 + 0.9 * t), ticktext },
   };
 }
 
