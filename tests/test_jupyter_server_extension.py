@@ -349,8 +349,9 @@ def test_a_store_being_written_by_another_process_reads_without_errors(world):
                               env=_clean_env(world.jupyter.root.parent), start_new_session=True)
     try:
         answers, seen = [], set()
-        deadline = time.monotonic() + 5.5
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        # for the writer's 5.5 s at least, and until a dozen answers came (a loaded machine is slow)
+        while (time.monotonic() - started < 5.5 or len(answers) <= 10) and time.monotonic() - started < 120:
             for got in (world.local("2.0/mlflow/runs/search", {"experiment_ids": [world.experiment_id]}),
                         world.local("2.0/nbtrack/views/runs-page", {"experiment_ids": [world.experiment_id]}),
                         world.local("2.0/nbtrack/views/metric-buckets", {"run_ids": world.run_ids,

@@ -6,10 +6,19 @@ JSON has no NaN or infinity, so non-finite doubles are written as protobuf's JSO
 ``{"double": "NaN"}`` inside lists and structs (where a string could be a real text value).
 Anything pandas can hold that a view returns (numbers, text, booleans, NULLs, lists, dicts)
 round-trips with its dtype.
+
+``frame_to_wire(frame, packed=True)`` (what a view saves in a notebook) writes each column of a
+frame of 16 rows or more as a string, so that the notebook's JSON does not put every value on a
+line of its own (nbformat indents), and smaller: ``{"f64": base64}`` for doubles (their IEEE bytes,
+little-endian: exact, NaN and infinities included), ``{"same": i}`` for a column equal to column
+``i``, ``{"dict": [values], "codes": base64}`` (int32 codes, -1 for NULL) for a column of few
+distinct scalars, ``{"json": text}`` for any other. ``frame_from_wire`` reads both forms.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from typing import Any
 
@@ -52,10 +61,15 @@ def _nested_from_wire(value: Any) -> Any:
     return value
 
 
-def frame_to_wire(frame: Any) -> dict[str, Any]:
+PACK_MIN_ROWS = 16
+
+
+def frame_to_wire(frame: Any, packed: bool = False) -> dict[str, Any]:
     import pandas as pd
 
+    pack = packed and len(frame) >= PACK_MIN_ROWS
     columns, dtypes, data = [], [], []
+    seen: list[tuple[str, Any]] = []  # (dtype, plain values or double bytes) of each column so far
     for name in frame.columns:
         col = frame[name]
         dtype = str(col.dtype)
@@ -67,15 +81,68 @@ def frame_to_wire(frame: Any) -> dict[str, Any]:
             values = [None if pd.isna(v) else _nested_to_wire(v) for v in col.tolist()]
         columns.append(str(name))
         dtypes.append(dtype)
-        data.append(values)
+        if pack:
+            data.append(_packed(col, dtype, values, seen))
+        else:
+            data.append(values)
     return {"columns": columns, "dtypes": dtypes, "data": data}
+
+
+def _packed(col: Any, dtype: str, values: list[Any], seen: list[tuple[str, Any]]) -> dict[str, Any]:
+    import numpy as np
+
+    if dtype.startswith("float"):  # compared by their bytes: -0.0 is not 0.0, NaN is NaN
+        raw = np.ascontiguousarray(col.to_numpy(dtype="<f8")).tobytes()
+        for i, (other_dtype, other) in enumerate(seen):
+            if other_dtype == dtype and other == raw:
+                return {"same": i}
+        seen.append((dtype, raw))
+        return {"f64": base64.b64encode(raw).decode("ascii")}
+    if dtype != "object":  # scalars only (a list or dict holding -0.0 would equal one holding 0.0)
+        for i, (other_dtype, other) in enumerate(seen):
+            if other_dtype == dtype and _same(other, values):
+                return {"same": i}
+    seen.append((dtype, values))
+    if all(v is None or isinstance(v, str | int | bool) for v in values):
+        index: dict[tuple[type, Any], int] = {}  # keyed with the type: 1 and True are two values
+        for v in values:
+            if v is not None:
+                index.setdefault((type(v), v), len(index))
+        if len(index) * 4 <= len(values):
+            codes = np.array([-1 if v is None else index[(type(v), v)] for v in values], dtype="<i4")
+            return {"dict": [v for _, v in index], "codes": base64.b64encode(codes.tobytes()).decode("ascii")}
+    return {"json": json.dumps(values, separators=(",", ":"), allow_nan=False)}
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    # scalars (text, integers, booleans, NULL): the type check tells 1 from True
+    return len(a) == len(b) and all(x == y and type(x) is type(y) for x, y in zip(a, b, strict=True))
+
+
+def _unpacked(column: Any, data: list[Any]) -> list[Any]:
+    """A column's plain values from its packed form (or the plain list itself)."""
+    import numpy as np
+
+    if isinstance(column, list):
+        return column
+    if "same" in column:
+        return _unpacked(data[column["same"]], data)
+    if "f64" in column:
+        raw = np.frombuffer(base64.b64decode(column["f64"]), dtype="<f8")
+        return [number_to_wire(float(v)) for v in raw]
+    if "dict" in column:
+        codes = np.frombuffer(base64.b64decode(column["codes"]), dtype="<i4")
+        distinct = column["dict"]
+        return [None if c < 0 else distinct[c] for c in codes.tolist()]
+    return list(json.loads(column["json"]))
 
 
 def frame_from_wire(wire: dict[str, Any]) -> Any:
     import pandas as pd
 
     series = {}
-    for name, dtype, values in zip(wire["columns"], wire["dtypes"], wire["data"], strict=True):
+    plain = [_unpacked(column, wire["data"]) for column in wire["data"]]
+    for name, dtype, values in zip(wire["columns"], wire["dtypes"], plain, strict=True):
         if dtype.startswith("float"):
             series[name] = pd.Series([number_from_wire(v) for v in values], dtype=dtype)
         elif dtype == "object":

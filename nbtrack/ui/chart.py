@@ -45,7 +45,7 @@ class Histories:
         if frame is not None:
             frame = frame.drop(columns=[c for c in ("run_name", "status", "start_time") if c in frame.columns])
         return {"runs": runs, "keys": list(self.keys), "x_axis": self.x_axis, "hidden_runs": self.hidden_runs,
-                "buckets": frame_to_wire(frame) if frame is not None else None}
+                "buckets": frame_to_wire(frame, packed=True) if frame is not None else None}
 
 
 def _int_or_none(value: Any) -> int | None:

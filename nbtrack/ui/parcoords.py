@@ -177,7 +177,7 @@ class ParallelCoordinatesView(View):
         from nbtrack.store.wire import frame_to_wire
 
         _, _, frame, total = self._fetch()
-        return {"frame": frame_to_wire(frame), "total": total}
+        return {"frame": frame_to_wire(frame, packed=True), "total": total}
 
     def static_html(self) -> str:
         params, metrics, frame, _ = self._fetch()

@@ -78,7 +78,7 @@ class RunsTableView(View):
         frame, error = self._fetch()
         catalogue = list(frame["catalogue"].iloc[0]) if len(frame) else []
         page = frame.drop(columns=["catalogue"])
-        return {"page": frame_to_wire(page), "catalogue": [dict(c) for c in catalogue], "error": error,
+        return {"page": frame_to_wire(page, packed=True), "catalogue": [dict(c) for c in catalogue], "error": error,
                 "read_at": int(time.time() * 1000)}
 
     def static_html(self, limit: int = 50) -> str:

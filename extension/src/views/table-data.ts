@@ -1,7 +1,7 @@
 // The runs table's data, without the DOM: rows of a runs-page frame (store.runs_page), the key
 // catalogue, the default columns, cell text, and nested runs grouped under their parents.
 
-import { WireFrame, rows as frameRows } from "../wire";
+import { WireFrame, rows as frameRows, unpack } from "../wire";
 import { formatValue, isMissing, MISSING } from "./common";
 
 /** The tag MLflow sets on a nested run. */
@@ -91,7 +91,7 @@ export function catalogueOf(frame: WireFrame | null | undefined): CatalogueEntry
   if (!frame) return null;
   const i = frame.columns.indexOf("catalogue");
   if (i < 0) return null;
-  const first = (frame.data[i] ?? [])[0];
+  const first = unpack(frame.data[i], frame.data)[0];
   return Array.isArray(first) ? (first as CatalogueEntry[]) : [];
 }
 
