@@ -2,6 +2,7 @@
 # Set up everything nbtrack needs on a fresh machine (Python 3.11): a venv in .venv with
 # the package and its dev tools. Extra groups: NBTRACK_SETUP="browser" also installs
 # Debian's chromium, JupyterLab and Playwright for the browser tests; "bench" installs mlflow;
+# "bigdata" installs pyspark and tensorflow-cpu (and, as root, Debian's Java when there is none);
 # "services" installs Debian's PostgreSQL, psycopg, boto3 and moto for the team-scale tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +33,12 @@ for group in ${NBTRACK_SETUP:-}; do
     services) bash scripts/setup-services.sh ;;
     bench) .venv/bin/python -m pip install -q -e ".[bench]" 2>&1 | grep -v "^WARNING: Location" || true ;;
     frameworks) .venv/bin/python -m pip install -q -e ".[frameworks]" 2>&1 | grep -v "^WARNING: Location" || true ;;
+    bigdata)
+      # pyspark starts a JVM: Java 17 or newer
+      if ! command -v java >/dev/null && [[ $(id -u) == 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null
+      fi
+      .venv/bin/python -m pip install -q -e ".[bigdata]" 2>&1 | grep -v "^WARNING: Location" || true ;;
   esac
 done

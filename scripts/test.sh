@@ -3,7 +3,7 @@
 # the test suite and the notebooks (on two workers, each taking whole test files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NBTRACK_SETUP="${NBTRACK_SETUP:-frameworks browser bench services}" bash scripts/setup.sh
+NBTRACK_SETUP="${NBTRACK_SETUP:-frameworks bigdata browser bench services}" bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";          ruff check nbtrack tests benchmarks
 echo "== mypy";          mypy

@@ -1,8 +1,10 @@
 """``nbtrack.data``: describe the datasets a run uses (MLflow's ``mlflow.data``).
 
-``from_pandas`` / ``from_numpy`` build a dataset whose digest is the one MLflow computes for the
-same data; ``log_input`` records it on the run and ``get_run(...).inputs.dataset_inputs`` reads
-it back; ``get_source`` rebuilds its :class:`DatasetSource`.
+``from_pandas`` / ``from_numpy`` / ``from_huggingface`` / ``from_spark`` / ``from_tensorflow`` build
+a dataset whose digest is the one MLflow computes for the same data (datasets, pyspark and
+TensorFlow are imported only when used); ``log_input`` records it on the run and
+``get_run(...).inputs.dataset_inputs`` reads it back; ``get_source`` rebuilds its
+:class:`DatasetSource`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ from typing import Any
 from nbtrack.data import sources
 from nbtrack.data.dataset import Dataset
 from nbtrack.data.dataset_source import DatasetSource, get_dataset_source_from_json
+from nbtrack.data.delta_dataset_source import DeltaDatasetSource
 from nbtrack.data.huggingface_dataset import HuggingFaceDataset, from_huggingface
 from nbtrack.data.meta_dataset import MetaDataset, from_dict
 from nbtrack.data.numpy_dataset import NumpyDataset, from_numpy
 from nbtrack.data.pandas_dataset import PandasDataset, from_pandas
+from nbtrack.data.spark_dataset import SparkDataset, from_spark
+from nbtrack.data.spark_dataset_source import SparkDatasetSource
+from nbtrack.data.tensorflow_dataset import TensorFlowDataset, from_tensorflow
 from nbtrack.entities import Dataset as DatasetEntity
 from nbtrack.entities import DatasetInput
 from nbtrack.errors import InvalidParameter
 
-__all__ = ["Dataset", "DatasetSource", "HuggingFaceDataset", "MetaDataset", "NumpyDataset", "PandasDataset",
-           "from_dict", "from_huggingface", "from_numpy", "from_pandas", "get_source", "sources"]
+__all__ = ["Dataset", "DatasetSource", "DeltaDatasetSource", "HuggingFaceDataset", "MetaDataset", "NumpyDataset",
+           "PandasDataset", "SparkDataset", "SparkDatasetSource", "TensorFlowDataset", "from_dict", "from_huggingface",
+           "from_numpy", "from_pandas", "from_spark", "from_tensorflow", "get_source", "sources"]
 
 
 def get_source(dataset: Dataset | DatasetEntity | DatasetInput | Any) -> DatasetSource:
