@@ -68,7 +68,9 @@ def frame_to_wire(frame: Any, packed: bool = False) -> dict[str, Any]:
     import pandas as pd
 
     pack = packed and len(frame) >= PACK_MIN_ROWS
-    columns, dtypes, data = [], [], []
+    columns: list[str] = []
+    dtypes: list[str] = []
+    data: list[list[Any] | dict[str, Any]] = []
     seen: list[tuple[str, Any]] = []  # (dtype, plain values or double bytes) of each column so far
     for name in frame.columns:
         col = frame[name]
