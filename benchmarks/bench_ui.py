@@ -209,7 +209,8 @@ _CELLS = {
     "dashboard": "nbtrack.dashboard('bench')",
 }
 
-# drawn: the cell's output holds the view, and its plotly graphs have their traces (or its table its rows)
+# drawn: the cell's output holds the view, and its plotly graphs have their traces, its parallel
+# coordinates their lines (or its table its rows)
 _RUN_CELL = """async ([index, wantTable]) => {
   const nb = window.jupyterapp.shell.currentWidget.content;
   nb.activeCellIndex = index;
@@ -220,9 +221,11 @@ _RUN_CELL = """async ([index, wantTable]) => {
     const view = cell.node.querySelector('.jp-OutputArea .nbt-view');
     if (!view) return false;
     const graphs = [...view.querySelectorAll('.js-plotly-plot')];
+    const canvases = [...view.querySelectorAll('.nbt-parcoords')];
     const rows = view.querySelectorAll('tbody tr').length;
     if (wantTable) return rows > 0;
-    return graphs.length > 0 && graphs.every((g) => g.data && g.data.length > 0 && g._fullLayout);
+    return graphs.length + canvases.length > 0 && graphs.every((g) => g.data && g.data.length > 0 && g._fullLayout)
+      && canvases.every((p) => p.nbtParcoords && p.nbtParcoords.lines() > 0);
   };
   while (!drawn()) {
     if (performance.now() - t0 > 60000) { console.log('nbtrack-bench: not drawn: ' + cell.node.innerText.slice(0, 400)); return -1; }
@@ -318,21 +321,25 @@ def bench_browser(tmp: str, runs: int, steps: int) -> list[Row]:
     return rows
 
 
-# the dashboard's parallel coordinates: brush the first axis to its lower half, wait for the linked
-# table to mark the brushed runs (rows with the selected class) and the count to say so
+# the dashboard's parallel coordinates: brush the first axis to its lower half as a person does
+# (pointer down on the axis, move, up; parcoords.ts's test hook says where values are on the
+# screen), wait for the linked table to mark the brushed runs (rows with the selected class)
 _BRUSH = """async () => {
   const dash = [...document.querySelectorAll('.nbt-view')].find((v) => v.querySelector('.nbt-dashboard'));
   if (!dash) return null;
-  const gd = [...dash.querySelectorAll('.js-plotly-plot')].find((g) => g.data && g.data[0] && g.data[0].type === 'parcoords');
-  if (!gd) return null;
-  const dim = gd.data[0].dimensions[0];
-  const values = dim.values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const cut = values[Math.floor(values.length / 2)];
+  const pc = dash.querySelector('.nbt-parcoords');
+  const plot = pc && pc.querySelector('.nbt-parcoords-plot');
+  if (!pc || !pc.nbtParcoords || !plot) return null;
+  const hook = pc.nbtParcoords;
+  const values = hook.dims[0].values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const from = hook.pixel(0, values[0]);
+  const to = hook.pixel(0, values[Math.floor(values.length / 2)]);
+  const pointer = (type, at) => new PointerEvent(type, { clientX: at.x, clientY: at.y, button: 0, buttons: type === 'pointerup' ? 0 : 1, pointerId: 1, isPrimary: true, bubbles: true });
   const before = dash.querySelectorAll('tbody tr.nbt-selected').length;
   const t0 = performance.now();
-  // what plotly does when a person brushes: the axis gets its range, then plotly_restyle fires
-  dim.constraintrange = [values[0], cut];
-  gd.emit('plotly_restyle', [{ 'dimensions[0].constraintrange': [[values[0], cut]] }, [0]]);
+  plot.dispatchEvent(pointer('pointerdown', from));
+  for (let k = 1; k <= 4; k++) plot.dispatchEvent(pointer('pointermove', { x: from.x, y: from.y + ((to.y - from.y) * k) / 4 }));
+  plot.dispatchEvent(pointer('pointerup', to));
   while (dash.querySelectorAll('tbody tr.nbt-selected').length === before) {
     if (performance.now() - t0 > 10000) return -1;
     await new Promise((r) => requestAnimationFrame(r));

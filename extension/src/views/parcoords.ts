@@ -138,6 +138,7 @@ export async function renderParcoords(el: HTMLElement, spec: ViewSpec, ctx: View
   }
 
   function paint(): void {
+    if (frameRequest) cancelAnimationFrame(frameRequest); // painted now: not again at the next frame
     frameRequest = 0;
     const g = canvas.getContext("2d");
     if (!g || disposed) return;
@@ -243,6 +244,7 @@ export async function renderParcoords(el: HTMLElement, spec: ViewSpec, ctx: View
   function onUp(e: PointerEvent): void {
     window.removeEventListener("pointermove", onDrag);
     window.removeEventListener("pointerup", onUp);
+    if (drag?.moved) onDrag(e); // where the pointer was let go
     const d = drag;
     drag = null;
     if (!d || disposed) return;
@@ -251,7 +253,7 @@ export async function renderParcoords(el: HTMLElement, spec: ViewSpec, ctx: View
       const r = ranges[d.j];
       if (!r || (d.v0 >= r[0] && d.v0 <= r[1])) return;
       setBrush(d.j, null);
-    } else onDrag(e);
+    }
     commit();
   }
 
