@@ -30,11 +30,11 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     few = st.sampled_from(["run-a", "run-b", None])
     columns = {}
     for i, kind in enumerate(draw(st.lists(st.sampled_from(["f", "f-copy", "i", "s", "few", "b", "o", "mixed"]),
-                                           min_size=1, max_size=6))):
+                                           min_size=1, max_size=10))):
         if kind == "f":
             columns[f"c{i}"] = pd.Series(draw(st.lists(doubles, min_size=n, max_size=n)), dtype="float64")
-        elif kind == "f-copy" and columns:
-            columns[f"c{i}"] = next(iter(columns.values())).copy()
+        elif kind == "f-copy" and columns:  # a copy of any earlier column: "same" names it by index
+            columns[f"c{i}"] = draw(st.sampled_from(list(columns.values()))).copy()
         elif kind == "i":
             columns[f"c{i}"] = pd.array(draw(st.lists(st.none() | st.integers(-2**53, 2**53), min_size=n, max_size=n)),
                                         dtype="Int64")

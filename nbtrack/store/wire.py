@@ -95,16 +95,16 @@ def _packed(col: Any, dtype: str, values: list[Any], seen: list[tuple[str, Any]]
 
     if dtype.startswith("float"):  # compared by their bytes: -0.0 is not 0.0, NaN is NaN
         raw = np.ascontiguousarray(col.to_numpy(dtype="<f8")).tobytes()
-        for i, (other_dtype, other) in enumerate(seen):
+        seen.append((dtype, raw))  # one entry per column: "same" names a column by its index
+        for i, (other_dtype, other) in enumerate(seen[:-1]):
             if other_dtype == dtype and other == raw:
                 return {"same": i}
-        seen.append((dtype, raw))
         return {"f64": base64.b64encode(raw).decode("ascii")}
+    seen.append((dtype, values))
     if dtype != "object":  # scalars only (a list or dict holding -0.0 would equal one holding 0.0)
-        for i, (other_dtype, other) in enumerate(seen):
+        for i, (other_dtype, other) in enumerate(seen[:-1]):
             if other_dtype == dtype and _same(other, values):
                 return {"same": i}
-    seen.append((dtype, values))
     if all(v is None or isinstance(v, str | int | bool) for v in values):
         index: dict[tuple[type, Any], int] = {}  # keyed with the type: 1 and True are two values
         for v in values:
