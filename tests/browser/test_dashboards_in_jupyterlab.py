@@ -1,19 +1,34 @@
-"""notebooks/dashboards.ipynb in a real JupyterLab: every view renders, and the views link.
+"""The widget fallback: notebooks/dashboards.ipynb in a real JupyterLab with ``NBTRACK_VIEWS=widgets``.
+
+In JupyterLab nbtrack's views are normally the ``application/vnd.nbtrack.view+json`` output its own
+extension draws (tested by tests/browser/test_ext_*.py). Front ends without the extension (VS Code,
+Colab, classic Notebook) get the ipywidgets (+ plotly FigureWidget) versions instead
+(nbtrack/ui/_mime.py ``use_widgets``); ``NBTRACK_VIEWS=widgets``, set here in the environment the
+kernels inherit, forces those in JupyterLab so this file can test them in a real browser: every
+view renders, zooming fetches detail, a run logged by another process appears live, the views
+link, a filter mistake shows inline, and the saved notebook carries static copies for readers.
+Asked for on purpose, the widgets come without the one-line note on how to get the full views.
 
 The tests share one page (module scope) and run in file order: run all cells, check what
 rendered, watch a run logged by another process arrive, click table rows, brush an axis,
-save. Screenshots go to test-artifacts/browser/.
+save. Screenshots go to test-artifacts/browser/ (prefixed ``widgets-``).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nbtrack.ui._mime import FALLBACK_NOTE, MIME
+from tests.browser.lab import REPO, Lab, missing, start_lab
+
 pytestmark = pytest.mark.browser
+ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 NOTEBOOK = "dashboards.ipynb"
 KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -23,6 +38,10 @@ KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.
 ALL_DONE = """() => { const prompts = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputArea-prompt')];
     return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }"""
 DASH = ".nbtrack-dashboard"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: the note the fallback shows above its first view when nobody asked for widgets: not here
+NOTE = FALLBACK_NOTE.replace("<code>", "").replace("</code>", "")
+NOTE_START = NOTE[:NOTE.index(".")]  # "nbtrack: these views are the widget versions for front ends ..."
 
 
 def legend(page: Any, scope: str) -> list[str]:
@@ -39,6 +58,32 @@ def plot_data(page: Any, selector: str) -> Any:
             color: t.line && t.line.color && t.line.color.length !== undefined && typeof t.line.color !== 'string'
                    ? Array.from(t.line.color) : null,
             dims: t.dimensions ? t.dimensions.length : 0})) : null; }""", selector)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """This module's own JupyterLab: conftest's, but its kernels get ``NBTRACK_VIEWS=widgets``."""
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("lab-widgets")
+    (base / "root").mkdir()
+    shutil.copy(REPO / "notebooks" / "dashboards.ipynb", base / "root" / NOTEBOOK)
+    try:
+        with start_lab(base, env_extra={"NBTRACK_VIEWS": "widgets"}) as server:
+            yield server
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if (base / "jupyter.log").exists():
+            shutil.copy(base / "jupyter.log", ARTIFACTS / "jupyter-widgets.log")
+
+
+@pytest.fixture(scope="module")
+def shot(shot: Callable[[object, str], Path]) -> Callable[[object, str], Path]:
+    """conftest's ``shot``, its files named ``widgets-...``: the extension's tests save their own."""
+    return lambda target, name: shot(target, f"widgets-{name}")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +116,17 @@ def test_every_view_renders(page: Any, shot: Any) -> None:
     assert "Loading widget" not in body
     assert "Error displaying widget" not in body
     assert "Traceback (most recent call last)" not in body, body[body.find("Traceback"):][:2000]
+
+    # the fallback: every view is a widget, none the extension's MIME output; asked for on
+    # purpose (NBTRACK_VIEWS=widgets), so no note on how to get the full views
+    outputs = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
+        .flatMap(cell => cell.model.type === 'code' ? cell.model.outputs.toJSON() : [])
+        .map(o => Object.keys(o.data || {}))""")
+    views = [keys for keys in outputs if WIDGET_MIME in keys]
+    assert len(views) >= 6, outputs  # table, 2 charts, parcoords, compare, dashboard
+    assert all("text/html" in keys for keys in views), views  # each with its static copy
+    assert not any(MIME in keys for keys in outputs), outputs
+    assert NOTE_START not in body and "nbtrack[notebook]" not in body
 
     # run table: rows, sortable headers, the filter applied in the notebook shown as a chip
     table = page.locator(".nbt-table").first
@@ -215,7 +271,7 @@ def test_brushing_an_axis_selects_runs_in_table_and_chart(page: Any, shot: Any) 
 
     def acc_of(rows: Any) -> list[float]:
         texts = [rows.nth(i).locator("td").nth(acc_col).inner_text() for i in range(rows.count())]
-        return [float(t) for t in texts if t]
+        return [float(t) for t in texts if t and t != "\u2014"]  # a run without acc shows \u2014
 
     tolerance = 1e-4  # the table shows 5 significant digits
     assert all(lo - tolerance <= v <= hi + tolerance for v in acc_of(selected))
@@ -241,14 +297,32 @@ def test_filter_error_is_shown_inline(page: Any, shot: Any) -> None:
 
 
 def test_saved_notebook_is_small_and_carries_static_copies(page: Any, lab: Any) -> None:
+    """What the fallback saves: per view a widget reference plus its static HTML/SVG copy.
+
+    (The 1 MB bound for the extension's data views is tests/test_notebook_saved_size.py's.) The
+    widgets' state is not saved (JupyterLab's default), so neither is plotly's 5 MB widget
+    bundle (the ``_esm`` trait): this notebook saves about 300 KB, nearly all static copies.
+    """
+    import json
+
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     path = lab.root / NOTEBOOK
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "nbtrack dashboard" not in path.read_text():
         time.sleep(0.5)
     text = path.read_text()
-    assert path.stat().st_size < 1_000_000, path.stat().st_size
+    size = path.stat().st_size
+    assert size < 1_000_000, size  # one copy of plotly's bundle alone would be ~5 MB
+    assert "_esm" not in text and "widget-state" not in text  # no widget state, no JavaScript bundle
     assert "nbtrack dashboard" in text and "data:image/svg+xml" in text  # static copies for readers
+    views = [o["data"] for c in json.loads(text)["cells"] if c["cell_type"] == "code"
+             for o in c.get("outputs", []) if WIDGET_MIME in o.get("data", {})]
+    assert len(views) >= 6, len(views)  # table, 2 charts, parcoords, compare, dashboard
+    html = ["".join(v.get("text/html", "")) for v in views]  # nbformat may split a string into lines
+    assert all(len(h) > 1000 for h in html), [len(h) for h in html]
+    static = sum(len(h.encode()) for h in html)
+    assert static > 0.6 * size, (static, size)  # what it saves is mostly what a reader sees
+    assert MIME not in text and NOTE_START not in text  # no extension output, no note about it
 
 
 def test_opened_elsewhere_the_saved_notebook_shows_the_static_copies(page: Any, lab: Any, shot: Any) -> None:
