@@ -207,6 +207,7 @@ def test_a_clicked_run_shows_its_card_with_scaled_sparklines(page: Any, shot: An
     card.locator('.nbt-artifact[title="cell/source.py"]').wait_for()
     assert "reports/" in card.locator(".nbt-panel-artifacts").inner_text()
     shot(page.locator(PANEL), "side_panel")
+    shot(page, "jupyterlab_side_panel")  # the whole window: the README's picture (docs/images/)
 
 
 def active_cell(page: Any) -> dict[str, Any]:
