@@ -62,7 +62,8 @@ class WorkspaceClientMixin:
         if found is None:
             raise FeatureDisabled(
                 f"Workspace operations are not supported by the store at '{self.tracking_uri}'. Use an "
-                "embedded store (a folder or duckdb:///...) or an nbtrack server (http://...).")
+                "embedded store (a folder or duckdb:///...), a PostgreSQL store (postgresql://...) or an nbtrack "
+                "server (http://...).")
         return found
 
     def get_workspace_store_uri(self) -> str:

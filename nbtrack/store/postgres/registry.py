@@ -21,10 +21,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack import config
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, NotFound, ResourceExists
 from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 from nbtrack.store.postgres._db import Database, pyformat
+from nbtrack.store.postgres.workspaces import require_workspace
 
 __all__ = ["PostgresRegistryStore"]
 
@@ -54,10 +56,11 @@ class PostgresRegistryStore:
                                 description: str | None = None) -> RegisteredModel:
         now = _now()
         with self.db.transaction() as con:
+            workspace = require_workspace(con, config.active_workspace())
             model_id = uuid.uuid4().hex
-            if con.execute("INSERT INTO arc.registered_models VALUES (%s, %s, %s, %s, %s, 0) "
-                           "ON CONFLICT (name) DO NOTHING RETURNING 1",
-                           [model_id, name, now, now, description]).fetchone() is None:
+            if con.execute("INSERT INTO arc.registered_models VALUES (%s, %s, %s, %s, %s, 0, %s) "
+                           "ON CONFLICT (workspace, name) DO NOTHING RETURNING 1",
+                           [model_id, name, now, now, description, workspace]).fetchone() is None:
                 raise ResourceExists(f"Registered Model (name={name}) already exists. Use "
                                      f"get_registered_model('{name}'), or choose another name.")
             for key, value in dict(tags).items():
@@ -72,8 +75,9 @@ class PostgresRegistryStore:
         now = _now()
         with self.db.transaction() as con:
             model_id = _model_id(con, name, lock=True)
-            if new_name != name and con.execute("SELECT 1 FROM arc.registered_models WHERE name = %s",
-                                                [new_name]).fetchone():
+            if new_name != name and con.execute(
+                    "SELECT 1 FROM arc.registered_models WHERE name = %s AND workspace = %s",
+                    [new_name, config.active_workspace()]).fetchone():
                 raise ResourceExists(f"Registered Model (name={new_name}) already exists. Choose another name.")
             con.execute("UPDATE arc.registered_models SET name = %s, last_updated_time = %s WHERE model_id = %s",
                         [new_name, now, model_id])
@@ -98,7 +102,8 @@ class PostgresRegistryStore:
 
     def search_registered_models(self, filter_string: str | None, max_results: int,
                                  order_by: list[str] | None, offset: int = 0) -> list[RegisteredModel]:
-        sql, params = registered_model_query(filter_string, order_by, dialect="postgresql")
+        sql, params = registered_model_query(filter_string, order_by, dialect="postgresql",
+                                             workspace=config.active_workspace())
         with self.db.read() as con:
             ids = [r[0] for r in con.execute(pyformat(sql) + " LIMIT %s OFFSET %s", [*params, max_results, offset])]
             return _models(con, ids)
@@ -240,7 +245,8 @@ class PostgresRegistryStore:
 
     def search_model_versions(self, filter_string: str | None, max_results: int,
                               order_by: list[str] | None, offset: int = 0) -> list[ModelVersion]:
-        sql, params = model_version_query(filter_string, order_by, dialect="postgresql")
+        sql, params = model_version_query(filter_string, order_by, dialect="postgresql",
+                                          workspace=config.active_workspace())
         with self.db.read() as con:
             keys = [(r[0], r[1]) for r in con.execute(pyformat(sql) + " LIMIT %s OFFSET %s",
                                                       [*params, max_results, offset])]
@@ -315,8 +321,8 @@ class PostgresRegistryStore:
 # -- helpers (each takes the connection of the caller's transaction) -------------------------
 def _model_id(con: Any, name: str, lock: bool = False) -> str:
     """The model's internal id; ``lock`` holds its row until the transaction ends (writers take turns)."""
-    row = con.execute("SELECT model_id FROM arc.registered_models WHERE name = %s" + (" FOR UPDATE" if lock else ""),
-                      [name]).fetchone()
+    row = con.execute("SELECT model_id FROM arc.registered_models WHERE name = %s AND workspace = %s"
+                      + (" FOR UPDATE" if lock else ""), [name, config.active_workspace()]).fetchone()
     if row is None:
         raise NotFound(f"Registered Model with name={name} not found. List models with search_registered_models().")
     return str(row[0])
@@ -386,7 +392,7 @@ def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:
     if not ids:
         return []
     rows = {r[0]: r for r in con.execute(
-        "SELECT model_id, name, creation_time, last_updated_time, description FROM arc.registered_models "
+        "SELECT model_id, name, creation_time, last_updated_time, description, workspace FROM arc.registered_models "
         "WHERE model_id = ANY(%s)", [ids])}
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     for model_id, key, value in con.execute("SELECT model_id, key, value FROM arc.registered_model_tags "
@@ -407,6 +413,7 @@ def _models(con: Any, ids: list[str]) -> list[RegisteredModel]:
         latest[model_id].append(mv)
     return [
         RegisteredModel(name=r[1], creation_timestamp=r[2], last_updated_timestamp=r[3], description=r[4],
-                        latest_versions=latest.get(i, []), tags=tags.get(i, {}), aliases=aliases.get(i, {}))
+                        latest_versions=latest.get(i, []), tags=tags.get(i, {}), aliases=aliases.get(i, {}),
+                        workspace=r[5])
         for i in ids if (r := rows.get(i)) is not None
     ]

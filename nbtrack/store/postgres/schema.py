@@ -160,6 +160,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX run_model_links_run ON arc.run_model_links (run_id)
         """,
     ),
+    (
+        # MLflow 3 workspaces (the embedded store's 0006): experiment and registered-model names
+        # unique per workspace instead of in the store; what exists lands in 'default'. The
+        # dropped constraints are the ones 0001 and 0002 made (PostgreSQL's <table>_<column>_key).
+        "0004_workspaces",
+        f"""
+        CREATE TABLE arc.workspaces (
+            name {_T} PRIMARY KEY,
+            description {_T},
+            default_artifact_root {_T},
+            trace_archival_location {_T},
+            trace_archival_retention {_T}
+        );
+        INSERT INTO arc.workspaces VALUES ('default', 'Default workspace for legacy resources', NULL, NULL, NULL);
+        ALTER TABLE arc.experiments
+            ADD COLUMN workspace {_T} NOT NULL DEFAULT 'default' REFERENCES arc.workspaces (name);
+        ALTER TABLE arc.experiments DROP CONSTRAINT experiments_name_key;
+        ALTER TABLE arc.experiments ADD CONSTRAINT experiments_workspace_name_key UNIQUE (workspace, name);
+        ALTER TABLE arc.registered_models
+            ADD COLUMN workspace {_T} NOT NULL DEFAULT 'default' REFERENCES arc.workspaces (name);
+        ALTER TABLE arc.registered_models DROP CONSTRAINT registered_models_name_key;
+        ALTER TABLE arc.registered_models
+            ADD CONSTRAINT registered_models_workspace_name_key UNIQUE (workspace, name)
+        """,
+    ),
 ]
 
 #: The query views (schema ``nbtrack``), recreated by every upgrade: they hold no data.
@@ -178,7 +203,7 @@ SELECT CAST(e.experiment_id AS TEXT) COLLATE "C" AS experiment_id, e.name,
        COALESCE(e.artifact_location,
                 (SELECT value FROM arc.settings WHERE name = 'files_root') || '/artifacts/' || e.experiment_id)
            AS artifact_location,
-       e.lifecycle_stage, e.creation_time, e.last_update_time
+       e.lifecycle_stage, e.creation_time, e.last_update_time, e.workspace
 FROM arc.experiments e;
 CREATE OR REPLACE VIEW nbtrack.experiment_tags AS
 SELECT CAST(experiment_id AS TEXT) COLLATE "C" AS experiment_id, key, value FROM arc.experiment_tags;

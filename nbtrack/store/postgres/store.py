@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack import config
 from nbtrack.entities import (
     Dataset,
     DatasetInput,
@@ -48,11 +49,12 @@ from nbtrack.store.base import ViewOperations, new_params
 from nbtrack.store.postgres import views
 from nbtrack.store.postgres._db import Database, display_uri, pyformat
 from nbtrack.store.postgres.schema import set_files_root, upgrade
+from nbtrack.store.postgres.workspaces import require_workspace
 
 __all__ = ["PostgresStore"]
 
 _RUN_COLS = "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
-_EXP_COLS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
+_EXP_COLS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time, workspace"
 _MAX_BIGINT = 2**63
 _NULLS = ", ".join(["NULL"] * 9)  # the run columns of a value row in _runs_by_ids' one statement
 
@@ -98,20 +100,29 @@ class PostgresStore(ViewOperations):
             self._logged_models = PostgresLoggedModelStore(self.db)
         return self._logged_models
 
+    @property
+    def workspaces(self) -> Any:
+        """MLflow 3 workspaces kept in the same database (short transactions, row locks)."""
+        from nbtrack.store.postgres.workspaces import PostgresWorkspaceStore
+
+        return PostgresWorkspaceStore(self.db, os.path.join(self.files_root, "registry"))
+
     # == experiments ====================================================================
     def create_experiment(self, name: str, artifact_location: str | None = None,
                           tags: Sequence[tuple[str, str]] = ()) -> str:
         now = _now()
         with self.db.transaction() as con:
-            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = %s", [name]).fetchone()
+            workspace = require_workspace(con, config.active_workspace())
+            row = con.execute("SELECT lifecycle_stage FROM arc.experiments WHERE name = %s AND workspace = %s",
+                              [name, workspace]).fetchone()
             if row:
                 state = " in deleted state" if row[0] == LifecycleStage.DELETED else ""
                 hint = (" Restore it with nbtrack.restore_experiment() or choose another name."
                         if state else " Use nbtrack.set_experiment(name) to make it the active one.")
                 raise ResourceExists(f"Experiment '{name}' already exists{state}.{hint}")
             new_id = con.execute("SELECT nextval('arc.experiment_ids')").fetchone()[0]  # type: ignore[index]
-            con.execute("INSERT INTO arc.experiments VALUES (%s, %s, %s, 'active', %s, %s)",
-                        [new_id, name, artifact_location, now, now])
+            con.execute("INSERT INTO arc.experiments VALUES (%s, %s, %s, 'active', %s, %s, %s)",
+                        [new_id, name, artifact_location, now, now, workspace])
             for key, value in dict(tags).items():
                 con.execute("INSERT INTO arc.experiment_tags VALUES (%s, %s, %s)", [new_id, key, value])
         return str(new_id)
@@ -123,7 +134,7 @@ class PostgresStore(ViewOperations):
         for eid, key, value in con.execute(
                 "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id = ANY(%s)", [ids]):
             tags[eid][key] = value
-        return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5]) for r in rows]
+        return [Experiment(r[0], r[1], r[2], r[3], tags.get(r[0], {}), r[4], r[5], r[6]) for r in rows]
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         with self.db.read() as con:
@@ -135,7 +146,7 @@ class PostgresStore(ViewOperations):
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         with self.db.read() as con:
-            found = self._experiments(con, "name = %s", [name])
+            found = self._experiments(con, "name = %s AND workspace = %s", [name, config.active_workspace()])
         return found[0] if found else None
 
     def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
@@ -143,7 +154,8 @@ class PostgresStore(ViewOperations):
                            offset: int = 0) -> list[Experiment]:
         from nbtrack.search import compile_experiment_search
 
-        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type), dialect="postgresql")
+        query = compile_experiment_search(filter_string, order_by, ViewType.stages(view_type), dialect="postgresql",
+                                          workspace=config.active_workspace())
         with self.db.read() as con:
             ids = [r[0] for r in con.execute(pyformat(query.sql) + " LIMIT %s OFFSET %s",
                                              [*query.params, max_results if max_results is not None else 2**62,
