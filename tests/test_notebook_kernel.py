@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
@@ -19,6 +20,15 @@ from nbclient.exceptions import CellExecutionError  # noqa: E402
 import nbtrack  # noqa: E402
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+VIEW_MIME = "application/vnd.nbtrack.view+json"
+
+_FRONT_END_VARS = ("NBTRACK_VIEWS", "NBTRACK_JUPYTER_EXTENSION", "VSCODE_PID", "VSCODE_CWD")
+
+
+def kernel_env(tmp_path):
+    """The environment of a kernel no front end of nbtrack's started (nbtrack/ui/_mime.py use_widgets)."""
+    env = {k: v for k, v in os.environ.items() if k not in _FRONT_END_VARS}
+    return {**env, "NBTRACK_TRACKING_URI": str(tmp_path / "store")}
 
 
 def execute(tmp_path, sources, allow_errors=False):
@@ -29,7 +39,7 @@ def execute(tmp_path, sources, allow_errors=False):
     client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=allow_errors,
                                      resources={"metadata": {"path": str(tmp_path)}})
     try:
-        client.execute(env={**os.environ, "NBTRACK_TRACKING_URI": str(tmp_path / "store")})
+        client.execute(env=kernel_env(tmp_path))
     finally:
         nbformat.write(nb, path)
     return nb, path
@@ -52,9 +62,16 @@ def test_ten_cards_make_a_small_notebook_that_reads_without_a_kernel(tmp_path):
     for code_cell in nb.cells[1:]:
         cards = [o for o in code_cell.outputs if o.output_type == "display_data"]
         assert len(cards) == 1
-        assert set(cards[0].data) == {"text/html", "text/plain"}  # no widget state, no script
+        # the run_card view's data for nbtrack's JupyterLab extension, its static HTML copy and text:
+        # no widget state, no script
+        assert set(cards[0].data) == {VIEW_MIME, "text/html", "text/plain"}
         assert "FINISHED" in cards[0].data["text/plain"]
         assert "<svg" in cards[0].data["text/html"] and "<script" not in cards[0].data["text/html"]
+        view = cards[0].data[VIEW_MIME]
+        assert view["view"] == "run_card" and view["data"]["status"] == "FINISHED"
+        assert view["data"]["params"] == {"lr": f"0.{code_cell.source.split('model-')[1][0]}1"}
+        assert len(view["data"]["history"]["loss"]) <= 60  # thinned: a few KB per card
+        assert "<script" not in json.dumps(view) and len(json.dumps(view)) < 10_000
         assert WIDGET_MIME not in cards[0].data
     runs = store_runs(tmp_path)
     assert sorted(r.info.run_name for r in runs) == [f"model-{i}" for i in range(10)]
@@ -101,7 +118,7 @@ def iopub_until_idle(kc, msg_id, timeout=60):
 @pytest.fixture
 def kernel(tmp_path):
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "NBTRACK_TRACKING_URI": str(tmp_path / "store")})
+    km.start_kernel(cwd=str(tmp_path), env=kernel_env(tmp_path))
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -124,8 +141,14 @@ def test_live_card_updates_in_place_in_a_kernel(kernel):
     display_ids = {m["content"]["transient"]["display_id"] for m in messages
                    if m["msg_type"] in ("display_data", "update_display_data")}
     assert len(display_ids) == 1
-    last = [m for m in messages if m["msg_type"] == "update_display_data"][-1]["content"]["data"]
+    updates = [m["content"]["data"] for m in messages if m["msg_type"] == "update_display_data"]
+    last = updates[-1]
     assert "FINISHED" in last["text/plain"] and "step 14" in last["text/html"]
+    # a kernel no front end of nbtrack's started cannot tell who draws the card: the updates carry
+    # the extension's view and the static copy, and both are live while the cell runs
+    running = [u for u in updates[:-1] if "RUNNING" in u["text/plain"]]
+    assert running and all(u[VIEW_MIME]["data"]["status"] == "RUNNING" for u in running)
+    assert last[VIEW_MIME]["data"]["status"] == "FINISHED" and last[VIEW_MIME]["data"]["steps"]["loss"] == 14
 
 
 def execute_as_jupyterlab(kc, code, cell_id):

@@ -21,7 +21,7 @@ import pytest
 from procenv import python_env
 
 import nbtrack
-from nbtrack.errors import InvalidStore, NbtrackError
+from nbtrack.errors import InvalidStore, NbtrackError, StoreFull
 from nbtrack.store.duckdb import doctor
 from nbtrack.store.duckdb.locking import StoreLock
 
@@ -215,6 +215,15 @@ def _can_mount_tmpfs() -> str | None:
     return None if probe.returncode == 0 else f"mounting a tmpfs failed: {probe.stderr.decode()[:200]}"
 
 
+def _failure(stderr: str) -> str:
+    """The exception that ended the scenario first (the background flusher's warnings come before
+    it and, in a test summary's first line, hid it), then the end of stderr."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    crashed = any(line.startswith("Traceback") for line in lines)
+    cause = next((line for line in reversed(lines) if not line.startswith(" ")), "") if crashed else ""
+    return f"{cause[:500]}\n{stderr[-3000:]}" if cause else stderr[-3000:]
+
+
 @pytest.mark.slow
 def test_disk_full_raises_store_full_and_loses_nothing_once_space_returns(tmp_path):
     reason = _can_mount_tmpfs()
@@ -226,7 +235,7 @@ def test_disk_full_raises_store_full_and_loses_nothing_once_space_returns(tmp_pa
               f"{sys.executable} {PROCS / 'diskfull.py'} {mnt}; rc=$?; umount {mnt}; exit $rc")
     out = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                          capture_output=True, text=True, env=python_env(), timeout=240)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, _failure(out.stderr)
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["raw"] == [], report["raw"]
     names = {name for name, *_ in report["errors"]}
@@ -236,6 +245,43 @@ def test_disk_full_raises_store_full_and_loses_nothing_once_space_returns(tmp_pa
     assert report["after_free"] == 300       # every point logged while the disk was full
     assert report["after_fold"] == 400       # a fold that failed on a full disk recovered
     assert report["fresh_process"] == "400 400 FINISHED {'p': 'v'}"
+
+
+@pytest.mark.xfail(strict=True, raises=StoreFull, reason=(
+    "nbtrack/store/duckdb/store.py: a background flush's error is kept for the next log call even when a "
+    "later flush wrote everything; diskfull.py's step 3 logs after such a flush and dies of it by timing"))
+def test_a_background_flush_error_is_not_raised_once_a_later_flush_wrote_everything(store_uri, monkeypatch):
+    """The disk fills, the background flusher fails (its StoreFull kept for the next log call), space
+    returns and a flush writes every buffered point: logging goes on without the resolved error."""
+    from nbtrack.store.duckdb import store as duckdb_store
+    from nbtrack.tracking import fluent
+
+    real, full = duckdb_store.write_segment, threading.Event()
+
+    def write_segment(*args, **kwargs):
+        if full.is_set():
+            raise StoreFull("The disk holding the store is full (simulated). Nothing that was logged is lost.",
+                            free=0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb_store, "write_segment", write_segment)
+    nbtrack.set_tracking_uri(store_uri)
+    store = fluent._client().store
+    with nbtrack.start_run() as run:
+        nbtrack.log_metric("loss", 0.0, step=0)
+        nbtrack.flush()
+        full.set()
+        nbtrack.log_metric("loss", 1.0, step=1)  # buffered; the background flusher fails to write it
+        deadline = time.monotonic() + 30
+        while store._flush_error is None:  # the flusher has failed and kept its error
+            assert time.monotonic() < deadline, "the background flusher never tried to write"
+            time.sleep(0.01)
+        full.clear()  # space is back
+        nbtrack.flush()  # writes every buffered point
+        nbtrack.log_metric("loss", 2.0, step=2)
+    nbtrack.flush()
+    history = nbtrack.MlflowClient().get_metric_history(run.info.run_id, "loss")
+    assert sorted((m.step, m.value) for m in history) == [(0, 0.0), (1, 1.0), (2, 2.0)]
 
 
 def test_an_unstorable_record_never_blocks_the_records_after_it(store_uri, caplog):

@@ -12,11 +12,15 @@ import pytest
 
 import nbtrack
 from nbtrack.entities import Metric, Param
+from nbtrack.store.wire import frame_from_wire
 
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from nbtrack.ui._mime import MIME
 from nbtrack.ui._selection import Selection
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 LRS = [1e-4, 1e-3, 1e-2, 1e-1]
 
@@ -95,7 +99,7 @@ def test_metric_chart_series(runs):
         assert np.allclose(series["value"].to_numpy(), [loss(i, s) for s in range(50)])
     raw = [t for t in chart.figure.data if t.showlegend is not None and t.name in ("r0", "r1", "r2")]
     assert {t.name for t in raw} == {"r0", "r1", "r2"} and all(len(t.x) == 50 for t in raw)
-    chart.x_axis.value = "relative"
+    chart.widget.x_axis.value = "relative"
     assert chart.figure.data[2].x[-1] == pytest.approx(0.049)  # seconds since the run started
     selected = Selection()
     follows = nbtrack.metric_chart(selection=selected, keys="loss")
@@ -114,26 +118,55 @@ def test_compare(runs):
 
 def test_parallel_coordinates(runs):
     view = nbtrack.parallel_coordinates(experiment=runs.experiment, color="acc")
-    dims = {d.label: d for d in view.figure.data[0].dimensions}
+    options = view.options()  # what the extension draws: the axes and the runs' values
+    assert (options["params"], options["metrics"], options["color"]) == (["lr", "optimizer"], ["acc", "loss"], "acc")
+    data = view.data()
+    frame = frame_from_wire(data["frame"])
+    assert data["total"] == 8 and sorted(frame["run_id"]) == sorted(runs.ids)
+    by_run = dict(zip(frame["run_id"], frame["metric:loss"], strict=True))
+    assert all(math.isclose(by_run[rid], loss(i, 49), rel_tol=1e-9) for i, rid in enumerate(runs.ids))
+    lrs = dict(zip(frame["run_id"], frame["param:lr"], strict=True))
+    assert lrs == {rid: str(LRS[i % 4]) for i, rid in enumerate(runs.ids)}
+    # the widget (front ends without the extension) draws the same runs and values
+    widget = view.widget
+    dims = {d.label: d for d in widget.figure.data[0].dimensions}
     assert set(dims) == {"lr (log)", "optimizer", "acc", "loss"}  # seed never varies: no axis
     assert list(dims["optimizer"].ticktext) == ["adam", "sgd"]
     assert list(dims["lr (log)"].ticktext) == ["1e-4", "1e-3", "1e-2", "1e-1"]
-    assert sorted(view._run_ids) == sorted(runs.ids)
-    by_run = dict(zip(view._run_ids, dims["loss"].values, strict=True))
+    drawn = [widget._run_ids[i] for i in widget._order]  # trace row -> run
+    assert sorted(drawn) == sorted(runs.ids)
+    by_run = dict(zip(drawn, dims["loss"].values, strict=True))
     assert all(math.isclose(by_run[rid], loss(i, 49), rel_tol=1e-9) for i, rid in enumerate(runs.ids))
 
 
 def test_dashboard(runs):
     dash = nbtrack.dashboard(runs.experiment, refresh=0, metric="loss")
-    assert dash.table.total == 8 and dash.metric.value == "loss"
-    assert dash.chart.run_ids == dash.table.page_run_ids[:10] == runs.ids[::-1]
-    dash.table.selected = runs.ids[:2]
-    assert dash.chart.run_ids == runs.ids[:2]
-    assert (np.asarray(dash.parcoords.figure.data[0].line.color) > 0).sum() == 2
-    dash.table.filter = "params.optimizer = 'sgd'"
-    assert sorted(dash.parcoords._run_ids) == sorted(runs.ids[::2])
-    dash.metric.value = "acc"
-    assert dash.chart.metric_keys == ["acc"]
-    html = dash._repr_mimebundle_()
-    html = (html[0] if isinstance(html, tuple) else html)["text/html"]
-    assert "nbtrack dashboard" in html and f"{runs.experiment} · 8 runs" in html
+    # the view's data (the extension links its parts in the front end)
+    assert dash.options()["metric"] == "loss" and dash.options()["metrics"] == ["acc", "loss"]
+    parts = dash.data()
+    page = frame_from_wire(parts["table"]["data"]["page"])
+    assert page["total"].iloc[0] == 8 and page["run_id"].tolist() == runs.ids[::-1]
+    chart = parts["chart"]["data"]
+    assert chart["keys"] == ["loss"] and [r["run_id"] for r in chart["runs"]] == runs.ids[::-1]
+    assert set(frame_from_wire(chart["buckets"])["run_id"]) == set(runs.ids)
+    values = frame_from_wire(parts["parcoords"]["data"]["frame"])
+    by_run = dict(zip(values["run_id"], values["metric:loss"], strict=True))
+    assert all(math.isclose(by_run[rid], loss(i, 49), rel_tol=1e-9) for i, rid in enumerate(runs.ids))
+    other = nbtrack.dashboard(runs.experiment, refresh=0, metric="acc")
+    assert other.options()["metric"] == "acc" and other.data()["chart"]["data"]["keys"] == ["acc"]
+    # the widget links its parts in the kernel: selecting, filtering, switching the metric
+    widget = dash.widget
+    assert widget.table.total == 8 and widget.metric.value == "loss"
+    assert widget.chart.run_ids == widget.table.page_run_ids[:10] == runs.ids[::-1]
+    widget.table.selected = runs.ids[:2]
+    assert widget.chart.run_ids == runs.ids[:2]
+    assert (np.asarray(widget.parcoords.figure.data[0].line.color) > 0).sum() == 2
+    widget.table.filter = "params.optimizer = 'sgd'"
+    assert sorted(widget.parcoords._run_ids) == sorted(runs.ids[::2])
+    widget.metric.value = "acc"
+    assert widget.chart.metric_keys == ["acc"]
+    bundle = dash._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    html = bundle["text/html"]  # the static copy: the experiment, its runs
+    assert "nbtrack dashboard" in html and f"· {runs.experiment}</div>" in html and ">8 runs</caption>" in html
+    assert MIME in bundle or WIDGET_MIME in bundle  # the extension's data, or the widget where it is missing
