@@ -247,9 +247,6 @@ def test_disk_full_raises_store_full_and_loses_nothing_once_space_returns(tmp_pa
     assert report["fresh_process"] == "400 400 FINISHED {'p': 'v'}"
 
 
-@pytest.mark.xfail(strict=True, raises=StoreFull, reason=(
-    "nbtrack/store/duckdb/store.py: a background flush's error is kept for the next log call even when a "
-    "later flush wrote everything; diskfull.py's step 3 logs after such a flush and dies of it by timing"))
 def test_a_background_flush_error_is_not_raised_once_a_later_flush_wrote_everything(store_uri, monkeypatch):
     """The disk fills, the background flusher fails (its StoreFull kept for the next log call), space
     returns and a flush writes every buffered point: logging goes on without the resolved error."""

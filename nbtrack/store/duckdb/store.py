@@ -332,13 +332,16 @@ class DuckDBStore(ViewOperations):
             self._wake.wait(interval)
             self._wake.clear()
             try:
-                self.flush()
+                self.flush()  # a failure is kept for the next log call (by flush, under its lock)
                 if self._should_compact():
                     self._last_compact = time.monotonic()
-                    self.archive.compact(blocking=False)
-            except Exception as e:  # the flusher must never die; the next log call reports it
+                    try:
+                        self.archive.compact(blocking=False)
+                    except Exception as e:
+                        self._flush_error = e  # the next log call reports it
+                        raise
+            except Exception as e:  # the flusher must never die
                 log.warning("nbtrack background flush failed (will retry): %s", e)
-                self._flush_error = e
                 time.sleep(min(interval * 4, 2.0))
 
     def _should_compact(self) -> bool:
@@ -366,10 +369,13 @@ class DuckDBStore(ViewOperations):
                 return
             try:
                 path = write_segment(self.archive.segments_dir, self._writer(), batch, self._segment_con())
-            except BaseException:
+            except BaseException as e:
                 self._buffer.put_back(batch)
+                if threading.current_thread() is self._thread:  # the next log call reports it
+                    self._flush_error = e
                 raise
             self._own_segments.add(os.path.basename(path))
+            self._flush_error = None  # what a failed flush put back is written now
 
     def _segment_con(self) -> Any:
         """The in-memory DuckDB connection that writes segments (one per process; under _flush_lock)."""
