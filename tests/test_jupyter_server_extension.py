@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from server_fixtures import nbtrack_server
 from tracking_servers import free_port
 
+from tests.browser.lab import stop
+
 REPO = Path(__file__).resolve().parents[1]
 NB_TOKEN = "srv-" + secrets.token_hex(8)
 
@@ -123,20 +125,7 @@ def jupyter_server(base: Path, root: Path, **env: str) -> Iterator[Jupyter]:
             time.sleep(0.2)
         yield Jupyter(url, token, root, process, log)
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started and the kernels it started (its own process group)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop(process)  # its process group: the kernels it started too
 
 
 @dataclass

@@ -117,3 +117,17 @@ def wait_for_kernel_idle(page: object, notebook: str, timeout: float = 90_000) -
             return w && w.context && w.context.path === path && w.sessionContext.session
                 && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'; }""",
         arg=notebook, timeout=timeout)
+
+
+def run_python_with_nbtrack(tracking_uri: str, script: str, wait: bool = True) -> subprocess.Popen[bytes]:
+    """Run ``script`` (dedented) in another Python process whose nbtrack writes to ``tracking_uri``
+    (a store folder or an ``http://`` server), with none of this process's NBTRACK_/MLFLOW_ settings."""
+    import textwrap
+
+    code = f"import nbtrack\nnbtrack.set_tracking_uri({tracking_uri!r})\n" + textwrap.dedent(script)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    if wait:
+        assert process.wait(timeout=120) == 0
+    return process

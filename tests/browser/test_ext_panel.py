@@ -9,10 +9,7 @@ panel reads through the Jupyter server), the last one starts a kernel and trains
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.browser.lab import run_python_with_nbtrack
 
 pytestmark = pytest.mark.browser
 
@@ -46,13 +45,7 @@ def notebook_json(cells: list[tuple[str, str, str]]) -> str:
 
 def log_runs(store: Path, script: str, wait: bool = True) -> subprocess.Popen[bytes]:
     """Run ``script`` in another Python process with nbtrack writing to ``store``."""
-    code = f"import nbtrack\nnbtrack.set_tracking_uri({str(store)!r})\n" + textwrap.dedent(script)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
-    if wait:
-        assert process.wait(timeout=120) == 0
-    return process
+    return run_python_with_nbtrack(str(store), script, wait)
 
 
 @pytest.fixture(scope="module")

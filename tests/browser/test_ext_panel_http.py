@@ -8,17 +8,14 @@ talks to it directly. A run logged over HTTP by another process shows up live.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.lab import missing, start_lab
+from tests.browser.lab import missing, run_python_with_nbtrack, start_lab
 from tests.server_fixtures import nbtrack_server
 
 pytestmark = pytest.mark.browser
@@ -29,13 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def log_over_http(url: str, script: str, wait: bool = True) -> subprocess.Popen[bytes]:
     """Run ``script`` in another Python process logging to the tracking server at ``url``."""
-    code = f"import nbtrack\nnbtrack.set_tracking_uri({url!r})\n" + textwrap.dedent(script)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    process = subprocess.Popen([sys.executable, "-c", code], env=env)
-    if wait:
-        assert process.wait(timeout=120) == 0
-    return process
+    return run_python_with_nbtrack(url, script, wait)
 
 
 @pytest.fixture(scope="module")
