@@ -350,3 +350,31 @@ def test_charts_share_one_plotly_bundle_per_kernel(monkeypatch):
     # a plotly whose bundle does not end the expected way: no rewrite, plain FigureWidgets
     monkeypatch.setitem(_plotly._state, "source", None)
     assert not _plotly.shared_bundle_available()
+
+
+# -- the widget fallback says how to get the full views ------------------------------------------
+def test_the_widget_fallback_says_once_how_to_get_the_extension(ip, sweep, monkeypatch):
+    """Where the front end cannot draw nbtrack's views (VS Code here), a view is its widget with a
+    static copy, and the first one in the kernel is preceded by one line naming the install."""
+    from ipshell import run
+
+    from nbtrack.ui import _mime
+
+    monkeypatch.setattr(_mime, "_told", [])
+    monkeypatch.delenv("NBTRACK_VIEWS", raising=False)
+    monkeypatch.delenv(_mime._MARKER, raising=False)
+    monkeypatch.setenv("VSCODE_PID", "1")
+    outputs = []
+    for _ in range(2):
+        result, out = run(ip, 'nbtrack.runs_table("views")')
+        assert result.success, result.error_in_exec
+        outputs.append(out.outputs)
+    notes = [o for outs in outputs for o in outs if "nbtrack[notebook]" in o.data.get("text/plain", "")]
+    assert len(notes) == 1 and "pip install 'nbtrack[notebook]'" in notes[0].data["text/plain"]
+    shown, _ = ip.display_formatter.format(ip.user_ns["_"])  # what the cell's value displays as
+    assert "application/vnd.jupyter.widget-view+json" in shown and _mime.MIME not in shown
+    assert "8 runs" in shown["text/html"]  # the static copy, for where the widget cannot come back
+    monkeypatch.setattr(_mime, "_told", [])
+    monkeypatch.setenv("NBTRACK_VIEWS", "widgets")  # asked for on purpose: nothing to tell
+    _, out = run(ip, 'nbtrack.runs_table("views")')
+    assert not [o for o in out.outputs if "nbtrack[notebook]" in o.data.get("text/plain", "")]
