@@ -286,10 +286,16 @@ _SCRIPT = textwrap.dedent("""
 def _run_script(kind: str, root: str) -> dict:
     env = {**os.environ, "MLFLOW_TRACKING_URI": "", "NBTRACK_TRACKING_URI": "", "GIT_PYTHON_REFRESH": "quiet",
            "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "false"}
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT, kind, root], capture_output=True, text=True,
+    # a file, not -c: pyspark.sql.connect (which mlflow's log_model imports when pyspark is there) takes a
+    # __main__ without __file__ for its own doctest run and exits the process, silently, with status 0
+    script = os.path.join(root, "script.py")
+    with open(script, "w") as f:
+        f.write(_SCRIPT)
+    proc = subprocess.run([sys.executable, script, kind, root], capture_output=True, text=True,
                           timeout=120, env=env, cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), None)
+    assert line is not None, f"the {kind} script printed no result: {proc.stderr[-3000:]}"
     return json.loads(line[len("RESULT"):])
 
 
