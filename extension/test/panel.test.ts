@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { compareCode, dashboardCode, formatElapsed, hasTrack, runTime, serverPath, toggleTrack } from "../src/panel/logic";
+import { compareCode, dashboardCode, formatElapsed, hasTrack, listNote, runTime, serverPath, toggleTrack } from "../src/panel/logic";
 
 describe("elapsed time", () => {
   it("reads in seconds, then minutes, then hours", () => {
@@ -77,5 +77,14 @@ describe("notebook paths", () => {
     expect(serverPath("/srv/rootx/nb.ipynb", "/srv/root")).toBeNull();
     expect(serverPath("/a/nb.ipynb", "/")).toBe("a/nb.ipynb");
     expect(serverPath("", "/srv")).toBeNull();
+  });
+});
+
+describe("the note under the run list", () => {
+  it("says why the list is empty, and when it shows only the newest runs", () => {
+    expect(listNote(0, false, "")).toBe("No runs yet in this store.");
+    expect(listNote(0, false, "metrics.acc > 2")).toBe("No run matches this filter.");
+    expect(listNote(3, false, "")).toBe("");
+    expect(listNote(200, true, "")).toContain("newest 200 runs");
   });
 });

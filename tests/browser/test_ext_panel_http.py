@@ -131,6 +131,21 @@ def test_a_bad_filter_is_the_servers_error_shown_in_place(page: Any) -> None:
     page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 3")
 
 
+def test_past_200_runs_the_panel_says_it_lists_the_newest(page: Any, server: str) -> None:
+    log_over_http(server, """
+        nbtrack.set_experiment("big-sweep")
+        client = nbtrack.MlflowClient()
+        exp = client.get_experiment_by_name("big-sweep").experiment_id
+        for i in range(200):
+            client.set_terminated(client.create_run(exp, run_name=f"many-{i}").info.run_id)
+        """)
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL} .nbt-run').length === 200", timeout=30_000)
+    note = page.locator(f"{PANEL} .nbt-panel-message")
+    note.wait_for()
+    assert "newest 200 runs" in note.inner_text()
+    assert run_names(page)[0] == "many-199"
+
+
 def test_the_page_never_talks_to_the_tracking_server_and_logs_no_errors(page: Any) -> None:
     assert page.direct == []  # type: ignore[attr-defined]
     real = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]  # type: ignore[attr-defined]

@@ -98,3 +98,10 @@ export function serverPath(recorded: string, serverRoot: string): string | null 
   if (!r || r === "/") return path.replace(/^\//, "");
   return null;
 }
+
+/** What the panel says under its list: nothing, why it is empty, or that only the newest are shown. */
+export function listNote(shown: number, more: boolean, filter: string): string {
+  if (!shown) return filter ? "No run matches this filter." : "No runs yet in this store.";
+  if (more) return `The newest ${shown} runs are listed; a filter or an experiment narrows the list.`;
+  return "";
+}

@@ -8,7 +8,7 @@ import { Api, ApiError } from "../api";
 import { rows, WireFrame } from "../wire";
 import { formatValue, h, MISSING, runColor } from "../views/common";
 import { sparkline, statusClass } from "../views/card";
-import { compareCode, dashboardCode, runTime, serverPath } from "./logic";
+import { compareCode, dashboardCode, listNote, runTime, serverPath } from "./logic";
 
 export const PANEL_POLL_MS = 1000;
 const MAX_RUNS = 200;
@@ -94,6 +94,7 @@ export class RunsPanel extends Widget {
   private readonly listEl = h("div", { class: "nbt-panel-runs" });
   private readonly cardEl = h("div", { class: "nbt-panel-card" });
   private readonly messageEl = h("div", { class: "nbt-panel-message" });
+  private more = false; // the store holds more runs than the list shows
 
   constructor(private readonly host: PanelHost) {
     super();
@@ -238,6 +239,7 @@ export class RunsPanel extends Widget {
     try {
       const found = await api.mlflow("POST", "runs/search", { experiment_ids: ids, filter, max_results: MAX_RUNS, order_by: ["attributes.start_time DESC"] });
       this.runs = (found.runs ?? []).map(toRun);
+      this.more = Boolean(found.next_page_token); // never a silent cap: say when there are more
       this.goodFilter = filter;
       if (filter === this.filter) {
         this.filterError.textContent = "";
@@ -251,7 +253,7 @@ export class RunsPanel extends Widget {
       } else throw e;
     }
     if (path !== this.path) return;
-    this.message(this.runs.length ? "" : this.filter ? "No run matches this filter." : "No runs yet in this store.");
+    this.message(listNote(this.runs.length, this.more, this.filter));
     this.renderList();
     await this.renderCard(api);
   }
