@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -131,3 +132,16 @@ def run_python_with_nbtrack(tracking_uri: str, script: str, wait: bool = True) -
     if wait:
         assert process.wait(timeout=120) == 0
     return process
+
+
+def new_page(browser: Any, width: int, height: int, timeout: float = 60_000) -> tuple[Any, Any]:
+    """(context, page): a page in a browser context of its own, with its console errors and uncaught
+    exceptions collected in ``page.errors``."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(timeout)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    return context, page

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from procenv import python_env
 
+from tests.browser.lab import new_page
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "charts.ipynb"
@@ -105,13 +107,7 @@ def widths(page: Any, cell_index: int) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def page(lab: Any, browser: Any) -> Iterator[Any]:
     (lab.root / NOTEBOOK).write_text(json.dumps(notebook()))
-    context = browser.new_context(viewport={"width": 1400, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
+    context, page = new_page(browser, 1400, 1600, 60_000)
     page.goto(lab.page_url(NOTEBOOK))
     page.wait_for_function(KERNEL_IDLE, timeout=120_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -123,7 +119,7 @@ def page(lab: Any, browser: Any) -> Iterator[Any]:
     except Exception:
         page.screenshot(path=str(lab.root / "failed.png"))
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-        raise AssertionError(f"the views did not draw: errors {errors}, outputs {outputs}") from None
+        raise AssertionError(f"the views did not draw: errors {page.errors}, outputs {outputs}") from None
     page.wait_for_timeout(500)
     yield page
     context.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import missing, run_python_with_nbtrack, start_lab
+from tests.browser.lab import missing, new_page, run_python_with_nbtrack, start_lab
 from tests.test_wheel_extension import BIN, LAB, _copy_project, _env, _section, _wheel
 
 pytestmark = pytest.mark.browser
@@ -85,13 +85,7 @@ def page(wheel_prefix: Path, browser: Any, tmp_path_factory: pytest.TempPathFact
     text = listing.stdout + listing.stderr
     assert re.search(r"nbtrack-labextension v[\d.]+ enabled\s+OK", _section(text, f"{data}/labextensions")), text
     with start_lab(base, env_extra={"JUPYTER_PATH": data}) as lab:
-        context = browser.new_context(viewport={"width": 1300, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.errors = errors  # type: ignore[attr-defined]
+        context, page = new_page(browser, 1300, 1000)
         page.goto(lab.page_url("saved.ipynb"))
         yield page
         context.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import missing, start_lab, wait_for_kernel_idle
+from tests.browser.lab import missing, new_page, start_lab, wait_for_kernel_idle
 
 pytestmark = pytest.mark.browser
 
@@ -72,13 +72,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def page(lab: Any, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1300, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
+    context, page = new_page(browser, 1300, 1400, 60_000)
     page.goto(lab.page_url(NOTEBOOK))
     wait_for_kernel_idle(page, NOTEBOOK, timeout=120_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -88,7 +82,7 @@ def page(lab: Any, browser: Any) -> Iterator[Any]:
                                timeout=180_000, polling=500)
     except Exception:
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-        pytest.fail(f"the views did not draw; outputs: {outputs!r}; console errors: {errors!r}")
+        pytest.fail(f"the views did not draw; outputs: {outputs!r}; console errors: {page.errors!r}")
     yield page
     context.close()
 
