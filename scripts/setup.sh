@@ -12,11 +12,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 # Installing builds the JupyterLab extension (extension/, npm + @jupyter/builder) when its sources
-# are newer than nbtrack/labextension; @jupyter/builder needs Node.js >= 20.19.
-if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then
-  echo "setup: Node.js >= 20.19 and npm are needed to build the JupyterLab extension (node: $(node --version 2>&1))" >&2
-  exit 1
-fi
+# are newer than nbtrack/labextension; @jupyter/builder needs Node.js >= 20.19 (scripts/node.sh).
+source scripts/node.sh
+use_node
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 # the extension's unit tests (vitest) need its node_modules even when the build was up to date
 [[ -d extension/node_modules ]] || (cd extension && npm ci --no-audit --no-fund --loglevel=error)

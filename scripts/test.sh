@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NBTRACK_SETUP="${NBTRACK_SETUP:-frameworks bigdata browser bench services}" bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
+source scripts/node.sh && use_node  # vitest below needs the same Node.js the set-up built with
 echo "== ruff";          ruff check nbtrack tests benchmarks
 echo "== mypy";          mypy
 echo "== import-linter"; lint-imports
