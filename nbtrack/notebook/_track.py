@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 import uuid
 from collections.abc import Callable
@@ -19,8 +18,7 @@ from nbtrack.notebook._execute import compile_body, run_body
 from nbtrack.notebook._extension import SOURCE_ARTIFACT, active_run_ids, end_runs_above
 from nbtrack.tracking import fluent
 from nbtrack.tracking.client import Client
-from nbtrack.ui._mime import _MARKER as JUPYTER_EXTENSION_MARKER
-from nbtrack.ui._mime import use_widgets
+from nbtrack.ui._mime import extension_known, use_widgets
 
 __all__ = ["track_cell"]
 
@@ -138,24 +136,14 @@ def _start_card(shell: Any, client: Client, run: Any, experiment: str, quiet: bo
 
     initial = _card.CardData(run.info.run_id, run.info.run_name, RunStatus.RUNNING, experiment,
                              run.info.start_time)
-    # With nbtrack's JupyterLab extension the card polls the Jupyter server itself (the kernel is
-    # busy with the cell); elsewhere a kernel thread refreshes it, the static HTML copy included.
+    # Where nbtrack's JupyterLab extension is known to draw the card, it polls the Jupyter server
+    # itself (the kernel is busy with the cell); elsewhere a kernel thread refreshes it, the
+    # extension's data and the static HTML copy alike (nbclient, jupyter console, other front ends).
     extension = not use_widgets()
     return _card.LiveCard(_card.CardReader(client, run.info.run_id, experiment), publish, initial,
                           live=can_update_displays(shell),
                           render=_card.mime_bundle if extension else _card.bundle,
-                          refresh=not (extension and front_end_keeps_card_live()))
-
-
-def front_end_keeps_card_live() -> bool:
-    """True where the kernel knows nbtrack's JupyterLab extension draws the card and refreshes it
-    from the Jupyter server: ``NBTRACK_VIEWS=extension``, or a Jupyter server with nbtrack's server
-    extension started the kernel. A kernel started by anything else (nbclient, jupyter console, a
-    front end nbtrack does not know) sends the extension's data too, but cannot tell who draws it:
-    it refreshes the card itself, or a front end showing the static copy would see it only at the end."""
-    if os.environ.get("NBTRACK_VIEWS", "").strip().lower() in ("extension", "jupyterlab", "mime"):
-        return True
-    return bool(os.environ.get(JUPYTER_EXTENSION_MARKER))
+                          refresh=not extension_known())
 
 
 def can_update_displays(shell: Any) -> bool:

@@ -20,20 +20,37 @@ import sys
 import uuid
 from typing import Any
 
-__all__ = ["MIME", "VERSION", "View", "new_selection_id", "use_widgets"]
+__all__ = ["MIME", "VERSION", "View", "extension_known", "new_selection_id", "use_widgets", "views_asked_for"]
 
 MIME = "application/vnd.nbtrack.view+json"
 VERSION = 1
 _MARKER = "NBTRACK_JUPYTER_EXTENSION"  # nbtrack.jupyter.ENV_MARKER (jupyter sits above ui)
 
 
-def use_widgets() -> bool:
-    """True where the front end cannot draw nbtrack's views itself (see the module's docstring)."""
+def views_asked_for() -> str | None:
+    """``"widgets"`` or ``"extension"`` when ``NBTRACK_VIEWS`` names one, else None."""
     choice = os.environ.get("NBTRACK_VIEWS", "").strip().lower()
     if choice in ("widget", "widgets", "ipywidgets"):
-        return True
+        return "widgets"
     if choice in ("extension", "jupyterlab", "mime"):
-        return False
+        return "extension"
+    return None
+
+
+def extension_known() -> bool:
+    """True where the kernel knows nbtrack's JupyterLab extension draws its views (and keeps them
+    live from the Jupyter server): asked for, or started by a Jupyter server with nbtrack's server
+    extension. Not the same as ``not use_widgets()``: a kernel started by no front end (nbconvert)
+    sends the extension's data too, for a JupyterLab that opens the notebook later."""
+    choice = views_asked_for()
+    return choice == "extension" or (choice is None and bool(os.environ.get(_MARKER)))
+
+
+def use_widgets() -> bool:
+    """True where the front end cannot draw nbtrack's views itself (see the module's docstring)."""
+    choice = views_asked_for()
+    if choice is not None:
+        return choice == "widgets"
     if os.environ.get(_MARKER):
         return False
     return bool("google.colab" in sys.modules or os.environ.get("VSCODE_PID") or os.environ.get("VSCODE_CWD"))
@@ -47,7 +64,7 @@ FALLBACK_NOTE = ("nbtrack: these views are the widget versions for front ends wi
 
 def _say_how_to_get_the_extension() -> None:
     """Once per kernel, above the first widget view: how to get the full one."""
-    if _told or os.environ.get("NBTRACK_VIEWS", "").strip().lower() in ("widget", "widgets", "ipywidgets"):
+    if _told or views_asked_for() == "widgets":
         return  # asked for widgets on purpose: nothing to tell
     _told.append(True)
     from IPython.display import display
