@@ -75,31 +75,36 @@ def frame_to_wire(frame: Any, packed: bool = False) -> dict[str, Any]:
     for name in frame.columns:
         col = frame[name]
         dtype = str(col.dtype)
+        columns.append(str(name))
+        dtypes.append(dtype)
+        if pack and dtype.startswith("float"):
+            data.append(_packed_doubles(col, dtype, seen))
+            continue
         if dtype.startswith("float"):
             values: list[Any] = [number_to_wire(float(v)) for v in col.tolist()]
         elif dtype == "object":
             values = [_nested_to_wire(v) for v in col.tolist()]
         else:
             values = [None if pd.isna(v) else _nested_to_wire(v) for v in col.tolist()]
-        columns.append(str(name))
-        dtypes.append(dtype)
-        if pack:
-            data.append(_packed(col, dtype, values, seen))
-        else:
-            data.append(values)
+        data.append(_packed(dtype, values, seen) if pack else values)
     return {"columns": columns, "dtypes": dtypes, "data": data}
 
 
-def _packed(col: Any, dtype: str, values: list[Any], seen: list[tuple[str, Any]]) -> dict[str, Any]:
+def _packed_doubles(col: Any, dtype: str, seen: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A double column as its IEEE bytes, compared by them: -0.0 is not 0.0, NaN is NaN."""
     import numpy as np
 
-    if dtype.startswith("float"):  # compared by their bytes: -0.0 is not 0.0, NaN is NaN
-        raw = np.ascontiguousarray(col.to_numpy(dtype="<f8")).tobytes()
-        seen.append((dtype, raw))  # one entry per column: "same" names a column by its index
-        for i, (other_dtype, other) in enumerate(seen[:-1]):
-            if other_dtype == dtype and other == raw:
-                return {"same": i}
-        return {"f64": base64.b64encode(raw).decode("ascii")}
+    raw = np.ascontiguousarray(col.to_numpy(dtype="<f8")).tobytes()
+    seen.append((dtype, raw))  # one entry per column: "same" names a column by its index
+    for i, (other_dtype, other) in enumerate(seen[:-1]):
+        if other_dtype == dtype and other == raw:
+            return {"same": i}
+    return {"f64": base64.b64encode(raw).decode("ascii")}
+
+
+def _packed(dtype: str, values: list[Any], seen: list[tuple[str, Any]]) -> dict[str, Any]:
+    import numpy as np
+
     seen.append((dtype, values))
     if dtype != "object":  # scalars only (a list or dict holding -0.0 would equal one holding 0.0)
         for i, (other_dtype, other) in enumerate(seen[:-1]):
