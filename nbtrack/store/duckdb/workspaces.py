@@ -16,14 +16,10 @@ from typing import Any
 
 from nbtrack.config import DEFAULT_WORKSPACE
 from nbtrack.entities import Workspace, WorkspaceDeletionMode
-from nbtrack.errors import InvalidParameter, InvalidState, NotFound, ResourceExists
+from nbtrack.store import workspace_rules as rules
 from nbtrack.store.duckdb.archive import Archive
 
 __all__ = ["WorkspaceStore", "require_workspace"]
-
-_COLS = "name, description, default_artifact_root, trace_archival_location, trace_archival_retention"
-#: what a workspace holds: (table, what to call it in a message)
-_HOLDS = (("experiments", "experiment"), ("registered_models", "registered model"))
 
 
 class WorkspaceStore:
@@ -39,31 +35,25 @@ class WorkspaceStore:
 
     def list_workspaces(self) -> list[Workspace]:
         with self.archive.reading() as con:
-            return [Workspace(*r) for r in con.execute(f"SELECT {_COLS} FROM arc.workspaces ORDER BY name").fetchall()]
+            return [Workspace(*r) for r in con.execute(
+                f"SELECT {rules.COLUMNS} FROM arc.workspaces ORDER BY name").fetchall()]
 
     def get_workspace(self, name: str) -> Workspace:
         with self.archive.reading() as con:
             return _get(con, name)
 
     def create_workspace(self, workspace: Workspace) -> Workspace:
-        if workspace.name == DEFAULT_WORKSPACE:
-            raise InvalidParameter(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be created; "
-                                   "it always exists.")
+        rules.refuse_reserved(workspace.name, "create")
         with self.archive.writing() as con:
             if con.execute("SELECT 1 FROM arc.workspaces WHERE name = ?", [workspace.name]).fetchall():
-                raise ResourceExists(f"Workspace '{workspace.name}' already exists. Use get_workspace("
-                                     f"'{workspace.name}') or choose another name.")
-            con.execute(f"INSERT INTO arc.workspaces ({_COLS}) VALUES (?, ?, ?, ?, ?)",
-                        [workspace.name, workspace.description, workspace.default_artifact_root or None,
-                         workspace.trace_archival_location or None, workspace.trace_archival_retention or None])
+                raise rules.already_exists(workspace.name)
+            con.execute(f"INSERT INTO arc.workspaces ({rules.COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                        rules.new_row(workspace))
             return _get(con, workspace.name)
 
     def update_workspace(self, workspace: Workspace) -> Workspace:
         """Set the fields that are not None ('' clears an optional one), as MLflow does."""
-        changes = [(column, value if column == "description" else value or None) for column, value in (
-            ("description", workspace.description), ("default_artifact_root", workspace.default_artifact_root),
-            ("trace_archival_location", workspace.trace_archival_location),
-            ("trace_archival_retention", workspace.trace_archival_retention)) if value is not None]
+        changes = rules.changed_fields(workspace)
         with self.archive.writing() as con:
             _get(con, workspace.name)
             for column, value in changes:
@@ -71,33 +61,11 @@ class WorkspaceStore:
             return _get(con, workspace.name)
 
     def delete_workspace(self, name: str, mode: WorkspaceDeletionMode = WorkspaceDeletionMode.RESTRICT) -> None:
-        if name == DEFAULT_WORKSPACE:
-            raise InvalidState(f"Cannot delete the reserved '{DEFAULT_WORKSPACE}' workspace.")
+        rules.refuse_reserved(name, "delete")
         removed_models: list[str] = []
         with self.archive.writing() as con:
             _get(con, name)
-            if mode == WorkspaceDeletionMode.RESTRICT:
-                for table, what in _HOLDS:
-                    count = con.execute(f"SELECT count(*) FROM arc.{table} WHERE workspace = ?", [name]).fetchall()[0][0]
-                    if count:
-                        raise InvalidState(
-                            f"Cannot delete workspace '{name}': it still holds {count} {what}(s). Delete or move "
-                            "them first, or delete it with mode='SET_DEFAULT' (moves them to the default "
-                            "workspace) or mode='CASCADE' (deletes them).")
-            elif mode == WorkspaceDeletionMode.SET_DEFAULT:
-                for table, what in _HOLDS:
-                    clash = con.execute(
-                        f"SELECT name FROM arc.{table} WHERE workspace = ? AND name IN "
-                        f"(SELECT name FROM arc.{table} WHERE workspace = ?) ORDER BY name",
-                        [name, DEFAULT_WORKSPACE]).fetchall()
-                    if clash:
-                        raise InvalidState(
-                            f"Cannot delete workspace '{name}' with mode='SET_DEFAULT': the {what} name(s) "
-                            f"{[r[0] for r in clash]} exist in the '{DEFAULT_WORKSPACE}' workspace too. Rename "
-                            "them first.")
-                for table, _ in _HOLDS:
-                    con.execute(f"UPDATE arc.{table} SET workspace = ? WHERE workspace = ?", [DEFAULT_WORKSPACE, name])
-            else:
+            if rules.settle_contents(lambda sql, params: con.execute(sql, params).fetchall(), name, mode):
                 removed_models = _cascade(con, name)
             con.execute("DELETE FROM arc.workspaces WHERE name = ?", [name])
         self._changed()
@@ -108,15 +76,14 @@ class WorkspaceStore:
 def require_workspace(con: Any, name: str) -> str:
     """``name`` if the workspace exists (the active one, where something is about to be created)."""
     if name != DEFAULT_WORKSPACE and not con.execute("SELECT 1 FROM arc.workspaces WHERE name = ?", [name]).fetchall():
-        raise NotFound(f"Workspace '{name}' not found. Create it with create_workspace('{name}'), or set another "
-                       "with set_workspace() (MLFLOW_WORKSPACE).")
+        raise rules.not_active(name)
     return name
 
 
 def _get(con: Any, name: str) -> Workspace:
-    rows = con.execute(f"SELECT {_COLS} FROM arc.workspaces WHERE name = ?", [name]).fetchall()
+    rows = con.execute(f"SELECT {rules.COLUMNS} FROM arc.workspaces WHERE name = ?", [name]).fetchall()
     if not rows:
-        raise NotFound(f"Workspace '{name}' not found. List workspaces with list_workspaces().")
+        raise rules.missing(name)
     return Workspace(*rows[0])
 
 

@@ -21,14 +21,11 @@ from typing import Any
 
 from nbtrack.config import DEFAULT_WORKSPACE
 from nbtrack.entities import Workspace, WorkspaceDeletionMode
-from nbtrack.errors import InvalidParameter, InvalidState, NotFound, ResourceExists
+from nbtrack.store import workspace_rules as rules
 from nbtrack.store.postgres._db import Database
 
 __all__ = ["PostgresWorkspaceStore", "require_workspace"]
 
-_COLS = "name, description, default_artifact_root, trace_archival_location, trace_archival_retention"
-#: what a workspace holds: (table, what to call it in a message)
-_HOLDS = (("experiments", "experiment"), ("registered_models", "registered model"))
 #: the tables keyed by run_id / logged model id / registered model id that a cascade empties
 _RUN_TABLES = ("params", "tags", "metrics", "latest_metrics", "inputs", "run_model_links")
 _LOGGED_MODEL_TABLES = ("logged_model_params", "logged_model_tags", "logged_model_metrics", "logged_models")
@@ -48,32 +45,23 @@ class PostgresWorkspaceStore:
 
     def list_workspaces(self) -> list[Workspace]:
         with self.db.read() as con:
-            return [Workspace(*r) for r in con.execute(f"SELECT {_COLS} FROM arc.workspaces ORDER BY name").fetchall()]
+            return [Workspace(*r) for r in con.execute(f"SELECT {rules.COLUMNS} FROM arc.workspaces ORDER BY name").fetchall()]
 
     def get_workspace(self, name: str) -> Workspace:
         with self.db.read() as con:
             return _get(con, name)
 
     def create_workspace(self, workspace: Workspace) -> Workspace:
-        if workspace.name == DEFAULT_WORKSPACE:
-            raise InvalidParameter(f"The '{DEFAULT_WORKSPACE}' workspace is reserved and cannot be created; "
-                                   "it always exists.")
+        rules.refuse_reserved(workspace.name, "create")
         with self.db.transaction() as con:
-            if con.execute(f"INSERT INTO arc.workspaces ({_COLS}) VALUES (%s, %s, %s, %s, %s) "
-                           "ON CONFLICT (name) DO NOTHING RETURNING 1",
-                           [workspace.name, workspace.description, workspace.default_artifact_root or None,
-                            workspace.trace_archival_location or None,
-                            workspace.trace_archival_retention or None]).fetchone() is None:
-                raise ResourceExists(f"Workspace '{workspace.name}' already exists. Use get_workspace("
-                                     f"'{workspace.name}') or choose another name.")
+            if con.execute(f"INSERT INTO arc.workspaces ({rules.COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+                           "ON CONFLICT (name) DO NOTHING RETURNING 1", rules.new_row(workspace)).fetchone() is None:
+                raise rules.already_exists(workspace.name)
             return _get(con, workspace.name)
 
     def update_workspace(self, workspace: Workspace) -> Workspace:
         """Set the fields that are not None ('' clears an optional one), as MLflow does."""
-        changes = [(column, value if column == "description" else value or None) for column, value in (
-            ("description", workspace.description), ("default_artifact_root", workspace.default_artifact_root),
-            ("trace_archival_location", workspace.trace_archival_location),
-            ("trace_archival_retention", workspace.trace_archival_retention)) if value is not None]
+        changes = rules.changed_fields(workspace)
         with self.db.transaction() as con:
             _get(con, workspace.name, lock="FOR NO KEY UPDATE")
             if changes:
@@ -83,39 +71,20 @@ class PostgresWorkspaceStore:
             return _get(con, workspace.name)
 
     def delete_workspace(self, name: str, mode: WorkspaceDeletionMode = WorkspaceDeletionMode.RESTRICT) -> None:
-        if name == DEFAULT_WORKSPACE:
-            raise InvalidState(f"Cannot delete the reserved '{DEFAULT_WORKSPACE}' workspace.")
+        rules.refuse_reserved(name, "delete")
         removed_models: list[str] = []
         with self.db.transaction() as con:
             _get(con, name, lock="FOR UPDATE")  # creators in it wait for this transaction (require_workspace)
-            if mode == WorkspaceDeletionMode.RESTRICT:
-                for table, what in _HOLDS:
-                    count = con.execute(f"SELECT count(*) FROM arc.{table} WHERE workspace = %s",
-                                        [name]).fetchone()[0]  # type: ignore[index]
-                    if count:
-                        raise InvalidState(
-                            f"Cannot delete workspace '{name}': it still holds {count} {what}(s). Delete or move "
-                            "them first, or delete it with mode='SET_DEFAULT' (moves them to the default "
-                            "workspace) or mode='CASCADE' (deletes them).")
-            elif mode == WorkspaceDeletionMode.SET_DEFAULT:
-                for table, what in _HOLDS:
-                    clash = con.execute(
-                        f"SELECT name FROM arc.{table} WHERE workspace = %s AND name IN "
-                        f"(SELECT name FROM arc.{table} WHERE workspace = %s) ORDER BY name",
-                        [name, DEFAULT_WORKSPACE]).fetchall()
-                    if clash:
-                        raise InvalidState(
-                            f"Cannot delete workspace '{name}' with mode='SET_DEFAULT': the {what} name(s) "
-                            f"{[r[0] for r in clash]} exist in the '{DEFAULT_WORKSPACE}' workspace too. Rename "
-                            "them first.")
-                for table, _ in _HOLDS:
-                    con.execute(f"UPDATE arc.{table} SET workspace = %s WHERE workspace = %s",
-                                [DEFAULT_WORKSPACE, name])
-            else:
+            if rules.settle_contents(lambda sql, params: _rows(con.execute(sql.replace("?", "%s"), params)),
+                                     name, mode):
                 removed_models = _cascade(con, name)
             con.execute("DELETE FROM arc.workspaces WHERE name = %s", [name])
         for model_id in removed_models:  # after the commit: the rows are gone, so are their copies
             shutil.rmtree(os.path.join(self.registry_dir, model_id), ignore_errors=True)
+
+
+def _rows(cursor: Any) -> list[tuple[Any, ...]]:
+    return cursor.fetchall() if cursor.description is not None else []  # an UPDATE returns no rows
 
 
 def require_workspace(con: Any, name: str) -> str:
@@ -125,15 +94,14 @@ def require_workspace(con: Any, name: str) -> str:
     ``delete_workspace`` waits for the creation (and then sees what was created)."""
     if name != DEFAULT_WORKSPACE and con.execute(
             "SELECT 1 FROM arc.workspaces WHERE name = %s FOR KEY SHARE", [name]).fetchone() is None:
-        raise NotFound(f"Workspace '{name}' not found. Create it with create_workspace('{name}'), or set another "
-                       "with set_workspace() (MLFLOW_WORKSPACE).")
+        raise rules.not_active(name)
     return name
 
 
 def _get(con: Any, name: str, lock: str = "") -> Workspace:
-    row = con.execute(f"SELECT {_COLS} FROM arc.workspaces WHERE name = %s {lock}", [name]).fetchone()
+    row = con.execute(f"SELECT {rules.COLUMNS} FROM arc.workspaces WHERE name = %s {lock}", [name]).fetchone()
     if row is None:
-        raise NotFound(f"Workspace '{name}' not found. List workspaces with list_workspaces().")
+        raise rules.missing(name)
     return Workspace(*row)
 
 
