@@ -69,6 +69,16 @@ class Dataset:
         return {"name": self.name, "digest": self.digest, "source": self._source.to_json(),
                 "source_type": self._get_source_type()}
 
+    def _logged_dict(self, schema_key: str | None, profile_default: Any = None) -> dict[str, str]:
+        """``to_dict()`` of a dataset that logs its schema and profile: the schema as JSON (wrapped
+        as ``{schema_key: ...}`` for column schemas; None when there is none) and the profile as JSON."""
+        d = Dataset.to_dict(self)
+        schema = self.schema
+        body = None if not schema else schema.to_dict() if schema_key is None else {schema_key: schema.to_dict()}
+        d["schema"] = json.dumps(body) if body is not None else None  # type: ignore[assignment]
+        d["profile"] = json.dumps(self.profile, default=profile_default)
+        return d
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 

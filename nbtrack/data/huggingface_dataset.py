@@ -7,7 +7,6 @@ a dataset is built (``pip install datasets``).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -72,11 +71,7 @@ class HuggingFaceDataset(Dataset):
             return None
 
     def to_dict(self) -> dict[str, str]:
-        d = super().to_dict()
-        schema = self.schema
-        d["schema"] = json.dumps({"mlflow_colspec": schema.to_dict()}) if schema else None  # type: ignore[assignment]
-        d["profile"] = json.dumps(self.profile)
-        return d
+        return self._logged_dict("mlflow_colspec")
 
     def to_pyfunc(self) -> PyFuncInputsOutputs:
         df = self._ds.to_pandas()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
@@ -70,11 +69,7 @@ class NumpyDataset(Dataset):
             return None
 
     def to_dict(self) -> dict[str, str]:
-        d = super().to_dict()
-        schema = self.schema
-        d["schema"] = json.dumps(schema.to_dict()) if schema else None  # type: ignore[assignment]
-        d["profile"] = json.dumps(self.profile, default=_jsonable)
-        return d
+        return self._logged_dict(None, _jsonable)
 
     def to_pyfunc(self) -> PyFuncInputsOutputs:
         """``(features, targets)`` as model inputs and outputs."""

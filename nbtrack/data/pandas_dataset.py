@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
@@ -69,11 +68,7 @@ class PandasDataset(Dataset):
             return None
 
     def to_dict(self) -> dict[str, str]:
-        d = super().to_dict()
-        schema = self.schema
-        d["schema"] = json.dumps({"mlflow_colspec": schema.to_dict()}) if schema else None  # type: ignore[assignment]
-        d["profile"] = json.dumps(self.profile)
-        return d
+        return self._logged_dict("mlflow_colspec")
 
     def to_pyfunc(self) -> PyFuncInputsOutputs:
         """``(inputs, outputs)``: the frame without the target column, and that column (or None)."""

@@ -9,7 +9,6 @@ DataFrame's schema. pyspark is imported only when a Spark dataset is used; a pat
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
@@ -87,11 +86,7 @@ class SparkDataset(Dataset):
             return None
 
     def to_dict(self) -> dict[str, str]:
-        d = super().to_dict()
-        schema = self.schema
-        d["schema"] = json.dumps({"mlflow_colspec": schema.to_dict()}) if schema else None  # type: ignore[assignment]
-        d["profile"] = json.dumps(self.profile)
-        return d
+        return self._logged_dict("mlflow_colspec")
 
     def to_pyfunc(self) -> PyFuncInputsOutputs:
         """The first 10,000 rows as pandas: features, and the targets column when there is one."""

@@ -8,7 +8,6 @@ values of each element (the dataset is iterated once). ``profile`` gives the car
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
@@ -109,11 +108,7 @@ class TensorFlowDataset(Dataset):
             return None
 
     def to_dict(self) -> dict[str, str]:
-        d = super().to_dict()
-        schema = self.schema
-        d["schema"] = json.dumps(schema.to_dict()) if schema else None  # type: ignore[assignment]
-        d["profile"] = json.dumps(self.profile)
-        return d
+        return self._logged_dict(None)
 
     def to_pyfunc(self) -> PyFuncInputsOutputs:
         return PyFuncInputsOutputs(self._features, self._targets)
