@@ -9,13 +9,12 @@ chromium, JupyterLab or Playwright are missing (``scripts/setup-browser.sh`` ins
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, REPO, Lab, missing, start_lab
+from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, REPO, Lab, missing, serve_lab
 
 _missing = missing
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -24,22 +23,8 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A JupyterLab serving a root that holds a copy of notebooks/dashboards.ipynb
-    (``start_lab`` in tests/browser/lab.py starts others for tests that need their own)."""
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    (base / "root").mkdir()
-    shutil.copy(REPO / "notebooks" / "dashboards.ipynb", base / "root" / "dashboards.ipynb")
-    try:
-        with start_lab(base) as server:
-            yield server
-    except RuntimeError as e:
-        pytest.fail(str(e))
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if (base / "jupyter.log").exists():
-            shutil.copy(base / "jupyter.log", ARTIFACTS / "jupyter.log")
+    (``serve_lab`` in tests/browser/lab.py starts others for tests that need their own)."""
+    yield from serve_lab(tmp_path_factory, "lab", {"dashboards.ipynb": REPO / "notebooks" / "dashboards.ipynb"})
 
 
 @pytest.fixture(scope="module")

@@ -145,3 +145,34 @@ def new_page(browser: Any, width: int, height: int, timeout: float = 60_000) -> 
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
     return context, page
+
+
+def serve_lab(tmp_path_factory: Any, name: str, files: dict[str, str | Path] | None = None,
+              env_extra: dict[str, str] | None = None, log_as: str = "jupyter.log") -> Iterator[Lab]:
+    """The body of a module-scoped ``lab`` fixture: skips when chromium, JupyterLab or Playwright
+    is missing; serves a fresh root holding ``files`` (text, or a path to copy); keeps the server's
+    log as ``test-artifacts/browser/<log_as>``."""
+    import shutil
+
+    import pytest
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp(name)
+    (base / "root").mkdir()
+    for relative, content in (files or {}).items():
+        if isinstance(content, Path):
+            shutil.copy(content, base / "root" / relative)
+        else:
+            (base / "root" / relative).write_text(content)
+    artifacts = REPO / "test-artifacts" / "browser"
+    try:
+        with start_lab(base, env_extra) as server:
+            yield server
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    finally:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        if (base / "jupyter.log").exists():
+            shutil.copy(base / "jupyter.log", artifacts / log_as)

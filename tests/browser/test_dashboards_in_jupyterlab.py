@@ -16,7 +16,6 @@ save. Screenshots go to test-artifacts/browser/ (prefixed ``widgets-``).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,10 +24,9 @@ from typing import Any
 import pytest
 
 from nbtrack.ui._mime import FALLBACK_NOTE, MIME
-from tests.browser.lab import REPO, Lab, missing, start_lab
+from tests.browser.lab import REPO, Lab, serve_lab
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 NOTEBOOK = "dashboards.ipynb"
 KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -63,21 +61,8 @@ def plot_data(page: Any, selector: str) -> Any:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """This module's own JupyterLab: conftest's, but its kernels get ``NBTRACK_VIEWS=widgets``."""
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab-widgets")
-    (base / "root").mkdir()
-    shutil.copy(REPO / "notebooks" / "dashboards.ipynb", base / "root" / NOTEBOOK)
-    try:
-        with start_lab(base, env_extra={"NBTRACK_VIEWS": "widgets"}) as server:
-            yield server
-    except RuntimeError as e:
-        pytest.fail(str(e))
-    finally:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if (base / "jupyter.log").exists():
-            shutil.copy(base / "jupyter.log", ARTIFACTS / "jupyter-widgets.log")
+    yield from serve_lab(tmp_path_factory, "lab-widgets", {NOTEBOOK: REPO / "notebooks" / "dashboards.ipynb"},
+                         env_extra={"NBTRACK_VIEWS": "widgets"}, log_as="jupyter-widgets.log")
 
 
 @pytest.fixture(scope="module")

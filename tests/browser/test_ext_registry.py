@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import missing, new_page, start_lab, wait_for_kernel_idle
+from tests.browser.lab import new_page, serve_lab, wait_for_kernel_idle
 
 pytestmark = pytest.mark.browser
 
@@ -60,14 +60,7 @@ def notebook() -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("reglab")
-    (base / "root").mkdir()
-    (base / "root" / NOTEBOOK).write_text(notebook())
-    with start_lab(base) as server:
-        yield server
+    yield from serve_lab(tmp_path_factory, "reglab", {NOTEBOOK: notebook()})
 
 
 @pytest.fixture(scope="module")
