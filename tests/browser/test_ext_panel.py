@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import run_python_with_nbtrack
+from tests.browser.lab import errors_but_one_bad_filter, new_page, run_python_with_nbtrack
 
 pytestmark = pytest.mark.browser
 
@@ -95,14 +95,7 @@ def kernels(lab: Any) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def page(lab: Any, browser: Any, setup: dict[str, Any]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
-    page.errors = errors  # type: ignore[attr-defined]
+    context, page = new_page(browser, 1400, 1000, 30_000, http_errors=True)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if "/nbtrack/" in r.url else None)
     page.nbt_requests = requests  # type: ignore[attr-defined]
@@ -414,10 +407,5 @@ def test_a_run_tracked_in_jupyterlab_jumps_back_to_its_cell_and_restores_its_sou
 def test_no_console_errors(page: Any) -> None:
     body = page.inner_text("body")
     assert "Error displaying widget" not in body
-    real = [e for e in page.errors if "GL Driver" not in e and "favicon" not in e]
-    # the one bad filter of test_filter_... is a 400 answer, which the browser logs as a failed resource
-    bad_filter = [e for e in real if e.startswith("HTTP 400") and "/nbtrack/api/2.0/mlflow/runs/search" in e]
-    assert len(bad_filter) == 1, real
-    real = [e for e in real if e not in bad_filter]
-    real.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")
+    real = errors_but_one_bad_filter(page.errors)  # test_filter_...'s bad filter
     assert not real, real
