@@ -28,17 +28,12 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("saved")
     shutil.copy(REPO / "notebooks" / "dashboards.ipynb", folder / "dashboards.ipynb")
     nb = nbformat.read(folder / "dashboards.ipynb", as_version=4)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
                                      resources={"metadata": {"path": str(folder)}})
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this environment: the notebook's own store beside it
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the kernel inherits this environment: the store beside it
+        for name in [k for k in os.environ if k.startswith(("NBTRACK_", "MLFLOW_"))]:
+            mp.delenv(name)
         client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
     out = folder / "executed.ipynb"
     nbformat.write(nb, out)
     return out

@@ -277,6 +277,17 @@ def test_compare_highlights_differences_and_marks_the_best(sweep):
         nbtrack.compare(["nope"])
 
 
+def test_a_run_id_that_is_no_run_is_an_error_not_an_empty_view(sweep):
+    with pytest.raises(nbtrack.errors.NotFound, match=r"\['nope'\] not found"):
+        nbtrack.parallel_coordinates([sweep[0], "nope"])
+    with pytest.raises(nbtrack.errors.NotFound, match=r"\['nope'\] not found"):
+        bundle_of(nbtrack.metric_chart([sweep[0], "nope"], "loss"))  # read when displayed
+    with pytest.raises(nbtrack.errors.InvalidParameter, match="x must be one of"):
+        nbtrack.metric_chart(sweep[0], "loss", x="epoch")
+    empty = nbtrack.metric_chart(sweep[0], "no-such-key").histories()  # a real run without that key: no error
+    assert empty.run_ids == [sweep[0]] and empty.series == {}
+
+
 # -- dashboard -------------------------------------------------------------------------------
 def test_dashboard_links_table_parallel_coordinates_and_chart(sweep):
     dash = nbtrack.dashboard("views", refresh=0, metric="loss").widget  # the ipywidgets fallback
