@@ -70,6 +70,9 @@ def wheel_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                 "-q", str(wheel)], capture_output=True, text=True, env=env, timeout=300)
     assert installed.returncode == 0, installed.stderr[-3000:]
     assert (prefix / LAB / "package.json").is_file()
+    # a file only this copy has: the lab serving it proves the wheel's copy is the one loaded, not
+    # the development build linked into the venv the tests run in
+    (prefix / LAB / "static" / "from-the-wheel.txt").write_text("wheel")
     return prefix
 
 
@@ -86,9 +89,26 @@ def page(wheel_prefix: Path, browser: Any, tmp_path_factory: pytest.TempPathFact
     assert re.search(r"nbtrack-labextension v[\d.]+ enabled\s+OK", _section(text, f"{data}/labextensions")), text
     with start_lab(base, env_extra={"JUPYTER_PATH": data}) as lab:
         context, page = new_page(browser, 1300, 1000)
+        page.lab = lab
         page.goto(lab.page_url("saved.ipynb"))
         yield page
         context.close()
+
+
+def test_the_extension_jupyterlab_serves_is_the_wheels(page: Any) -> None:
+    import urllib.error
+    import urllib.request
+
+    def served(name: str) -> tuple[int, str]:
+        url = f"{page.lab.url}/lab/extensions/nbtrack-labextension/static/{name}?token={page.lab.token}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    assert served("from-the-wheel.txt") == (200, "wheel")
+    assert served("not-there.txt")[0] == 404  # what the development copy answers for that file
 
 
 def test_the_saved_views_draw_with_the_wheels_extension(page: Any, shot: Any) -> None:
