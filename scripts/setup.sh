@@ -18,6 +18,9 @@ use_node
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 # the extension's unit tests (vitest) need its node_modules even when the build was up to date
 [[ -d extension/node_modules ]] || (cd extension && npm ci --no-audit --no-fund --loglevel=error)
+# the web UI (served by nbtrack server at /) is the same package's second build target; the
+# install above builds it with the extension, this catches a checkout whose extension was built before it
+[[ -f nbtrack/server/webui/index.html ]] || (cd extension && npm run --silent build:app)
 # An editable install copies the built extension into the venv; link it instead, so that
 # `npm run build` in extension/ shows on the next JupyterLab page load.
 ext=.venv/share/jupyter/labextensions/nbtrack-labextension

@@ -24,6 +24,7 @@ from nbtrack.server.tracking import (
     _registry,
     _tracking,
     _views,
+    _webui,
     _workspaces,
 )
 from nbtrack.server.tracking._auth import READ, Credentials, PermissionDenied
@@ -276,12 +277,11 @@ def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[A
     version = _nbtrack_version()
     doc = dumps(_openapi.document(api_routes, version))
 
-    async def root(request: Any) -> Any:
-        return PlainTextResponse(
-            "nbtrack tracking server\n\nMLflow's REST API is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), "
-            "the artifact proxy under /api/2.0/mlflow-artifacts/.\nOpenAPI document: /api/openapi.json\n"
-            "Health: /health   Version: /version\n\nPoint a client at this URL: "
-            "MLFLOW_TRACKING_URI=<this server's URL> (mlflow or nbtrack).\nThe web UI is not built yet.\n")
+    plain_root = (
+        "nbtrack tracking server\n\nMLflow's REST API is under /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/), "
+        "the artifact proxy under /api/2.0/mlflow-artifacts/.\nOpenAPI document: /api/openapi.json\n"
+        "Health: /health   Version: /version\n\nPoint a client at this URL: "
+        "MLFLOW_TRACKING_URI=<this server's URL> (mlflow or nbtrack).\n")
 
     async def health(request: Any) -> Any:
         return PlainTextResponse("OK")
@@ -296,7 +296,7 @@ def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[A
         return _json({"store_type": "nbtrack", "workspaces_enabled": True, "multipart_uploads_enabled": True,
                       "multipart_downloads_enabled": False})
 
-    routes = [Route("/", root, methods=["GET"]), Route("/health", health, methods=["GET"]),
+    routes = [*_webui.routes(plain_root), Route("/health", health, methods=["GET"]),
               Route("/version", get_version, methods=["GET"]), Route("/api/openapi.json", openapi, methods=["GET"])]
     for prefix in ("/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"):
         routes.append(Route(prefix + "server-info", server_info, methods=["GET"]))

@@ -1,0 +1,2 @@
+// Every page of the web UI (each registers itself with the shell by route name).
+import "./experiments";
