@@ -1,7 +1,7 @@
-"""The wheel carries the prebuilt JupyterLab extension and enables the Jupyter server extension.
+"""The wheel carries the prebuilt JupyterLab extension and the web UI, and enables the Jupyter server extension.
 
 ``pip wheel . --no-deps`` (isolated build env, hatch-jupyter-builder) of a copy of the project's
-tracked files plus the built ``nbtrack/labextension``: a copy, so other edits of extension/src in
+tracked files plus the built ``nbtrack/labextension`` and ``nbtrack/server/webui``: a copy, so other edits of extension/src in
 the working tree cannot make the build stale halfway through. ``npm`` on PATH is a stand-in that
 records its calls and fails, so an up-to-date build provably runs no npm, and a stale one does.
 The wheel is then installed alone (``--no-deps``) in a fresh venv, and the dev venv's ``jupyter``
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LAB = "share/jupyter/labextensions/nbtrack-labextension"
 SERVER_CONFIG = "etc/jupyter/jupyter_server_config.d/nbtrack.json"
+WEBUI = ("nbtrack/server/webui/index.html", "nbtrack/server/webui/static/main.js", "nbtrack/server/webui/static/main.css")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -35,10 +36,11 @@ def _copy_project(dest: Path) -> None:
             continue
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, dest / name)
-    shutil.copytree(REPO / "nbtrack" / "labextension", dest / "nbtrack" / "labextension")
     now = time.time()
-    for path in [dest / "nbtrack" / "labextension", *(dest / "nbtrack" / "labextension").rglob("*")]:
-        os.utime(path, (now, now))  # built after every source, as a fresh `npm run build` leaves it
+    for built in ("labextension", "server/webui"):
+        shutil.copytree(REPO / "nbtrack" / built, dest / "nbtrack" / built)
+        for path in [dest / "nbtrack" / built, *(dest / "nbtrack" / built).rglob("*")]:
+            os.utime(path, (now, now))  # built after every source, as a fresh `npm run build` leaves it
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -66,8 +68,9 @@ def _section(listing: str, header: str) -> str:
 
 
 def test_the_wheel_ships_both_extensions_and_builds_without_npm(tmp_path):
-    if not (REPO / "nbtrack" / "labextension" / "package.json").exists():
-        pytest.fail("nbtrack/labextension is not built: cd extension && npm run build")
+    for built in ("labextension/package.json", "server/webui/index.html"):
+        if not (REPO / "nbtrack" / built).exists():
+            pytest.fail(f"nbtrack/{built} is not built: cd extension && npm run build")
     src, out = tmp_path / "src", tmp_path / "dist"
     _copy_project(src)
     (tmp_path / "bin").mkdir()
@@ -93,6 +96,8 @@ def test_the_wheel_ships_both_extensions_and_builds_without_npm(tmp_path):
         assert f"{data}/data/{name}" in names, name
     entries = [n for n in names if re.fullmatch(rf"{re.escape(data)}/data/{LAB}/static/remoteEntry\.[0-9a-f]+\.js", n)]
     assert len(entries) == 1, entries
+    for name in WEBUI:  # the web UI, inside the package: nbtrack server serves it from there
+        assert name in names, name
 
     fresh = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=120)
@@ -102,6 +107,9 @@ def test_the_wheel_ships_both_extensions_and_builds_without_npm(tmp_path):
     for name in (f"{LAB}/package.json", f"{LAB}/install.json", SERVER_CONFIG):
         assert (fresh / name).is_file(), name
     assert list((fresh / LAB / "static").glob("remoteEntry.*.js"))
+    site = next((fresh / "lib").glob("python3*/site-packages"))
+    for name in WEBUI:
+        assert (site / name).is_file(), name
     enabled = (fresh / SERVER_CONFIG).read_text()
     assert '"nbtrack.jupyter": true' in enabled
 
