@@ -21,6 +21,7 @@ from nbtrack.server.tracking import (
     _logged_models,
     _multipart,
     _openapi,
+    _previews,
     _registry,
     _tracking,
     _views,
@@ -340,6 +341,10 @@ def build_app(settings: ServerSettings, credentials: Credentials | None = None) 
         for ep in _views.ENDPOINTS:
             routes.append(Route(prefix + ep.path, _guard(state, _api_endpoint(state, {"POST": ep})), methods=["POST"]))
     documented += [(_views.PREFIXES[0] + ep.path, ep) for ep in _views.ENDPOINTS]
+    for prefix in _previews.PREFIXES:  # the web UI's table previews of artifacts
+        for ep in _previews.ENDPOINTS:
+            routes.append(Route(prefix + ep.path, _guard(state, _api_endpoint(state, {"POST": ep})), methods=["POST"]))
+    documented += [(_previews.PREFIXES[0] + ep.path, ep) for ep in _previews.ENDPOINTS]
     workspace_routes: dict[str, dict[str, Endpoint]] = {}
     for ep in _workspaces.ENDPOINTS:
         for method in ep.methods:

@@ -1,0 +1,145 @@
+"""nbtrack's artifact preview endpoint (``/api/2.0/nbtrack/artifacts/table``): the first rows of a
+run's Parquet, CSV or TSV artifact as a :mod:`nbtrack.store.wire` frame.
+
+The web UI's artifact browser shows tables without downloading them whole (a browser has no
+Parquet reader). The path is a run's artifact path, confined as everywhere else
+(:func:`nbtrack.server.tracking._convert.confined`: no ``..``, absolute paths, URIs, backslashes
+or their encodings) and read through the run's :class:`LocalArtifactRepository` (links may not
+lead outside the run's folder; the file is opened without following links). Only the rows asked
+for are read: a Parquet file's first batches, a CSV's first blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+import tempfile
+from typing import Any
+
+from nbtrack.errors import ArtifactPathError, InvalidParameter, NotFound
+from nbtrack.server.tracking._convert import confined
+from nbtrack.server.tracking._protocol import Endpoint, Field
+from nbtrack.store.artifacts import LocalArtifactRepository
+from nbtrack.store.wire import frame_to_wire
+
+__all__ = ["ENDPOINTS", "PREFIXES"]
+
+PREFIXES = ("/api/2.0/nbtrack/", "/ajax-api/2.0/nbtrack/")
+MAX_ROWS = 1000
+MAX_COLUMNS = 200
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _format(rel: str, asked: str | None) -> str:
+    if asked:
+        if asked not in ("parquet", "csv", "tsv"):
+            raise InvalidParameter(f"'format' must be parquet, csv or tsv, not {asked!r}.")
+        return asked
+    fmt = FORMATS.get(posixpath.splitext(rel)[1].lower())
+    if fmt is None:
+        raise InvalidParameter(f"Artifact {rel!r} is not a table nbtrack can read (.parquet, .csv, .tsv); "
+                               "give 'format' to read it as one.")
+    return fmt
+
+
+def _open(ctx: Any, run_id: str, rel: str, tmp: str) -> Any:
+    """The artifact as a binary file, checked by the run's repository (a remote one copies it to ``tmp``)."""
+    repo = ctx.client.artifact_repository(run_id)
+    local = repo.download_artifacts(rel, None if isinstance(repo, LocalArtifactRepository) else tmp)
+    try:
+        fd = os.open(local, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        raise NotFound(f"No artifact {rel!r} in run {run_id}.") from None
+    except OSError as e:
+        raise ArtifactPathError(f"Artifact {rel!r} cannot be read ({e.strerror}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InvalidParameter(f"Artifact {rel!r} is a folder, not a table; list it with artifacts/list.")
+    return os.fdopen(fd, "rb")
+
+
+def _read(f: Any, fmt: str, limit: int) -> tuple[Any, int | None, bool]:
+    """(the first ``limit`` rows as an Arrow table, the total row count if known, whether more rows exist)."""
+    import pyarrow as pa
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(f)
+        total = pf.metadata.num_rows
+        batches = []
+        got = 0
+        for batch in pf.iter_batches(batch_size=min(limit, 65536)):
+            batches.append(batch.slice(0, limit - got))
+            got += batches[-1].num_rows
+            if got >= limit:
+                break
+        table = pa.Table.from_batches(batches, schema=pf.schema_arrow) if batches else pf.schema_arrow.empty_table()
+        return table, total, total > table.num_rows
+    import pyarrow.csv as pcsv
+
+    reader = pcsv.open_csv(f, parse_options=pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ","),
+                           read_options=pcsv.ReadOptions(block_size=1 << 20))
+    batches, got, more = [], 0, False
+    for batch in reader:
+        if got >= limit:
+            if batch.num_rows:
+                more = True
+                break
+            continue
+        part = batch.slice(0, limit - got)
+        batches.append(part)
+        got += part.num_rows
+        if batch.num_rows > part.num_rows:
+            more = True
+            break
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    return table, None if more else table.num_rows, more
+
+
+def _plain(table: Any) -> Any:
+    """A pandas frame whose columns the wire format carries: numbers, booleans, text (others as text)."""
+    import pyarrow as pa
+
+    columns = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        t = col.type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_string(t)
+                or pa.types.is_large_string(t)):
+            col = pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
+        columns[str(name)] = col
+    return pa.table(columns).to_pandas() if columns else pa.table({}).to_pandas()
+
+
+def artifact_table(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
+    run_id = a.get("run_id") or ""
+    if not run_id:
+        raise InvalidParameter("'run_id' is required.")
+    rel = confined(a.get("path"))
+    if not rel:
+        raise InvalidParameter("Give the path of a table artifact, e.g. 'data/sample.parquet'.")
+    fmt = _format(rel, a.get("format") or None)
+    limit = a.get("limit", 100)
+    if not 1 <= limit <= MAX_ROWS:
+        raise InvalidParameter(f"'limit' must be between 1 and {MAX_ROWS}, not {limit}.")
+    ctx.client.get_run(run_id)  # NotFound for a run id that is no run
+    with tempfile.TemporaryDirectory(prefix="nbtrack-preview-") as tmp, _open(ctx, run_id, rel, tmp) as f:
+        try:
+            table, total, more = _read(f, fmt, limit)
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise InvalidParameter(f"Artifact {rel!r} could not be read as {fmt}: {e}") from None
+    columns = table.num_columns
+    if columns > MAX_COLUMNS:
+        table = table.select(list(range(MAX_COLUMNS)))
+    return {"frame": frame_to_wire(_plain(table)), "format": fmt, "rows": table.num_rows,
+            "total_rows": total, "truncated": more, "columns": columns}
+
+
+ENDPOINTS = [
+    Endpoint("artifacts/table", ("POST",), artifact_table,
+             (Field("run_id", required=True), Field("path", required=True), Field("format"),
+              Field("limit", "int64")), False,
+             "The first rows (at most 1000, 200 columns) of a run's Parquet, CSV or TSV artifact as a wire frame"),
+]
