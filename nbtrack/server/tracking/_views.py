@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
+from nbtrack.server.tracking import _registry_views
 from nbtrack.server.tracking._protocol import Endpoint, Field
 from nbtrack.store.wire import frame_to_wire
 
@@ -151,3 +152,4 @@ ENDPOINTS = [
     _ep("thin-history", thin_history, (Field("run_id", required=True), Field("keys", repeated=True),
                                        Field("points", "int64")), "A few points of each key's history"),
 ]
+ENDPOINTS += _registry_views.ENDPOINTS  # the registry's history, snapshots and signatures
