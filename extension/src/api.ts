@@ -14,6 +14,9 @@ export class ApiError extends Error {
   }
 }
 
+/** MLflow's registry updates are PATCH and its deletes of tags and aliases DELETE, with JSON bodies. */
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
 export interface ApiOptions {
   /** e.g. "/lab-base/nbtrack/api" in JupyterLab, "/api" for nbtrack server */
   base: string;
@@ -33,7 +36,7 @@ export class Api {
     return h;
   }
 
-  async request<T = unknown>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  async request<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
     const f = this.options.fetch ?? fetch;
     let url = `${this.options.base.replace(/\/$/, "")}/${path}`;
     const init: RequestInit = { method, headers: this.headers(), credentials: "same-origin" };
@@ -44,7 +47,7 @@ export class Api {
         for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
       }
       url += (url.includes("?") ? "&" : "?") + q.toString();
-    } else if (method === "POST") {
+    } else {
       init.body = JSON.stringify(body ?? {});
     }
     const response = await f(url, init);
@@ -67,7 +70,7 @@ export class Api {
   }
 
   /** One of MLflow's endpoints (2.0/mlflow/<path>). */
-  async mlflow<T = any>(method: "GET" | "POST", path: string, body?: Record<string, unknown>): Promise<T> {
+  async mlflow<T = any>(method: HttpMethod, path: string, body?: Record<string, unknown>): Promise<T> {
     return this.request<T>(method, `2.0/mlflow/${path}`, body);
   }
 }
