@@ -132,7 +132,7 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin,
                 f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different "
                 f"values (run_name='{run_name}', mlflow.runName='{tag_name}'). Give only one.")
         run_name = run_name or tag_name or names.random_name()
-        user = tag_items.get("mlflow.user") or context.resolve_tags({})["mlflow.user"]
+        user = tag_items.get("mlflow.user") or context.user()  # not resolve_tags: it reads git files
         run = self._store.create_run(experiment_id, user, start_time, list(tag_items.items()), run_name)
         self._artifact_uris[run.info.run_id] = run.info.artifact_uri
         return run

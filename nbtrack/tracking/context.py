@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["git_info", "register_provider", "resolve_tags"]
+__all__ = ["git_info", "register_provider", "resolve_tags", "user"]
 
 _providers: list[Callable[[], dict[str, str]]] = []
 
@@ -28,7 +28,8 @@ def unregister_provider(provider: Callable[[], dict[str, str]]) -> None:
         _providers.remove(provider)
 
 
-def _user() -> str:
+def user() -> str:
+    """The user name of this process (``mlflow.user``), "unknown" where the OS has none."""
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
@@ -92,7 +93,7 @@ def _read_ref(git_dir: str, ref: str) -> str:
 def resolve_tags(user_tags: dict[str, str] | None = None) -> dict[str, str]:
     """Default context, then registered providers, then the user's tags on top (as MLflow)."""
     source = _source_name()
-    tags = {"mlflow.user": _user(), "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
+    tags = {"mlflow.user": user(), "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
     # In a kernel, argv[0] is ipykernel_launcher.py inside the environment: the code being run
     # is the notebook's, so take git from the working directory instead.
     launcher = os.path.basename(source).startswith(("ipykernel_launcher", "ipython"))

@@ -11,7 +11,6 @@ answers "which version was in Production on 1 June?" in one call. The module-lev
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import os
 import shutil
@@ -34,7 +33,7 @@ from nbtrack.errors import (
     NotFound,
     ResourceExists,
 )
-from nbtrack.tracking import validation
+from nbtrack.tracking import context, validation
 from nbtrack.tracking.artifact_files import parse_runs_uri
 from nbtrack.tracking.logged_models import logged_model_id, resolve_logged_model_uri
 from nbtrack.tracking.paging import PagedList, page_of
@@ -72,13 +71,6 @@ def _tags(tags: dict[str, Any] | None, what: str) -> list[tuple[str, str]]:
 
 def _description(description: Any) -> str | None:
     return validation.optional_text(description, "description")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
 
 
 def _millis(at: Any) -> int:
@@ -147,7 +139,7 @@ class RegistryClientMixin:
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model; its versions, aliases and history move with it."""
-        return self._registry.rename_registered_model(_name(name), _name(new_name), _user())
+        return self._registry.rename_registered_model(_name(name), _name(new_name), context.user())
 
     def update_registered_model(self, name: str, description: str | None = None,
                                 deployment_job_id: str | None = None) -> RegisteredModel:
@@ -213,7 +205,7 @@ class RegistryClientMixin:
     def _create_version(self, name: str, source: str, run_id: str | None, tags: list[tuple[str, str]],
                         run_link: str | None, description: str | None, local: str | None,
                         model_id: str | None) -> ModelVersion:
-        return self._registry.create_model_version(name, source, run_id, tags, run_link, description, _user(),
+        return self._registry.create_model_version(name, source, run_id, tags, run_link, description, context.user(),
                                                    local, logged_model_id=model_id)
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
@@ -240,7 +232,7 @@ class RegistryClientMixin:
         source = f"models:/{src.name}/{src.version}"
         local = None if getattr(self._registry, "by_reference", False) else resolve_models_uri(source, client=self)
         copy = self._registry.create_model_version(dst_name, source, src.run_id, list(src.tags.items()),
-                                                   src.run_link, src.description, _user(), local)
+                                                   src.run_link, src.description, context.user(), local)
         print(f"Copied version '{src.version}' of model '{src.name}' to version '{copy.version}' of model "
               f"'{copy.name}'.", file=sys.stderr)
         return copy
@@ -266,11 +258,11 @@ class RegistryClientMixin:
                 f"Model version transition cannot archive existing model versions because '{stage}' is not "
                 f"an Active stage. Valid stages are {list(ModelVersionStage.ACTIVE)}", stage)
         return self._registry.transition_model_version_stage(
-            _name(name), _version(version), canonical, bool(archive_existing_versions), _user())
+            _name(name), _version(version), canonical, bool(archive_existing_versions), context.user())
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version (its number is never issued again) and the aliases pointing at it."""
-        self._registry.delete_model_version(_name(name), _version(version), _user())
+        self._registry.delete_model_version(_name(name), _version(version), context.user())
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
         """Where the version's files are: its copy in the store, or the source it was registered by."""
@@ -321,11 +313,11 @@ class RegistryClientMixin:
     # -- aliases ----------------------------------------------------------------------------
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point ``alias`` at ``version`` (moving it if another version held it)."""
-        self._registry.set_registered_model_alias(_name(name), _alias(alias), _version(version), _user())
+        self._registry.set_registered_model_alias(_name(name), _alias(alias), _version(version), context.user())
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias (no error if it is not set, as in MLflow)."""
-        self._registry.delete_registered_model_alias(_name(name), _alias(alias), _user())
+        self._registry.delete_registered_model_alias(_name(name), _alias(alias), context.user())
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at; AliasNotFound if no version holds it."""

@@ -76,6 +76,7 @@ class State:
 
         self.settings, self.credentials = settings, credentials
         self.ctx = Context(Client(settings.store_uri), settings.locations())
+        self.buffered = getattr(self.ctx.client.store, "buffers_writes", True)  # else flush() has nothing to do
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nbtrack-store")
         self._next: asyncio.Future[None] | None = None
         self._flusher: asyncio.Future[None] | None = None
@@ -147,7 +148,7 @@ def _api_endpoint(state: State, by_method: dict[str, Endpoint]) -> Callable[...,
             args.update(request.path_params)
         workspace = _workspaces.request_workspace(request.headers.get(_workspaces.HEADER))
         result = await state.run(_workspaces.in_workspace, workspace, ep.handler, state.ctx, args)
-        if ep.writes:
+        if ep.writes and state.buffered:  # PostgreSQL: committed before the handler returned
             await state.durable()
         status = ep.extra.get("status", 200)
         if status == 204:

@@ -248,14 +248,23 @@ def log_model(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
 
 # -- metric history ---------------------------------------------------------------------------
 def get_metric_history(ctx: Context, a: dict[str, Any]) -> dict[str, Any]:
-    history = ctx.client.get_metric_history(_run_id(a), a["metric_key"])
     offset = validation.page_token(a.get("page_token") or None)
     limit = a.get("max_results")
     if limit is not None and limit <= 0:
         raise InvalidParameter(f"Invalid value {limit} for parameter 'max_results' supplied. "
                                "It must be a positive integer.")
-    page = history[offset:] if limit is None else history[offset:offset + limit]
-    out: dict[str, Any] = {"metrics": [conv.metric(m) for m in page]}
+    rows_of = getattr(ctx.client.store, "metric_history_rows", None)
+    history: list[Any]
+    if rows_of is not None:  # PostgreSQL: the points as rows, no Metric objects (100,000 cost 0.3 s)
+        key = validation.text(a["metric_key"], "metric key")
+        history = rows_of(validation.run_id(_run_id(a)), key)
+        page = history[offset:] if limit is None else history[offset:offset + limit]
+        metrics = [{"key": key, "value": v, "timestamp": t, "step": s} for v, t, s in page]
+    else:
+        history = ctx.client.get_metric_history(_run_id(a), a["metric_key"])
+        page = history[offset:] if limit is None else history[offset:offset + limit]
+        metrics = [conv.metric(m) for m in page]
+    out: dict[str, Any] = {"metrics": metrics}
     if limit is not None and offset + limit < len(history):
         out["next_page_token"] = validation.encode_page_token(offset + limit)
     return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -88,12 +90,20 @@ def translate(error: Exception, where: str) -> NbtrackError:
     return NbtrackError(f"PostgreSQL {where} failed: {text}.")
 
 
-class Database:
-    """A connection pool for one database; ``transaction()`` and ``read()`` lend a connection.
+#: A connection handed back less than this many seconds ago is lent again without the pool's
+#: check (an empty query: one more round trip on every call). A connection the server dropped in
+#: that window fails one call, which the pool then replaces, as it replaces any broken one.
+FRESH_SECONDS = 1.0
 
-    Connections are autocommit=False; each ``transaction()`` is one BEGIN ... COMMIT (ROLLBACK on
-    any exception). The pool opens lazily, checks each connection before lending it and replaces
-    broken ones, so a database restart costs one failed call at most."""
+
+class Database:
+    """A connection pool for one database; ``transaction()``, ``read()`` and ``statement()`` lend a connection.
+
+    Connections are in autocommit mode: each ``transaction()`` is one BEGIN ... COMMIT (ROLLBACK on
+    any exception), and ``statement()`` lends the connection for calls that are one statement each
+    (atomic and one snapshot on their own, so BEGIN and COMMIT would be two round trips more). The
+    pool opens lazily, checks a connection that sat idle before lending it and replaces broken ones,
+    so a database restart costs a failed call per pooled connection at most."""
 
     def __init__(self, uri: str, max_size: int = 8) -> None:
         self.uri = uri
@@ -101,12 +111,20 @@ class Database:
         self._conninfo = conninfo(uri)
         self._max_size = max_size
         self._pool: ConnectionPool | None = None
+        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def _check(self, con: psycopg.Connection[Any]) -> None:
+        if time.monotonic() - self._returned.get(con, -FRESH_SECONDS) >= FRESH_SECONDS:
+            ConnectionPool.check_connection(con)
+
+    def _reset(self, con: psycopg.Connection[Any]) -> None:
+        self._returned[con] = time.monotonic()
 
     def _get_pool(self) -> ConnectionPool:
         if self._pool is None:
             pool = ConnectionPool(self._conninfo, min_size=1, max_size=self._max_size, open=False, timeout=30,
-                                  check=ConnectionPool.check_connection, name="nbtrack",
-                                  kwargs={"connect_timeout": 10, "application_name": "nbtrack",
+                                  check=self._check, reset=self._reset, name="nbtrack",
+                                  kwargs={"connect_timeout": 10, "application_name": "nbtrack", "autocommit": True,
                                           "options": "-c search_path=nbtrack"})
             try:
                 pool.open(wait=True, timeout=15)
@@ -136,6 +154,17 @@ class Database:
             raise translate(e, self.where) from None
 
     read = transaction
+
+    @contextlib.contextmanager
+    def statement(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection for one statement (its own transaction): a write or a read in one round trip."""
+        try:
+            with self._get_pool().connection() as con:
+                yield con
+        except psycopg.Error as e:
+            raise translate(e, self.where) from None
+        except PoolTimeout as e:
+            raise translate(e, self.where) from None
 
     def close(self) -> None:
         if self._pool is not None:

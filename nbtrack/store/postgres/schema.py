@@ -185,6 +185,23 @@ MIGRATIONS: list[tuple[str, str]] = [
             ADD CONSTRAINT registered_models_workspace_name_key UNIQUE (workspace, name)
         """,
     ),
+    (
+        # Indexes that serve a search's first page. The views compare experiment ids as text, so
+        # an index on that expression gives the planner its statistics (it estimated 50 runs of an
+        # experiment of 10,000 and sorted them all) and the default order (start_time DESC). An
+        # order_by on a metric sorts by (rank: number, NaN, missing; value): with these indexes a
+        # filtered, ordered page reads its rows in order and stops at the page's end (1.3 ms instead
+        # of 10-36 ms for the first 100 of 9,000 matching runs).
+        "0005_search_order",
+        """
+        CREATE INDEX runs_experiment_text ON arc.runs
+            ((CAST(experiment_id AS TEXT) COLLATE "C"), lifecycle_stage, start_time DESC, run_id);
+        CREATE INDEX latest_metrics_order_desc ON arc.latest_metrics
+            (key, (CASE WHEN value IS NULL THEN 2 WHEN (value = 'NaN'::float8) THEN 1 ELSE 0 END), value DESC);
+        CREATE INDEX latest_metrics_order_asc ON arc.latest_metrics
+            (key, (CASE WHEN value IS NULL THEN 2 WHEN (value = 'NaN'::float8) THEN 1 ELSE 0 END), value)
+        """,
+    ),
 ]
 
 #: The query views (schema ``nbtrack``), recreated by every upgrade: they hold no data.

@@ -24,16 +24,13 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import (
-    Dataset,
     DatasetInput,
     Experiment,
-    InputTag,
     LifecycleStage,
     Metric,
     Run,
     RunData,
     RunInfo,
-    RunInputs,
     RunStatus,
     ViewType,
 )
@@ -46,17 +43,15 @@ from nbtrack.errors import (
     RunNotActive,
 )
 from nbtrack.store.base import ViewOperations, new_params
-from nbtrack.store.postgres import views
+from nbtrack.store.postgres import reads, views
 from nbtrack.store.postgres._db import Database, display_uri, pyformat
 from nbtrack.store.postgres.schema import set_files_root, upgrade
 from nbtrack.store.postgres.workspaces import require_workspace
 
 __all__ = ["PostgresStore"]
 
-_RUN_COLS = "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
 _EXP_COLS = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time, workspace"
 _MAX_BIGINT = 2**63
-_NULLS = ", ".join(["NULL"] * 9)  # the run columns of a value row in _runs_by_ids' one statement
 
 
 def _now() -> int:
@@ -69,6 +64,9 @@ class PostgresStore(ViewOperations):
     ``files_root`` is the database's local folder for artifacts (``artifacts/``) and registry
     copies (``registry/``), recorded in the database (``nbtrack db upgrade URI --files-root``)
     so every process agrees; the first open records ``./nbtrack-files`` when none is set."""
+
+    #: every write is committed before its call returns (the server then waits for no flush)
+    buffers_writes = False
 
     def __init__(self, uri: str) -> None:
         self.root = uri
@@ -211,20 +209,27 @@ class PostgresStore(ViewOperations):
         start = _now() if start_time is None else _bigint(start_time, "start_time")
         tag_dict = dict(tags)
         tag_dict["mlflow.runName"] = run_name
-        with self.db.transaction() as con:  # one round trip less than get_experiment + insert
-            row = con.execute("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = %s",
-                              [str(experiment_id)]).fetchone()
-            if row is None:
-                raise NotFound(f"Experiment with ID '{experiment_id}' does not exist. "
-                               "List experiments with nbtrack.search_experiments().")
-            if row[1] != LifecycleStage.ACTIVE:
-                raise RunNotActive(
-                    f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
-                    "Restore it with nbtrack.restore_experiment() or use another experiment.")
-            con.execute("INSERT INTO arc.runs VALUES (%s, %s, %s, %s, %s, %s, NULL, 'active', NULL, NULL)",
-                        [run_id, int(experiment_id), run_name, user_id, RunStatus.RUNNING, start])
-            con.execute("INSERT INTO arc.tags SELECT %s, * FROM unnest(%s::text[], %s::text[])",
-                        [run_id, list(tag_dict), list(tag_dict.values())])
+        # one statement (one round trip, atomic on its own): check the experiment, insert the run
+        # and its tags; it returns the experiment's row, so a refusal still says why
+        with self.db.statement() as con:
+            row = con.execute("""
+                WITH e AS (SELECT experiment_id, artifact_location, lifecycle_stage FROM experiments
+                           WHERE experiment_id = %s),
+                r AS (INSERT INTO arc.runs SELECT %s, CAST(e.experiment_id AS BIGINT), %s, %s, %s, %s, NULL,
+                                                  'active', NULL, NULL
+                      FROM e WHERE e.lifecycle_stage = 'active' RETURNING run_id),
+                t AS (INSERT INTO arc.tags SELECT r.run_id, u.key, u.value
+                      FROM r, unnest(%s::text[], %s::text[]) AS u(key, value))
+                SELECT artifact_location, lifecycle_stage FROM e""",
+                [str(experiment_id), run_id, run_name, user_id, RunStatus.RUNNING, start, list(tag_dict),
+                 list(tag_dict.values())]).fetchone()
+        if row is None:
+            raise NotFound(f"Experiment with ID '{experiment_id}' does not exist. "
+                           "List experiments with nbtrack.search_experiments().")
+        if row[1] != LifecycleStage.ACTIVE:
+            raise RunNotActive(
+                f"The experiment {experiment_id} must be in the 'active' state to create runs in it. "
+                "Restore it with nbtrack.restore_experiment() or use another experiment.")
         info = RunInfo(run_id, experiment_id, run_name, user_id, RunStatus.RUNNING, start, None,
                        f"{row[0]}/{run_id}/artifacts", LifecycleStage.ACTIVE)
         return Run(info, RunData(tags=tag_dict))
@@ -345,8 +350,8 @@ class PostgresStore(ViewOperations):
         ids = list(run_ids)
         if not ids:
             return []
-        with self.db.read() as con:
-            return _runs_by_ids(con, ids)
+        with self.db.statement() as con:
+            return reads.runs_of(con, reads.IDS, [ids])
 
     def search_run_ids(self, experiment_ids: Sequence[str], filter_string: str | None = None,
                        run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
@@ -368,25 +373,25 @@ class PostgresStore(ViewOperations):
                     run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
                     order_by: list[str] | None = None, offset: int = 0) -> list[Run]:
         sql, params = self._search_sql(experiment_ids, filter_string, run_view_type, order_by)
-        with self.db.read() as con:
-            ids = [r[0] for r in con.execute(sql + " LIMIT %s OFFSET %s", [*params, max_results, offset])]
-            return _runs_by_ids(con, ids)
+        with self.db.statement() as con:  # the page and its runs in one statement
+            return reads.runs_of(con, reads.ordered_ids(sql), [*params, max_results, offset])
 
     def runs_frame(self, run_ids: Sequence[str]) -> Any:
-        return _runs_frame(self.runs_by_ids(run_ids))
+        return reads.runs_frame(self.runs_by_ids(run_ids))
 
     def search_frame(self, experiment_ids: Sequence[str], filter_string: str | None = None,
                      run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 100000,
                      order_by: list[str] | None = None) -> Any:
-        return _runs_frame(self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by))
+        return reads.runs_frame(self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        with self.db.read() as con:
-            if con.execute("SELECT 1 FROM arc.runs WHERE run_id = %s", [run_id]).fetchone() is None:
-                raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
-            rows = con.execute("SELECT key, value, timestamp, step FROM arc.metrics WHERE run_id = %s AND key = %s "
-                               "ORDER BY step, timestamp", [run_id, key]).fetchall()
-        return [Metric(k, v, t, s, run_id) for k, v, t, s in rows]
+        return [Metric(key, v, t, s, run_id) for v, t, s in self.metric_history_rows(run_id, key)]
+
+    def metric_history_rows(self, run_id: str, key: str) -> list[tuple[float, int, int]]:
+        """``(value, timestamp, step)`` of each point of ``key``, by step then timestamp (no Metric
+        objects: the server writes a 100,000-point history straight from these rows)."""
+        with self.db.statement() as con:
+            return reads.history_rows(con, run_id, key)
 
     def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
         import pandas as pd
@@ -488,71 +493,6 @@ def _insert_metrics(con: Any, run_id: str, keys: list[str], values: list[float],
         ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
             step = excluded.step
         WHERE (excluded.step, excluded.timestamp, excluded.value) > (l.step, l.timestamp, l.value)""", args)
-
-
-# -- reads --------------------------------------------------------------------------------------------
-def _runs_by_ids(con: Any, ids: list[str]) -> list[Run]:
-    """Whole Run entities for ``ids``, in that order (unknown ids are skipped)."""
-    infos: dict[str, RunInfo] = {}
-    metrics: dict[str, dict[str, float]] = defaultdict(dict)
-    params: dict[str, dict[str, str]] = defaultdict(dict)
-    tags: dict[str, dict[str, str]] = defaultdict(dict)
-    inputs: dict[str, list[DatasetInput]] = defaultdict(list)
-    # one statement (the id list sent once): dumping 1,000 ids per query cost as much as the queries
-    rows = con.execute(f"""
-        WITH ids AS (SELECT unnest(%s::text[]) AS run_id)
-        SELECT 'r', NULL, NULL, NULL, {_RUN_COLS} FROM runs WHERE run_id IN (SELECT run_id FROM ids)
-        UNION ALL SELECT 'm', run_id, key, value, {_NULLS} FROM arc.latest_metrics WHERE run_id IN (SELECT run_id FROM ids)
-        UNION ALL SELECT 'p', run_id, key, NULL, value, {_NULLS[6:]} FROM arc.params WHERE run_id IN (SELECT run_id FROM ids)
-        UNION ALL SELECT 't', run_id, key, NULL, value, {_NULLS[6:]} FROM arc.tags WHERE run_id IN (SELECT run_id FROM ids)
-        ORDER BY 1, 3""", [ids]).fetchall()
-    rows += [("i", r[0], None, None, *r[1:]) for r in con.execute(
-        "SELECT run_id, dataset_name, dataset_digest, source_type, source, dataset_schema, profile, tags "
-        "FROM arc.inputs WHERE run_id = ANY(%s) ORDER BY ctid", [ids])]
-    for kind, run_id, key, num, *rest in rows:
-        if kind == "r":
-            infos[rest[0]] = RunInfo(*rest)
-        elif kind == "m":
-            metrics[run_id][key] = num
-        elif kind == "p":
-            params[run_id][key] = rest[0]
-        elif kind == "t":
-            tags[run_id][key] = rest[0]
-        else:
-            inputs[run_id].append(_dataset_input(rest))
-    return [Run(infos[i], RunData(metrics[i], params[i], tags[i]), RunInputs(inputs[i])) for i in ids if i in infos]
-
-
-def _dataset_input(row: list[Any]) -> DatasetInput:
-    import json
-
-    return DatasetInput(Dataset(*row[:6]), [InputTag(k, v) for k, v in json.loads(row[6] or "{}").items()])
-
-
-def _runs_frame(runs: Sequence[Run]) -> Any:
-    """MLflow's ``search_runs`` DataFrame: run columns, then metrics., params., tags. columns (keys in
-    the order the runs first have them, as the embedded store builds it)."""
-    import pandas as pd
-
-    base = pd.DataFrame({
-        "run_id": [r.info.run_id for r in runs],
-        "experiment_id": [r.info.experiment_id for r in runs],
-        "status": [r.info.status for r in runs],
-        "artifact_uri": [r.info.artifact_uri for r in runs],
-        "start_time": pd.to_datetime([r.info.start_time for r in runs], unit="ms", utc=True),
-        "end_time": pd.to_datetime([r.info.end_time for r in runs], unit="ms", utc=True),
-    })
-    frames = [base]
-    for prefix, attr, numeric in (("metrics.", "metrics", True), ("params.", "params", False),
-                                  ("tags.", "tags", False)):
-        order: dict[str, None] = {}
-        for run in runs:
-            for key in sorted(getattr(run.data, attr)):
-                order.setdefault(key, None)
-        missing = float("nan") if numeric else None
-        columns = {prefix + k: [getattr(r.data, attr).get(k, missing) for r in runs] for k in order}
-        frames.append(pd.DataFrame(columns, index=range(len(runs)), dtype="float64" if numeric else None))
-    return pd.concat(frames, axis=1)
 
 
 def _bigint(value: int, name: str) -> int:
