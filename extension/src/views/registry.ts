@@ -247,6 +247,91 @@ export function mergeModels(previous: LoggedModelRow[], found: any[], runId: str
   return [...rows.values()].sort((a, b) => (b.creation_timestamp ?? 0) - (a.creation_timestamp ?? 0));
 }
 
+// -- reading over REST (MLflow's registry endpoints and nbtrack's views/registry-*) ----------------
+
+/** The registry's stages, in the order a promotion goes. */
+export const STAGES = ["None", "Staging", "Production", "Archived"];
+
+/** A filter's text literal: `'it''s'`. */
+export function quoted(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** Every version of a model (MLflow's model-versions/search, all pages), as MLflow's JSON. */
+export async function searchAllVersions(api: Api, name: string): Promise<any[]> {
+  const versions: any[] = [];
+  let token: string | undefined;
+  do {
+    const page: any = await api.mlflow("GET", "model-versions/search", { filter: `name = ${quoted(name)}`, max_results: 1000, page_token: token });
+    versions.push(...(page.model_versions ?? []));
+    token = page.next_page_token;
+  } while (token);
+  return versions;
+}
+
+/** A model's recorded changes, oldest first (nbtrack's views/registry-history); of one version if given. */
+export async function fetchHistory(api: Api, name: string, version?: number): Promise<{ events: HistoryEvent[]; total: number }> {
+  return api.request("POST", "2.0/nbtrack/views/registry-history", version === undefined ? { name } : { name, version });
+}
+
+/** What each stage and alias held at `at` (ms), as the server replays it (views/registry-snapshot). */
+export async function fetchSnapshot(api: Api, name: string, at: number): Promise<Snapshot> {
+  const answer: any = await api.request("POST", "2.0/nbtrack/views/registry-snapshot", { name, at: Math.floor(at) });
+  return {
+    stages: new Map((answer.stages ?? []).map((s: any) => [Number(s.version), String(s.stage)])),
+    aliases: new Map((answer.aliases ?? []).map((a: any) => [String(a.alias), Number(a.version)])),
+  };
+}
+
+/** One column of an MLmodel signature (a column spec or a tensor spec), or a param. */
+export interface SchemaItem {
+  name?: string;
+  type?: string;
+  required?: boolean;
+  "tensor-spec"?: { dtype?: string; shape?: number[] };
+  default?: unknown;
+  shape?: number[] | null;
+}
+
+export interface SignatureInfo {
+  has_mlmodel: boolean;
+  inputs: SchemaItem[] | null;
+  outputs: SchemaItem[] | null;
+  params: SchemaItem[] | null;
+  flavors: string[];
+  utc_time_created?: string | null;
+  model_size_bytes?: number | null;
+}
+
+/** A version's signature and flavors from its MLmodel (nbtrack's views/model-version-signature). */
+export async function fetchSignature(api: Api, name: string, version: number | string): Promise<SignatureInfo> {
+  return api.request("POST", "2.0/nbtrack/views/model-version-signature", { name, version: String(version) });
+}
+
+function schemaType(item: SchemaItem): string {
+  const tensor = item["tensor-spec"];
+  if (item.type === "tensor" && tensor) return `tensor ${tensor.dtype ?? "?"} (${(tensor.shape ?? []).join(", ")})`;
+  return item.type ?? "?";
+}
+
+/** A signature's part as a table: name, type, required (params: name, type, default). */
+export function schemaTable(items: SchemaItem[], kind: "inputs" | "outputs" | "params"): HTMLTableElement {
+  if (kind === "params") {
+    return table(["name", "type", "default"], items.map((p) => [h("code", {}, p.name ?? ""), schemaType(p),
+      p.default === undefined ? MISSING : h("code", {}, JSON.stringify(p.default))]), "nbt-reg-schema nbt-reg-schema-params");
+  }
+  return table(["#", "name", "type", "required"], items.map((c, i) => [String(i), c.name ? h("code", {}, c.name) : h("span", { class: "nbt-reg-muted" }, "(unnamed)"),
+    schemaType(c), c.required === false ? "no" : "yes"]), `nbt-reg-schema nbt-reg-schema-${kind}`);
+}
+
+/** The history as a table, in the order given (newest first is what people read). */
+export function historyTable(events: HistoryEvent[]): HTMLTableElement {
+  return table(["when", "what", "change", "who"], events.map((e) => {
+    const [what, change] = describeEvent(e);
+    return [h("span", { class: "nbt-reg-nowrap" }, formatTime(e.timestamp)), what, change, e.user ?? ""];
+  }), "nbt-reg-history");
+}
+
 // -- drawing --------------------------------------------------------------------------------------
 
 const pad = (n: number): string => String(n).padStart(2, "0");
@@ -262,12 +347,12 @@ function day(ms: number): string {
   return formatTime(ms).slice(0, 10);
 }
 
-function stageBadge(stage: string | null | undefined): HTMLElement | string {
+export function stageBadge(stage: string | null | undefined): HTMLElement | string {
   if (stage === null || stage === undefined) return MISSING;
   return h("span", { class: `nbt-reg-stage nbt-reg-stage-${stage.toLowerCase()}` }, stage);
 }
 
-function chips(items: Record<string, string>, max = 8): HTMLElement {
+export function chips(items: Record<string, string>, max = 8): HTMLElement {
   const entries = Object.entries(items);
   return h("span", { class: "nbt-reg-chips" },
     entries.slice(0, max).map(([k, v]) => h("code", { class: "nbt-reg-chip", title: `${k}=${v}` }, `${k}=${v}`)),
@@ -279,13 +364,14 @@ function runLink(runId: string | null | undefined, label?: string | null): HTMLE
   return h("a", { href: `#nbtrack-run-${runId}`, title: `run ${runId}`, class: "nbt-reg-run" }, label || h("code", {}, runId.slice(0, 8)));
 }
 
-function table(head: string[], rows: (Node | string)[][], cls: string): HTMLTableElement {
+/** A plain table of the registry views (thead of `head`, one row per entry of `rows`). */
+export function table(head: string[], rows: (Node | string)[][], cls: string): HTMLTableElement {
   return h("table", { class: `nbt-reg-table ${cls}` },
     h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
 }
 
-function describeEvent(e: HistoryEvent): [string, Node | string] {
+export function describeEvent(e: HistoryEvent): [string, Node | string] {
   if (e.kind === "alias") {
     const side = (v: string | null): string => (v === null || v === undefined ? "-" : `v${v}`);
     return [`@${e.alias ?? ""}`, `${side(e.from)} \u2192 ${side(e.to)}`];
@@ -356,10 +442,7 @@ function drawRegistry(root: HTMLElement, data: RegistryData, onRefresh: (() => v
       total > shown.length ? h("span", { class: "nbt-reg-muted" }, ` (last ${shown.length} of ${total})`) : null,
       historyIsCurrent(data) ? null
         : h("span", { class: "nbt-reg-muted nbt-reg-stale" }, " \u00b7 as of when the cell ran: the registry changed since (re-run the cell for its history)")));
-    parts.push(table(["when", "what", "change", "who"], shown.map((e) => {
-      const [what, change] = describeEvent(e);
-      return [h("span", { class: "nbt-reg-nowrap" }, formatTime(e.timestamp)), what, change, e.user ?? ""];
-    }), "nbt-reg-history"));
+    parts.push(historyTable(shown));
   }
   root.replaceChildren(...parts);
 }
@@ -413,14 +496,7 @@ export function renderRegistry(el: HTMLElement, spec: ViewSpec, ctx: ViewContext
   const r = refresher(ctx.api, ctx, async (api) => {
     const name = data.name;
     const model = await api.mlflow("GET", "registered-models/get", { name });
-    const versions: any[] = [];
-    let token: string | undefined;
-    do {
-      const page: any = await api.mlflow("GET", "model-versions/search",
-        { filter: `name = '${name.replace(/'/g, "''")}'`, max_results: 1000, page_token: token });
-      versions.push(...(page.model_versions ?? []));
-      token = page.next_page_token;
-    } while (token);
+    const versions = await searchAllVersions(api, name);
     if (r.disposed()) return;
     data = registryFromApi(data, model.registered_model, versions);
     drawRegistry(root, data, r.refresh);

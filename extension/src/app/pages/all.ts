@@ -1,2 +1,3 @@
 // Every page of the web UI (each registers itself with the shell by route name).
 import "./experiments";
+import "./models";
