@@ -63,15 +63,27 @@ function started(ms: number | null | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** The diff table; with `onlyDiffering`, params and tags that are the same everywhere are left out. */
-export function compareTable(data: CompareData, onlyDiffering = false): HTMLTableElement {
+export interface CompareTableOptions {
+  /** leave out params and tags that are the same everywhere */
+  onlyDiffering?: boolean;
+  /** with onlyDiffering, leave out metrics that are the same everywhere too (the web UI's compare) */
+  metricsToo?: boolean;
+  /** each run's name links there (the web UI's run page) */
+  runHref?: (runId: string) => string;
+}
+
+/** The diff table; with `onlyDiffering`, params and tags that are the same everywhere are left out.
+ *  Every cell of a run's column carries its `data-run`. */
+export function compareTable(data: CompareData, options: boolean | CompareTableOptions = false): HTMLTableElement {
+  const o: CompareTableOptions = typeof options === "boolean" ? { onlyDiffering: options } : options;
+  const onlyDiffering = !!o.onlyDiffering;
   const n = data.runs.length;
   const head = h(
     "tr",
     {},
     h("th", {}),
     data.runs.map((r) =>
-      h("th", { class: "nbt-compare-run", "data-run": r.run_id, title: r.run_id }, h("span", { class: "nbt-chart-swatch", style: { background: runColor(r.run_id) } }), r.name, h("div", { class: "nbt-compare-id" }, r.run_id.slice(0, 8))),
+      h("th", { class: "nbt-compare-run", "data-run": r.run_id, title: r.run_id }, h("span", { class: "nbt-chart-swatch", style: { background: runColor(r.run_id) } }), o.runHref ? h("a", { href: o.runHref(r.run_id), class: "nbt-compare-link" }, r.name) : r.name, h("div", { class: "nbt-compare-id" }, r.run_id.slice(0, 8))),
     ),
   );
   const body = h("tbody", {});
@@ -79,7 +91,7 @@ export function compareTable(data: CompareData, onlyDiffering = false): HTMLTabl
     body.append(h("tr", { class: "nbt-compare-section" }, h("td", { colspan: String(n + 1) }, title)));
   };
   const row = (label: string, values: unknown[], highlight: boolean, kind: string): void => {
-    const cells = values.map((v) => h("td", { class: isMissing(v) ? "nbt-missing" : "" }, formatValue(v)));
+    const cells = values.map((v, i) => h("td", { class: isMissing(v) ? "nbt-missing" : "", "data-run": data.runs[i].run_id }, formatValue(v)));
     body.append(h("tr", { class: `nbt-compare-row${highlight ? " nbt-differs" : ""}`, "data-kind": kind, "data-key": label }, h("th", { class: "nbt-compare-key" }, label), cells));
   };
   section("Attributes");
@@ -99,8 +111,9 @@ export function compareTable(data: CompareData, onlyDiffering = false): HTMLTabl
     const cells = data.runs.map((r, i) => {
       const v = values[i];
       const isBest = best === r.run_id;
-      return h("td", { class: `${isMissing(v) ? "nbt-missing" : ""}${isBest ? " nbt-best" : ""}`.trim() }, formatValue(v === null ? null : v), isBest ? " \u2605" : "");
+      return h("td", { class: `${isMissing(v) ? "nbt-missing" : ""}${isBest ? " nbt-best" : ""}`.trim(), "data-run": r.run_id }, formatValue(v === null ? null : v), isBest ? " \u2605" : "");
     });
+    if (onlyDiffering && o.metricsToo && !differs(values)) continue;
     body.append(h("tr", { class: `nbt-compare-row${differs(values) ? " nbt-differs" : ""}`, "data-kind": "metric", "data-key": k }, h("th", { class: "nbt-compare-key" }, `${k} ${arrow}`), cells));
   }
   if (data.tags.length) {

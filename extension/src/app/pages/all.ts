@@ -1,3 +1,4 @@
 // Every page of the web UI (each registers itself with the shell by route name).
 import "./experiments";
+import "./compare";
 import "./models";
