@@ -26,6 +26,10 @@ export interface ViewContext {
   live: boolean;
   /** tell the host (the output area) about a message to show, e.g. "data from when the cell ran" */
   note?: (text: string) => void;
+  /** where a run's name links to (the web UI's run page); none in a notebook */
+  runLink?: (runId: string) => string;
+  /** Enter on a focused table row (the web UI opens the run's page) */
+  openRun?: (runId: string) => void;
 }
 
 export interface RenderedView {

@@ -29,6 +29,17 @@ export interface TableOptions {
   page_size: number;
   group_by_cell: boolean;
   columns: string[] | null;
+  /** the first row shown (the web UI restores it from its URL) */
+  offset?: number;
+}
+
+/** What a host keeps of the table to restore it (the web UI's URL): columns only when chosen. */
+export interface TableState {
+  filter: string;
+  sort: string;
+  descending: boolean;
+  offset: number;
+  columns: string[] | null;
 }
 
 export interface TableData {
@@ -46,6 +57,9 @@ export interface TableController extends RenderedView {
   refresh(catalogue?: boolean): Promise<void>;
   /** called after each page the table shows (new filter, sort, page, refresh) */
   onPage?: (table: TableController) => void;
+  state(): TableState;
+  /** called when the filter, sort, page or chosen columns change */
+  onState?: (state: TableState) => void;
 }
 
 const POLL_MS = 2000;
@@ -59,7 +73,7 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
     filter: data.error ? "" : (opts.filter ?? ""),
     sort: opts.sort || "attr:start_time",
     descending: opts.descending ?? true,
-    offset: 0,
+    offset: Math.max(0, opts.offset ?? 0),
     limit: Math.max(1, opts.page_size || 50),
     rows: pageRows(data.page),
     catalogue: data.catalogue ?? [],
@@ -67,7 +81,10 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
     collapsed: new Set<string>(),
     seconds: 0,
   };
+  // until the user picks columns, the defaults follow the catalogue (keys logged since appear)
+  let chosen = !!opts.columns;
   if (!state.visible) state.visible = defaultColumns(state.catalogue);
+  let focusedId: string | null = null;
   let request = 0;
   let fingerprint: string | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
@@ -169,6 +186,7 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
   }
 
   function drawBody(): void {
+    const hadFocus = !!document.activeElement && tbody.contains(document.activeElement);
     tbody.textContent = "";
     const cols = columns();
     const selected = new Set(ctx.selection.runIds);
@@ -193,14 +211,53 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
         }
       }
       tbody.append(
-        h("tr", { class: `nbt-row${on ? " nbt-selected" : ""}${entry.depth ? " nbt-nested" : ""}`, "data-run-id": r.id, "data-depth": entry.depth }, cells),
+        h("tr", { class: `nbt-row${on ? " nbt-selected" : ""}${entry.depth ? " nbt-nested" : ""}`, "data-run-id": r.id, "data-depth": entry.depth, tabindex: -1, "aria-selected": String(on) }, cells),
       );
     }
     if (!state.rows.length) tbody.append(h("tr", {}, h("td", { class: "nbt-empty", colspan: cols.length + 1 }, "No runs match.")));
     const all = thead.querySelector(".nbt-check-all") as HTMLInputElement | null;
     if (all) all.checked = state.rows.length > 0 && state.rows.every((r) => selected.has(r.id));
+    // one row is reachable with Tab (a roving tabindex); the focus survives a redraw
+    const rowEls = [...tbody.querySelectorAll<HTMLElement>("tr.nbt-row")];
+    const target = rowEls.find((tr) => tr.dataset.runId === focusedId) ?? rowEls[0];
+    if (target) {
+      target.tabIndex = 0;
+      if (hadFocus) target.focus();
+    }
     pinRunColumn();
   }
+
+  /** Arrow keys (and Home/End) move the focused row, space ticks it, Enter opens the run. Keys
+   *  typed in a row's checkbox or button stay theirs. */
+  function onRowKey(e: KeyboardEvent): void {
+    const tr = e.target as HTMLElement;
+    if (!tr.matches?.("tr.nbt-row")) return;
+    const rowEls = [...tbody.querySelectorAll<HTMLElement>("tr.nbt-row")];
+    const i = rowEls.indexOf(tr);
+    const id = tr.dataset.runId ?? "";
+    let next: HTMLElement | undefined;
+    if (e.key === "ArrowDown") next = rowEls[Math.min(i + 1, rowEls.length - 1)];
+    else if (e.key === "ArrowUp") next = rowEls[Math.max(i - 1, 0)];
+    else if (e.key === "Home") next = rowEls[0];
+    else if (e.key === "End") next = rowEls[rowEls.length - 1];
+    else if (e.key === " ") {
+      ctx.selection.toggle(id, controller);
+      drawBody();
+    } else if (e.key === "Enter" && ctx.openRun) ctx.openRun(id);
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (next && next !== tr) {
+      tr.tabIndex = -1;
+      next.tabIndex = 0;
+      next.focus();
+    }
+  }
+  tbody.addEventListener("keydown", onRowKey);
+  tbody.addEventListener("focusin", (e) => {
+    const tr = (e.target as HTMLElement).closest?.("tr.nbt-row") as HTMLElement | null;
+    if (tr) focusedId = tr.dataset.runId ?? null;
+  });
 
   /** The Run column sticks right after the tick column, whatever width the browser gave that. */
   function pinRunColumn(): void {
@@ -235,7 +292,7 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
       td.append(h("span", { class: "nbt-twisty-space" }, "\u2514"));
     }
     if (orphan) td.append(h("span", { class: "nbt-orphan", title: `nested run of ${r.parent}, which is not on this page` }, "\u21b3 "));
-    td.append(h("span", { class: "nbt-run-name" }, r.name));
+    td.append(ctx.runLink ? h("a", { class: "nbt-run-name", href: ctx.runLink(r.id), tabindex: -1 }, r.name) : h("span", { class: "nbt-run-name" }, r.name));
     if (children && state.collapsed.has(r.id)) td.append(h("span", { class: "nbt-nested-count" }, ` +${children}`));
     return td;
   }
@@ -247,7 +304,18 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
     const last = state.offset + state.rows.length;
     const prev = h("button", { class: "nbt-btn", type: "button", disabled: state.offset === 0 || !ctx.api, onclick: () => go(state.offset - state.limit) }, "\u2039 prev");
     const next = h("button", { class: "nbt-btn", type: "button", disabled: last >= total || !ctx.api, onclick: () => go(state.offset + state.limit) }, "next \u203a");
-    pager.append(prev, h("span", { class: "nbt-pager-text" }, `${first.toLocaleString()}\u2013${last.toLocaleString()} of ${total.toLocaleString()} runs`), next);
+    const pages = Math.max(1, Math.ceil(total / state.limit));
+    const page = Math.floor(state.offset / state.limit) + 1;
+    const firstPage = h("button", { class: "nbt-btn nbt-pager-first", type: "button", title: "first page", disabled: state.offset === 0 || !ctx.api, onclick: () => go(0) }, "\u00ab");
+    const lastPage = h("button", { class: "nbt-btn nbt-pager-last", type: "button", title: "last page", disabled: last >= total || !ctx.api, onclick: () => go((pages - 1) * state.limit) }, "\u00bb");
+    pager.append(
+      firstPage,
+      prev,
+      h("span", { class: "nbt-pager-text" }, `${first.toLocaleString()}\u2013${last.toLocaleString()} of ${total.toLocaleString()} runs`),
+      h("span", { class: "nbt-pager-pages" }, `page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
+      next,
+      lastPage,
+    );
     info.textContent = `${total.toLocaleString()} runs` + (state.seconds ? ` \u00b7 ${Math.round(state.seconds * 1000)} ms` : "");
   }
 
@@ -267,8 +335,10 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
         box.addEventListener("change", () => {
           const now = (state.visible ?? []).filter((id) => id !== c.id);
           state.visible = box.checked ? [...now, c.id] : now;
+          chosen = true;
           drawHead();
           drawBody();
+          controller.onState?.(controller.state());
         });
         list.append(h("label", { class: "nbt-colchooser-item" }, box, ` ${c.kind === "attr" ? "" : c.kind + " "}${c.label}`));
       }
@@ -357,11 +427,15 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
       state.rows = rows;
       state.seconds = (performance.now() - started) / 1000;
       const cat = catalogueOf(frame);
-      if (catalogue && cat) state.catalogue = cat;
+      if (catalogue && cat) {
+        state.catalogue = cat;
+        if (!chosen) state.visible = defaultColumns(cat);
+      }
       showError(null);
       draw();
       updateLive();
       controller.onPage?.(controller);
+      controller.onState?.(controller.state());
       return true;
     } catch (e) {
       if (mine !== request || disposed) return false;
@@ -403,6 +477,7 @@ export function renderTable(el: HTMLElement, spec: ViewSpec, ctx: ViewContext, p
     },
     pageRows: () => groupNested(state.rows).map((e) => e.row),
     total: () => state.rows[0]?.total ?? 0,
+    state: () => ({ filter: state.filter, sort: state.sort, descending: state.descending, offset: state.offset, columns: chosen ? [...(state.visible ?? [])] : null }),
     refresh: async (catalogue = true) => {
       await fetchPage(catalogue);
     },
