@@ -1,8 +1,9 @@
 """The DuckDB archive: attach under the side-file lock, migrate, compact segments, sweep.
 
-A process keeps one in-memory DuckDB connection and ATTACHes the archive file only for
-the length of one read (READ_ONLY, shared lock) or one write (read-write, exclusive
-lock), then DETACHes it, so no connection ever pins the file (an idle DuckDB
+A process keeps one in-memory DuckDB connection. It ATTACHes the archive read-write for
+the length of one write (exclusive lock), then DETACHes it; a read (READ_ONLY, shared lock)
+reuses the read-only attachment of the last read if the file has not changed since, holding
+no lock in between (``kept.py``), so no connection ever pins the file (an idle DuckDB
 connection locks every other process out, readers included).
 """
 
@@ -18,6 +19,8 @@ import duckdb
 
 from nbtrack.errors import InvalidStore, NbtrackError, StoreBusy, StoreReadOnly
 from nbtrack.store.duckdb import faults, liveness
+from nbtrack.store.duckdb import kept as kept_attachments
+from nbtrack.store.duckdb.kept import KeptAttachment
 from nbtrack.store.duckdb.locking import StoreLock
 from nbtrack.store.duckdb.schema import MIGRATIONS
 from nbtrack.store.duckdb.segments import SEGMENT_SUFFIX
@@ -45,6 +48,7 @@ class Archive:
         self.segments_dir = os.path.join(root, "segments")
         self.lock = StoreLock(os.path.join(root, "nbtrack.lock"))
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._kept = KeptAttachment(self.db_path)
         self.read_only = False
         self._views_ready = False
 
@@ -64,6 +68,7 @@ class Archive:
         """Drop this process's connection (it never holds the file; this frees memory)."""
         if self.lock.acquire_thread(timeout=5.0):  # the file lock is not needed to drop a connection
             try:
+                self._kept.drop()
                 if self._con is not None:
                     self._con.close()
                     self._con = None
@@ -74,12 +79,20 @@ class Archive:
     @contextlib.contextmanager
     def _attached(self, read_only: bool, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._connection()
-        mode = " (READ_ONLY)" if read_only else ""
-        try:
-            con.execute(f"ATTACH ? AS arc{mode}", [self.db_path])
-        except duckdb.Error as e:
-            self._discard_connection()
-            raise _translate_open_error(self.db_path, e) from None
+        kept = self._kept if read_only else None
+        if kept is None:  # DuckDB refuses a read-write ATTACH of a file attached elsewhere in the process
+            kept_attachments.drop_all(self.db_path)
+        if kept is None or not kept.begin(con):
+            mode = " (READ_ONLY)" if read_only else ""
+            try:
+                con.execute(f"ATTACH ? AS arc{mode}", [self.db_path])
+            except duckdb.Error as e:
+                if kept is not None:
+                    kept.end(con, ok=False)
+                self._discard_connection()
+                raise _translate_open_error(self.db_path, e) from None
+            if kept is not None:
+                kept.attached(con)
         failed = False
         try:
             if views and not self._views_ready:
@@ -95,17 +108,22 @@ class Archive:
             failed = True
             raise
         finally:
-            try:
-                con.execute("DETACH arc")
-            except duckdb.Error as e:
+            if kept is None or not kept.end(con, ok=not failed):
+                self._detach(con, failed)
+
+    def _detach(self, con: duckdb.DuckDBPyConnection, failed: bool) -> None:
+        try:
+            con.execute("DETACH arc")
+        except duckdb.Error as e:
+            self._discard_connection()
+            if not failed:  # a failed checkpoint at detach: the commit itself is in the WAL
+                raise faults.translate(e, self.root, self.db_path) from None
+        else:
+            if failed:
                 self._discard_connection()
-                if not failed:  # a failed checkpoint at detach: the commit itself is in the WAL
-                    raise faults.translate(e, self.root, self.db_path) from None
-            else:
-                if failed:
-                    self._discard_connection()
 
     def _discard_connection(self) -> None:
+        self._kept.forget()
         con, self._con, self._views_ready = self._con, None, False
         if con is not None:
             with contextlib.suppress(duckdb.Error):
