@@ -67,9 +67,10 @@ def build(uri: str) -> None:
         client.transition_model_version_stage("iris", 2, "Staging")
         client.set_model_version_tag("iris", 2, "validated", "yes")
         at(26)
-        with nbtrack.start_run(run_name="churn-1"):
+        with nbtrack.start_run(run_name="churn-1") as churn:
             nbtrack.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y), name="model",
                                       registered_model_name="churn")
+        nbtrack.register_model(f"runs:/{churn.info.run_id}/model", "churn")  # v2, deleted behind a page
         client.set_registered_model_tag("churn", "team", "growth")
         client.transition_model_version_stage("churn", 1, "Production")
         with nbtrack.start_run(run_name="old-1"):
@@ -138,8 +139,8 @@ def test_models_list_renders_every_model_with_its_latest_versions(browser: Any, 
         assert names == sorted(names) and {"iris", "churn", "to-rename", "alpha-a", "doomed"} <= set(names)
         iris = page.locator(".nbt-models-list tr[data-model='iris']")
         latest = iris.locator(".nbt-models-latest-one").all_inner_texts()
-        assert latest == ["None v3", "Staging v2", "Production v1"]
-        assert iris.locator(".nbt-models-latest-one").nth(2).get_attribute("href") == "#/models/iris/versions/1"
+        assert latest == ["Production v1", "Staging v2", "None v3"]
+        assert iris.locator(".nbt-models-latest-one").first.get_attribute("href") == "#/models/iris/versions/1"
         assert "@champion\u2192v1" in iris.inner_text() and "team=botany" in iris.inner_text()
         assert "Classifies iris flowers." in iris.inner_text() and "2026-01-" in iris.inner_text()
         assert page.locator(".nbt-models-list tr[data-model='alpha-a']").inner_text().count("no versions") == 1
@@ -178,6 +179,12 @@ def test_search_narrows_the_list_and_a_bad_filter_keeps_it_with_the_error_in_pla
         assert "No models match" in page.locator(".nbt-app-empty").inner_text()
         assert page.locator(".nbt-models-search-error [role=alert]").count() == 0
         assert real_errors(page.errors, ("400", "INVALID_PARAMETER")) == []
+        # sorted by last update: iris (changed on the 18th) after the models of the 26th
+        search.fill("")
+        search.press("Enter")
+        page.locator(".nbt-models-sort").select_option("updated")
+        page.wait_for_function("document.querySelector('.nbt-models-list tbody tr:last-child')?.dataset.model === 'iris'")
+        assert "sort=updated" in page.url
         # the search survives a reload (deep link)
         page.goto(ui.page_url("/models?q=chu"))
         page.reload()
@@ -501,6 +508,25 @@ def test_unknown_model_and_version_say_so_in_place(browser: Any, ui: UI) -> None
         page.goto(ui.page_url("/models/iris/versions/99"))
         page.wait_for_selector(".nbt-app-page-version .nbt-app-error")
         assert "RESOURCE_DOES_NOT_EXIST" in page.locator(".nbt-app-page-version .nbt-app-error").first.inner_text()
+        assert real_errors(page.errors, ("404", "RESOURCE_DOES_NOT_EXIST")) == []
+    finally:
+        context.close()
+
+
+def test_a_transition_the_server_refuses_shows_its_error_in_place(browser: Any, ui: UI, api: httpx.Client) -> None:
+    context, page = open_page(browser, ui, "/models/churn/versions/2", ".nbt-models-stage-form")
+    try:
+        r = api.request("DELETE", API + "model-versions/delete", json={"name": "churn", "version": "2"})
+        assert r.status_code == 200, r.text  # deleted behind the page's back
+        form = page.locator(".nbt-models-stage-form")
+        form.locator("select").select_option("Production")
+        form.locator(".nbt-models-transition").click()
+        error = form.locator("[role=alert]")
+        error.wait_for()
+        assert "RESOURCE_DOES_NOT_EXIST" in error.inner_text()
+        assert page.locator("h1").inner_text() == "churn \u00b7 version 2"  # the page stays
+        assert not form.locator(".nbt-models-transition").is_disabled()
+        assert version(api, "churn", 1)["current_stage"] == "Production"
         assert real_errors(page.errors, ("404", "RESOURCE_DOES_NOT_EXIST")) == []
     finally:
         context.close()

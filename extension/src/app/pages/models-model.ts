@@ -143,11 +143,14 @@ registerPage("model", async (el, route, ctx) => {
       section("Description", editableText(model.description, "No description.", (description) =>
         ctx.api.mlflow("PATCH", "registered-models/update", { name, description }))),
       section("Versions", versionsTable(name, data.versions)),
-      section("Aliases", aliasesEditor(ctx, data, refresh)),
-      section("Tags", tagsEditor(model.tags,
-        (key, value) => ctx.api.mlflow("POST", "registered-models/set-tag", { name, key, value }),
-        (key) => ctx.api.mlflow("DELETE", "registered-models/delete-tag", { name, key }), refresh)),
-      historySection(ctx.api, name, null, at, (value) => ctx.setQuery({ at: value })));
+      h("div", { class: "nbt-models-columns" },
+        h("div", { class: "nbt-models-column" },
+          section("Aliases", aliasesEditor(ctx, data, refresh)),
+          section("Tags", tagsEditor(model.tags,
+            (key, value) => ctx.api.mlflow("POST", "registered-models/set-tag", { name, key, value }),
+            (key) => ctx.api.mlflow("DELETE", "registered-models/delete-tag", { name, key }), refresh))),
+        h("div", { class: "nbt-models-column nbt-models-side" },
+          historySection(ctx.api, name, null, at, (value) => ctx.setQuery({ at: value })))));
   };
   await draw();
   return { dispose() { disposed = true; } };

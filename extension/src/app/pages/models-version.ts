@@ -147,16 +147,19 @@ registerPage("version", async (el, route, ctx) => {
     body.replaceChildren(
       h("div", { class: "nbt-models-title" }, h("h1", {}, `${name} \u00b7 version ${v.version}`), stageBadge(v.stage),
         v.aliases.map((a) => h("code", { class: "nbt-reg-alias" }, `@${a}`))),
-      overview(data, v, mv.model_version?.model_id ?? null, runName),
-      section("Stage", stageForm(ctx, data, v, refresh)),
-      section("Aliases", aliasForm(ctx, data, v, refresh)),
-      section("Description", editableText(v.description, "No description.", (description) =>
-        ctx.api.mlflow("PATCH", "model-versions/update", { name, version: String(v.version), description }))),
-      section("Signature", signature),
-      section("Tags", tagsEditor(v.tags,
-        (key, value) => ctx.api.mlflow("POST", "model-versions/set-tag", { name, version: String(v.version), key, value }),
-        (key) => ctx.api.mlflow("DELETE", "model-versions/delete-tag", { name, version: String(v.version), key }), refresh)),
-      historySection(ctx.api, name, v.version, route.query.get("at"), (at) => ctx.setQuery({ at })));
+      h("div", { class: "nbt-models-columns" },
+        h("div", { class: "nbt-models-column" },
+          overview(data, v, mv.model_version?.model_id ?? null, runName),
+          section("Stage", stageForm(ctx, data, v, refresh)),
+          section("Aliases", aliasForm(ctx, data, v, refresh)),
+          section("Description", editableText(v.description, "No description.", (description) =>
+            ctx.api.mlflow("PATCH", "model-versions/update", { name, version: String(v.version), description }))),
+          section("Signature", signature),
+          section("Tags", tagsEditor(v.tags,
+            (key, value) => ctx.api.mlflow("POST", "model-versions/set-tag", { name, version: String(v.version), key, value }),
+            (key) => ctx.api.mlflow("DELETE", "model-versions/delete-tag", { name, version: String(v.version), key }), refresh))),
+        h("div", { class: "nbt-models-column nbt-models-side" },
+          historySection(ctx.api, name, v.version, route.query.get("at"), (at) => ctx.setQuery({ at })))));
   };
   await draw();
   return { dispose() { disposed = true; } };

@@ -9,12 +9,19 @@ import "./models-model";
 import "./models-version";
 
 import { h, MISSING } from "../../views/common";
-import { chips, formatTime, quoted, stageBadge, STAGES } from "../../views/registry";
+import { chips, formatTime, quoted, stageBadge } from "../../views/registry";
 import { empty, errorBox, link, loading } from "../page";
 import { registerPage } from "../shell";
 import { act, errorSlot, keyNav, modelPath, versionPath } from "./models-common";
 
 export const DEFAULT_PAGE_SIZE = 50;
+/** the latest version per stage, most used first */
+const SHOWN_ORDER = ["Production", "Staging", "None", "Archived"];
+const SORTS: Record<string, { label: string; order_by: string[] }> = {
+  name: { label: "Name A\u2192Z", order_by: ["name ASC"] },
+  updated: { label: "Last updated", order_by: ["last_updated_timestamp DESC"] },
+  created: { label: "Newest", order_by: ["creation_timestamp DESC"] },
+};
 
 /** The filter a search box's text means: plain text is a name match, anything else MLflow's grammar. */
 export function filterOf(text: string): string {
@@ -31,7 +38,7 @@ function pairs(items: any): Record<string, string> {
 }
 
 function latestCell(m: any): HTMLElement {
-  const latest: any[] = [...(m.latest_versions ?? [])].sort((a, b) => STAGES.indexOf(a.current_stage) - STAGES.indexOf(b.current_stage));
+  const latest: any[] = [...(m.latest_versions ?? [])].sort((a, b) => SHOWN_ORDER.indexOf(a.current_stage) - SHOWN_ORDER.indexOf(b.current_stage));
   if (!latest.length) return h("span", { class: "nbt-models-muted" }, "no versions");
   return h("span", { class: "nbt-models-latest" }, latest.map((v) =>
     h("a", { href: link(versionPath(m.name, v.version)), class: "nbt-models-latest-one", title: `latest version in ${v.current_stage}` },
@@ -83,13 +90,16 @@ registerPage("models", async (el, route, ctx) => {
   search.value = q;
   const effective = h("div", { class: "nbt-models-muted nbt-models-effective" });
   const searchError = h("div", { class: "nbt-models-search-error" });
+  const sortKey = SORTS[route.query.get("sort") ?? ""] ? route.query.get("sort")! : "name";
+  const sort = h("select", { class: "nbt-models-sort", "aria-label": "Sort models" },
+    Object.entries(SORTS).map(([k, s]) => h("option", { value: k, selected: k === sortKey }, s.label)));
   const newButton = h("button", { type: "button", class: "nbt-models-new-button" }, "New model");
   const form = createForm((name) => ctx.navigate(modelPath(name)));
   const body = h("div", { class: "nbt-models-body" }, loading());
   const pager = h("div", { class: "nbt-app-toolbar nbt-models-pager" });
   el.append(
     h("h1", {}, "Models"),
-    h("div", { class: "nbt-app-toolbar" }, search, newButton),
+    h("div", { class: "nbt-app-toolbar" }, search, sort, h("span", { class: "nbt-app-spacer" }), newButton),
     effective, searchError, form, body, pager);
 
   newButton.addEventListener("click", () => {
@@ -113,7 +123,7 @@ registerPage("models", async (el, route, ctx) => {
     if (!body.querySelector("table")) body.replaceChildren(loading());
     try {
       const res = await ctx.api.mlflow("GET", "registered-models/search",
-        { filter: filter || undefined, max_results: size, page_token: token || undefined, order_by: ["name ASC"] });
+        { filter: filter || undefined, max_results: size, page_token: token || undefined, order_by: SORTS[sort.value].order_by });
       if (disposed || mine !== loaded) return;
       search.removeAttribute("aria-invalid");
       searchError.replaceChildren();
@@ -160,9 +170,10 @@ registerPage("models", async (el, route, ctx) => {
     window.clearTimeout(timer);
     token = "";
     before.length = 0;
-    ctx.setQuery({ q: search.value.trim(), page: null });
+    ctx.setQuery({ q: search.value.trim(), page: null, sort: sort.value === "name" ? null : sort.value });
     void load();
   };
+  sort.addEventListener("change", searchNow);
   search.addEventListener("input", () => {
     window.clearTimeout(timer);
     timer = window.setTimeout(searchNow, 350);
