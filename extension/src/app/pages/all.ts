@@ -1,4 +1,5 @@
 // Every page of the web UI (each registers itself with the shell by route name).
 import "./experiments";
 import "./compare";
+import "./run";
 import "./models";

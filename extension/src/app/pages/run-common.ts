@@ -1,0 +1,68 @@
+// What the run page's tabs share: the run as the REST API returned it, and small formatters.
+
+import { Api } from "../../api";
+import { h } from "../../views/common";
+import { Page, PageContext } from "../page";
+
+export interface RunState {
+  api: Api;
+  /** runs/get's `run`: {info, data: {metrics, params, tags}, inputs} */
+  run: any;
+  experiment: any | null;
+  /** called after refresh() read the run again (rename, tag edits, live status) */
+  listeners: Set<() => void>;
+  refresh(): Promise<void>;
+}
+
+export type TabRenderer = (el: HTMLElement, state: RunState, query: URLSearchParams, ctx: PageContext) => Page;
+
+export function tagsOf(run: any): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of run?.data?.tags ?? []) out[t.key] = t.value;
+  return out;
+}
+
+export function statusBadge(status: string): HTMLElement {
+  return h("span", { class: `nbt-rp-status nbt-rp-status-${String(status).toLowerCase()}`, "data-status": status }, status === "RUNNING" ? "\u25cf running" : String(status).toLowerCase());
+}
+
+export function formatTime(ms: number | null | undefined): string {
+  if (!ms) return "\u2014";
+  const d = new Date(Number(ms));
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (!(ms >= 0)) return "\u2014";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  const hours = Math.floor(m / 60);
+  return `${hours} h ${m - hours * 60} min`;
+}
+
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** The download URL of a run artifact: the server's mlflow-artifacts proxy under the run's root
+ *  (`mlflow-artifacts:/1/<run>/artifacts`), or null when the server does not serve that folder. */
+export function artifactUrl(api: Api, rootUri: string | undefined, path: string): string | null {
+  if (!rootUri || !rootUri.startsWith("mlflow-artifacts:")) return null;
+  const root = rootUri.replace(/^mlflow-artifacts:\/*/, "").replace(/\/$/, "");
+  const rel = [root, path].filter(Boolean).join("/");
+  const base = api.options.base.replace(/\/$/, "");
+  return `${base}/2.0/mlflow-artifacts/artifacts/${rel.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** A section of a tab: a heading and its content. */
+export function section(title: string, cls: string, ...content: (Node | string | null)[]): HTMLElement {
+  return h("section", { class: `nbt-rp-section ${cls}` }, h("h2", {}, title), ...content);
+}

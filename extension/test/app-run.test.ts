@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+
+import { Api } from "../src/api";
+import { flavorsOf, kindOf, yamlField } from "../src/app/pages/run-artifacts";
+import { artifactUrl, formatDuration } from "../src/app/pages/run-common";
+import { markdown } from "../src/app/pages/run-markdown";
+
+const MLMODEL = `artifact_path: model
+flavors:
+  python_function:
+    env:
+      conda: conda.yaml
+    loader_module: mlflow.sklearn
+  sklearn:
+    pickled_model: model.pkl
+signature:
+  inputs: '[{"type": "double", "name": "a", "required": true}, {"type": "double",
+    "name": "it''s", "required": true}]'
+  outputs: '[{"type": "long", "required": true}]'
+  params: null
+utc_time_created: '2026-12-04 21:12:15.317666'
+`;
+
+describe("the run page's artifacts", () => {
+  it("reads the MLmodel signature, folded over lines and with quotes doubled", () => {
+    expect(JSON.parse(yamlField(MLMODEL, "signature", "inputs")!)).toEqual([
+      { type: "double", name: "a", required: true },
+      { type: "double", name: "it's", required: true },
+    ]);
+    expect(JSON.parse(yamlField(MLMODEL, "signature", "outputs")!)).toEqual([{ type: "long", required: true }]);
+    expect(yamlField(MLMODEL, "signature", "params")).toBeNull();
+    expect(yamlField(MLMODEL, "nothing", "inputs")).toBeNull();
+    expect(flavorsOf(MLMODEL)).toEqual(["python_function", "sklearn"]);
+  });
+
+  it("previews by file name", () => {
+    expect(["model/MLmodel", "a.PNG", "t.parquet", "x.tsv", "c.yml", "r.html", "d.json", "notes", "x.py"].map(kindOf)).toEqual([
+      "mlmodel", "image", "table", "table", "yaml", "html", "json", "text", "text",
+    ]);
+  });
+
+  it("downloads through the artifact proxy of the run's root, path segments encoded", () => {
+    const api = new Api({ base: "/prefix/api/" });
+    expect(artifactUrl(api, "mlflow-artifacts:/1/abc/artifacts", "dir/a b#.txt")).toBe("/prefix/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/dir/a%20b%23.txt");
+    expect(artifactUrl(api, "file:///tmp/x", "a.txt")).toBeNull();
+  });
+
+  it("formats durations", () => {
+    expect([450, 1500, 125_000, 7_260_000].map(formatDuration)).toEqual(["450 ms", "1.5 s", "2 min 5 s", "2 h 1 min"]);
+  });
+});
+
+describe("run descriptions in markdown", () => {
+  it("renders a safe subset as nodes", () => {
+    const el = markdown("# Title\nline one **bold**\nline two `code`\n\n- a\n- [b](https://x.org/)\n\n```\n<b>raw</b>\n```\n<img src=x onerror=alert(1)>");
+    expect(el.querySelector("h3")!.textContent).toBe("Title");
+    expect(el.querySelector("p")!.innerHTML).toBe("line one <strong>bold</strong><br>line two <code>code</code>");
+    expect([...el.querySelectorAll("li")].map((li) => li.textContent)).toEqual(["a", "b"]);
+    expect(el.querySelector("a")!.getAttribute("href")).toBe("https://x.org/");
+    expect(el.querySelector("pre")!.textContent).toBe("<b>raw</b>");
+    expect(el.querySelector("img")).toBeNull();
+    expect(el.textContent).toContain("<img src=x onerror=alert(1)>");
+  });
+
+  it("keeps links to other schemes as text", () => {
+    const el = markdown("[x](javascript:alert(1))");
+    expect(el.querySelector("a")).toBeNull();
+  });
+});
