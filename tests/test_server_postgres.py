@@ -1,6 +1,8 @@
 """Team scale on PostgreSQL: several processes migrate one database at once, and two ``nbtrack server``
 replicas over one database answer requests dealt to them in turn, as a round-robin load balancer
-would; every request reads what the previous one wrote through the other replica.
+would; every request reads what the previous one wrote through the other replica. Over one bucket
+(``--artifacts-destination s3://``), with a working folder and TMPDIR each, the replicas share no
+local folder: a multipart upload's parts and completion and a model registration spread over both.
 
 Real components only: the session's throwaway PostgreSQL cluster (tests/pg_fixtures.py), server
 processes on loopback ports, HTTP through httpx.
@@ -9,6 +11,7 @@ processes on loopback ports, HTTP through httpx.
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 import uuid
@@ -126,3 +129,114 @@ def test_two_replicas_behind_round_robin_serve_one_database(replicas):
     path = f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{runs[0]}/artifacts/notes.txt"
     assert a.put(path, content=b"hello from a").status_code == 200
     assert b.get(path).content == b"hello from a"
+
+
+@pytest.fixture
+def s3_replicas(tmp_path, request):
+    """Two servers over one database and one bucket (``--artifacts-destination s3://``), each with
+    its own working folder and TMPDIR; the database's files root is a folder no one creates.
+    Yields (client per replica, bucket, boto3 client, that files root, the TMPDIRs)."""
+    boto3 = pytest.importorskip("boto3")
+    from tests.s3_fixtures import new_bucket, s3_env
+
+    env = s3_env()
+    bucket = new_bucket()
+    uri = pg_uri(request, tmp_path)  # files root: tmp_path / "pgfiles", never created if nothing is local
+    started, temps = [], []
+    try:
+        for i in range(2):
+            own = tmp_path / f"replica-{i}"
+            (own / "tmp").mkdir(parents=True)
+            temps.append(own / "tmp")
+            started.append(start_server(uri, env={**env, "TMPDIR": str(own / "tmp"), "HOME": str(own)},
+                                        log_path=own / "server.log", artifacts_destination=f"s3://{bucket}/dest"))
+        clients = [httpx.Client(base_url=url, timeout=60) for _, url in started]
+        s3 = boto3.client("s3", endpoint_url=env["MLFLOW_S3_ENDPOINT_URL"], aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+        yield clients, bucket, s3, tmp_path / "pgfiles", temps
+        for c in clients:
+            c.close()
+    finally:
+        for proc, _ in started:
+            stop_server(proc)
+
+
+def _keys(s3, bucket, prefix=""):
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
+
+
+def test_replicas_on_s3_share_no_local_folder_for_multipart_uploads_and_registry_copies(s3_replicas):
+    """A multipart upload created on one replica takes its parts on both and completes on the
+    other; a model registered on one is read back through the other; every byte is in the bucket,
+    the database's local files root is never created, and the replicas' temporary folders differ."""
+    (a, b), bucket, s3, files_root, temps = s3_replicas
+    exp = _call(a, "POST", "experiments/create", {"name": "s3-replicas"})["experiment_id"]
+    location = _call(b, "GET", "experiments/get", {"experiment_id": exp})["experiment"]["artifact_location"]
+    assert location.startswith("mlflow-artifacts:/")
+    run = _call(a, "POST", "runs/create", {"experiment_id": exp})["run"]["info"]
+    folder = f"{location.removeprefix('mlflow-artifacts:/')}/{run['run_id']}/artifacts"
+    art = "/api/2.0/mlflow-artifacts/"
+
+    # multipart: S3's own upload; parts of 5 MiB (S3's least but for the last), dealt to both replicas
+    parts_data = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024), b"the end"]
+    created = a.post(art + f"mpu/create/{folder}/big", json={"path": "weights.bin", "num_parts": 3})
+    assert created.status_code == 200, created.text
+    upload = created.json()
+    assert [c["part_number"] for c in upload["credentials"]] == [1, 2, 3]
+    etags = []
+    for n, (cred, data) in enumerate(zip(upload["credentials"], parts_data, strict=True)):
+        replica = (b, a)[n % 2]
+        path = cred["url"].split("://", 1)[1].split("/", 1)[1]  # the part URL names the replica that created it
+        r = replica.put("/" + path, content=data)
+        assert r.status_code == 200, r.text
+        etags.append(r.headers["ETag"])
+    assert _keys(s3, bucket, "dest/.nbtrack-multipart/") == [f"dest/.nbtrack-multipart/{upload['upload_id']}.json"]
+    hidden = b.get(art + "artifacts/.nbtrack-multipart/" + upload["upload_id"] + ".json")
+    assert hidden.status_code == 400  # the uploads in progress are not served
+    done = b.post(art + f"mpu/complete/{folder}/big", json={
+        "path": "weights.bin", "upload_id": upload["upload_id"],
+        "parts": [{"part_number": i + 1, "etag": e} for i, e in enumerate(etags)]})
+    assert done.status_code == 200, done.text
+    assert a.get(art + f"artifacts/{folder}/big/weights.bin").content == b"".join(parts_data)
+    assert _keys(s3, bucket, "dest/.nbtrack-multipart/") == []
+    again = a.post(art + f"mpu/complete/{folder}/big", json={"path": "weights.bin", "upload_id": upload["upload_id"],
+                                                             "parts": [{"part_number": 1, "etag": etags[0]}]})
+    assert again.status_code == 404 and "No multipart upload" in again.json()["message"]
+
+    # registry: the model goes up through one replica, is registered on the other, read on the first
+    mlmodel = b"artifact_path: model\nflavors: {}\n"
+    assert a.put(art + f"artifacts/{folder}/model/MLmodel", content=mlmodel).status_code == 200
+    _call(a, "POST", "registered-models/create", {"name": "on-s3"})
+    mv = _call(b, "POST", "model-versions/create", {"name": "on-s3", "source": f"runs:/{run['run_id']}/model",
+                                                   "run_id": run["run_id"]})["model_version"]
+    uri = _call(a, "GET", "model-versions/get-download-uri", {"name": "on-s3", "version": mv["version"]})
+    assert uri["artifact_uri"].startswith("mlflow-artifacts:/_registry/")
+    copy = uri["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    assert a.get(art + f"artifacts/{copy}/MLmodel").content == mlmodel
+    copies = _keys(s3, bucket, "dest/_registry/")
+    assert copies == [f"dest/{copy}/MLmodel"]
+    assert a.put(art + f"artifacts/{copy}/MLmodel", content=b"x").status_code == 403  # read-only
+    root = a.get(art + "artifacts").json()
+    assert {f["path"] for f in root.get("files", [])} == {location.removeprefix("mlflow-artifacts:/")}
+    gone = b.request("DELETE", API + "model-versions/delete", json={"name": "on-s3", "version": mv["version"]})
+    assert gone.status_code == 200, gone.text
+    assert _keys(s3, bucket, "dest/_registry/") == []  # the version's copy went with it
+
+    assert not files_root.exists()  # nothing of the database's went to a local folder
+    assert temps[0] != temps[1]
+
+
+def test_postgresql_registry_refuses_a_folder_holding_its_files_root(tmp_path, request, monkeypatch):
+    """The embedded store's check, now shared (store/model_copies.py): registering the folder that
+    holds the database's files root would copy the registry into itself."""
+    import nbtrack
+    from nbtrack.errors import InvalidParameter
+
+    monkeypatch.setenv("NBTRACK_TRACKING_URI", pg_uri(request, tmp_path))  # files root: tmp_path / "pgfiles"
+    (tmp_path / "pgfiles").mkdir()
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("artifact_path: model\nflavors: {}\n")
+    with pytest.raises(InvalidParameter, match="holds the store itself"):
+        nbtrack.register_model(str(tmp_path), "whole-folder")
+    assert nbtrack.register_model(str(tmp_path / "model"), "just-the-model").version == 1
+    assert os.listdir(tmp_path / "pgfiles" / "registry" / ".staging") == []

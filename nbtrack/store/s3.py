@@ -142,6 +142,48 @@ class S3ArtifactRepository:
             self._call(key, self.client.delete_objects, Bucket=self.bucket,
                        Delete={"Objects": [{"Key": k} for k in doomed[start:start + 1000]], "Quiet": True})
 
+    # multipart uploads (the server's mlflow-artifacts proxy): S3's own, keyed by S3's upload id,
+    # so any server replica can take any part and the completion --------------------------------
+    def start_multipart(self, rel: str) -> str:
+        """A new multipart upload of the file ``rel``; S3's upload id."""
+        key = self._key(rel)
+        return str(self._call(key, self.client.create_multipart_upload, Bucket=self.bucket, Key=key)["UploadId"])
+
+    def upload_part(self, rel: str, upload_id: str, number: int, body: Any, size: int) -> str:
+        """Send one part (``body``, a file object of ``size`` bytes); its ETag as S3 gives it (quoted)."""
+        key = self._key(rel)
+        out = self._call(key, self.client.upload_part, Bucket=self.bucket, Key=key, UploadId=upload_id,
+                         PartNumber=number, Body=body, ContentLength=size)
+        return str(out["ETag"])
+
+    def complete_multipart(self, rel: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Join the parts ``(number, etag)``; S3 checks each ETag (InvalidParameter when one is wrong)."""
+        from botocore.exceptions import ClientError
+
+        key = self._key(rel)
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload"):
+                raise InvalidParameter(f"S3 refused to complete the upload of {rel!r}: {code} "
+                                       f"({e.response.get('Error', {}).get('Message', '')}). Send each part's "
+                                       "ETag as its upload returned it; every part but the last needs 5 MiB "
+                                       "at least.") from None
+            raise _translate(e, f"s3://{self.bucket}/{key}") from None
+
+    def abort_multipart(self, rel: str, upload_id: str) -> None:
+        key = self._key(rel)
+        self._call(key, self.client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The bytes of one small object (NotFound when there is none)."""
+        key = self._key(rel)
+        body = self._call(key, self.client.get_object, Bucket=self.bucket, Key=key)["Body"]
+        return bytes(body.read())
+
     # reading ----------------------------------------------------------------------------------
     def _keys_under(self, prefix: str) -> list[tuple[str, int]]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -313,6 +313,10 @@ class Client(RegistryClientMixin, LoggedModelClientMixin, ModelLinksClientMixin,
             from nbtrack.store.rest.artifacts import repository_for
 
             return str(repository_for(artifact_uri, getattr(self._store, "http", None)).download_artifacts("", dst_path))
+        if scheme == "s3":  # e.g. a model version's copy kept on S3 by a server's PostgreSQL store
+            from nbtrack.store.s3 import S3ArtifactRepository
+
+            return S3ArtifactRepository(artifact_uri).download_artifacts(None, dst_path)
         return copy_local(os.path.abspath(local_path_of(artifact_uri)), dst_path)
 
     def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:

@@ -30,7 +30,7 @@ from nbtrack.server.tracking import (
 )
 from nbtrack.server.tracking._auth import READ, Credentials, PermissionDenied
 from nbtrack.server.tracking._protocol import Endpoint, Field, dumps, parse_body, parse_query
-from nbtrack.server.tracking._settings import ServerSettings
+from nbtrack.server.tracking._settings import ServerSettings, server_locations
 from nbtrack.server.tracking._tracking import Context
 
 __all__ = ["build_app"]
@@ -75,7 +75,8 @@ class State:
         from nbtrack.tracking.client import Client
 
         self.settings, self.credentials = settings, credentials
-        self.ctx = Context(Client(settings.store_uri), settings.locations())
+        client = Client(settings.store_uri)
+        self.ctx = Context(client, server_locations(settings, client.store))
         self.buffered = getattr(self.ctx.client.store, "buffers_writes", True)  # else flush() has nothing to do
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nbtrack-store")
         self._next: asyncio.Future[None] | None = None

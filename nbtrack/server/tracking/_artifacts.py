@@ -21,9 +21,10 @@ from nbtrack.server.tracking import _convert as conv
 from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations, confined
 from nbtrack.store.artifacts import LocalArtifactRepository
 
-__all__ = ["TooLarge", "delete", "list_files", "open_download", "save_upload"]
+__all__ = ["MULTIPART_PREFIX", "TooLarge", "delete", "list_files", "open_download", "save_upload"]
 
 CHUNK = 1024 * 1024
+MULTIPART_PREFIX = ".nbtrack-multipart"  # on S3: the uploads in progress, under the served prefix
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -59,13 +60,18 @@ def _repo(loc: Locations, path: str, writing: bool) -> tuple[Any, str]:
                                "register a new version instead.")
         if any(part.startswith(".") for part in rest.split("/")):
             raise ArtifactPathError(f"Invalid artifact path {path!r}: hidden registry folders are not served.")
-        return LocalArtifactRepository(loc.registry_root), rest
+        return _repository(loc.registry_root), rest
+    if head == MULTIPART_PREFIX:
+        raise ArtifactPathError(f"Invalid artifact path {path!r}: '{MULTIPART_PREFIX}/' holds the server's "
+                                "multipart uploads in progress and is not served.")
     return _repository(loc.destination), rel
 
 
 def list_files(loc: Locations, path: str | None) -> dict[str, Any]:
     repo, rel = _repo(loc, path or "", writing=False)
-    files = [conv.file_info(f, posixpath.basename(f.path)) for f in repo.list_artifacts(rel or None)]
+    hidden = () if rel else (MULTIPART_PREFIX, REGISTRY_PREFIX)  # the server's own prefixes on S3
+    files = [conv.file_info(f, posixpath.basename(f.path)) for f in repo.list_artifacts(rel or None)
+             if f.path not in hidden]
     return {"files": files} if files else {}
 
 

@@ -75,10 +75,19 @@ class Locations:
     destination: str  # the folder the mlflow-artifacts proxy serves
     serve: bool = True
     default_root: str | None = None  # --default-artifact-root: a local folder clients write to directly
+    registry: str | None = None  # where the store keeps model version copies, if not <store_root>/registry
 
     @property
     def registry_root(self) -> str:
-        return os.path.join(self.store_root, "registry")
+        return self.registry or os.path.join(self.store_root, "registry")
+
+    @property
+    def s3_root(self) -> str | None:
+        """The server's ``s3://`` artifact location (the proxy's destination, else the default root)."""
+        for root in (self.destination, self.default_root):
+            if root and root.startswith("s3://"):
+                return root
+        return None
 
     def present(self, location: str | None) -> str:
         if not location or not self.serve:
@@ -105,7 +114,7 @@ class Locations:
         if head == REGISTRY_PREFIX:
             if any(part.startswith(".") for part in rest.split("/")):
                 raise ArtifactPathError(f"Invalid {what} {location!r}: hidden registry folders are not served.")
-            return os.path.join(self.registry_root, *rest.split("/")) if rest else self.registry_root
+            return _join(self.registry_root, rest) if rest else self.registry_root
         return _join(self.destination, rel) if rel else self.destination
 
     def new_experiment_location(self, requested: str | None, token: str) -> str | None:

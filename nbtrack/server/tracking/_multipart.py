@@ -10,6 +10,14 @@ created the upload, so it authorises that upload's parts and nothing else. Parts
 was given, joins them in order and puts the file in place through the artifact repository
 (the same confinement as a one-request upload); ``abort`` drops them. Uploads left open for a day
 are removed by the next ``create``.
+
+When the proxy serves an ``s3://`` destination, nothing is kept on the server's disk: the upload is
+S3's own multipart upload of the target key, each part goes straight to S3's ``UploadPart`` (its
+ETag is S3's), ``complete`` is S3's ``CompleteMultipartUpload`` and ``abort`` S3's abort. What the
+part and completion requests need (the target, the number of parts, S3's upload id) is a small
+object ``<destination>/.nbtrack-multipart/<upload_id>.json``, which the proxy never serves, so
+any replica can take any part or the completion. Parts of uploads never completed are S3's to
+expire (a bucket lifecycle rule ``AbortIncompleteMultipartUpload``).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from nbtrack.errors import ArtifactPathError, InvalidParameter, NotFound
-from nbtrack.server.tracking._artifacts import TooLarge, _repo
+from nbtrack.server.tracking._artifacts import MULTIPART_PREFIX, TooLarge, _repo
 from nbtrack.server.tracking._convert import Locations, confined
 
 __all__ = ["abort", "complete", "create", "save_part"]
@@ -35,6 +43,26 @@ __all__ = ["abort", "complete", "create", "save_part"]
 MAX_PARTS = 10_000  # S3's limit, which MLflow's client is written for
 STALE_SECONDS = 24 * 3600
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _on_s3(loc: Locations) -> bool:
+    return loc.destination.startswith("s3://")
+
+
+def _meta_repo(loc: Locations) -> Any:
+    from nbtrack.store.s3 import S3ArtifactRepository
+
+    return S3ArtifactRepository(f"{loc.destination}/{MULTIPART_PREFIX}")
+
+
+def _s3_meta(loc: Locations, upload_id: Any) -> dict[str, Any]:
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+        raise InvalidParameter(f"Invalid upload_id {upload_id!r}: use the upload_id that mpu/create returned.")
+    try:
+        meta: dict[str, Any] = json.loads(_meta_repo(loc).read_bytes(f"{upload_id}.json"))
+    except NotFound:
+        raise NotFound(f"No multipart upload {upload_id} (completed, aborted or never created).") from None
+    return meta
 
 
 def _staging(loc: Locations) -> str:
@@ -86,26 +114,35 @@ def create(loc: Locations, artifact_path: str, a: dict[str, Any], part_url: str)
     num_parts = a.get("num_parts", 1)
     if not 1 <= num_parts <= MAX_PARTS:
         raise InvalidParameter(f"num_parts must be between 1 and {MAX_PARTS}, got {num_parts}.")
+    upload_id = secrets.token_hex(16)
+    if _on_s3(loc):
+        repo, rel = _repo(loc, target, writing=True)
+        meta = {"path": target, "num_parts": num_parts, "s3_upload_id": repo.start_multipart(rel)}
+        _meta_repo(loc).write_bytes(f"{upload_id}.json", json.dumps(meta).encode())
+    else:
+        _local_upload(loc, upload_id, target, num_parts)
+    credentials = [{"url": f"{part_url}/{upload_id}/{n}", "part_number": n} for n in range(1, num_parts + 1)]
+    return {"upload_id": upload_id, "credentials": credentials}
+
+
+def _local_upload(loc: Locations, upload_id: str, target: str, num_parts: int) -> None:
     staging = _staging(loc)
     os.makedirs(staging, exist_ok=True)
     _sweep(staging)
-    upload_id = secrets.token_hex(16)
     folder = os.path.join(staging, upload_id)
     os.mkdir(folder)
     with open(os.path.join(folder, "upload.json"), "w") as f:
         json.dump({"path": target, "num_parts": num_parts}, f)
-    credentials = [{"url": f"{part_url}/{upload_id}/{n}", "part_number": n} for n in range(1, num_parts + 1)]
-    return {"upload_id": upload_id, "credentials": credentials}
 
 
 async def save_part(loc: Locations, upload_id: str, part_number: str, body: AsyncIterator[bytes],
                     limit: int) -> str:
     """Store one part; its ETag (the MD5 of its bytes, as S3 gives)."""
+    if _on_s3(loc):
+        return await _s3_part(loc, upload_id, part_number, body, limit)
     folder = _folder(loc, upload_id)
     meta = _meta(folder)
-    if not part_number.isdigit() or not 1 <= int(part_number) <= meta["num_parts"]:
-        raise InvalidParameter(f"Invalid part number {part_number!r}: this upload has parts 1 to "
-                               f"{meta['num_parts']}.")
+    _check_number(part_number, meta)
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
@@ -127,6 +164,40 @@ async def save_part(loc: Locations, upload_id: str, part_number: str, body: Asyn
     return f'"{etag}"'
 
 
+def _check_number(part_number: str, meta: dict[str, Any]) -> None:
+    if not part_number.isdigit() or not 1 <= int(part_number) <= meta["num_parts"]:
+        raise InvalidParameter(f"Invalid part number {part_number!r}: this upload has parts 1 to "
+                               f"{meta['num_parts']}.")
+
+
+async def _s3_part(loc: Locations, upload_id: str, part_number: str, body: AsyncIterator[bytes], limit: int) -> str:
+    """Spool the part (in memory up to 8 MiB, then a temporary file) and send it to S3's UploadPart."""
+    import asyncio
+
+    meta = await asyncio.to_thread(_s3_meta, loc, upload_id)
+    _check_number(part_number, meta)
+    repo, rel = _repo(loc, meta["path"], writing=True)
+    size = 0
+    with tempfile.SpooledTemporaryFile(8 * 1024 * 1024) as f:
+        async for chunk in body:
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"The part is larger than the server's limit of {limit} bytes. Use smaller "
+                               "parts (MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE).")
+            f.write(chunk)
+        f.seek(0)
+        etag: str = await asyncio.to_thread(repo.upload_part, rel, meta["s3_upload_id"], int(part_number), f, size)
+    return etag
+
+
+def _checked_s3(loc: Locations, artifact_path: str, a: dict[str, Any]) -> dict[str, Any]:
+    target = _target(loc, artifact_path, a.get("path"))
+    meta = _s3_meta(loc, a.get("upload_id"))
+    if meta["path"] != target:
+        raise InvalidParameter(f"Upload {a.get('upload_id')} writes {meta['path']!r}, not {target!r}.")
+    return meta
+
+
 def _checked_folder(loc: Locations, artifact_path: str, a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     target = _target(loc, artifact_path, a.get("path"))
     folder = _folder(loc, a.get("upload_id"))
@@ -136,12 +207,25 @@ def _checked_folder(loc: Locations, artifact_path: str, a: dict[str, Any]) -> tu
     return folder, meta
 
 
-def complete(loc: Locations, artifact_path: str, a: dict[str, Any]) -> dict[str, Any]:
-    folder, meta = _checked_folder(loc, artifact_path, a)
+def _parts(a: dict[str, Any], meta: dict[str, Any]) -> list[dict[str, Any]]:
     parts = sorted(a.get("parts", []), key=lambda p: p.get("part_number", 0))
     numbers = [p.get("part_number") for p in parts]
     if numbers != list(range(1, meta["num_parts"] + 1)):
         raise InvalidParameter(f"Complete the upload with parts 1 to {meta['num_parts']}, each once; got {numbers}.")
+    return parts
+
+
+def complete(loc: Locations, artifact_path: str, a: dict[str, Any]) -> dict[str, Any]:
+    if _on_s3(loc):
+        meta = _checked_s3(loc, artifact_path, a)
+        parts = _parts(a, meta)
+        repo, rel = _repo(loc, meta["path"], writing=True)
+        repo.complete_multipart(rel, meta["s3_upload_id"], [(p["part_number"], str(p.get("etag") or ""))
+                                                            for p in parts])
+        _meta_repo(loc).delete(f"{a['upload_id']}.json")
+        return {}
+    folder, meta = _checked_folder(loc, artifact_path, a)
+    parts = _parts(a, meta)
     files = []
     for p in parts:
         etag = str(p.get("etag") or "").strip('"')
@@ -164,6 +248,12 @@ def complete(loc: Locations, artifact_path: str, a: dict[str, Any]) -> dict[str,
 
 
 def abort(loc: Locations, artifact_path: str, a: dict[str, Any]) -> dict[str, Any]:
+    if _on_s3(loc):
+        meta = _checked_s3(loc, artifact_path, a)
+        repo, rel = _repo(loc, meta["path"], writing=True)
+        repo.abort_multipart(rel, meta["s3_upload_id"])
+        _meta_repo(loc).delete(f"{a['upload_id']}.json")
+        return {}
     folder, _ = _checked_folder(loc, artifact_path, a)
     shutil.rmtree(folder, ignore_errors=True)
     return {}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
 from nbtrack.server.tracking._convert import Locations
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "ServerSettings"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "ServerSettings", "server_locations"]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024
@@ -79,3 +79,16 @@ def _local(location: str | None, flag: str) -> str | None:
     if "://" in location or location.startswith("mlflow-artifacts:"):
         raise InvalidParameter(f"{flag} {location!r}: use a local folder, a file: URI or s3://bucket/prefix.")
     return location
+
+
+def server_locations(settings: ServerSettings, store: Any) -> Locations:
+    """``settings.locations()``, and a store that can keep model version copies on S3 (PostgreSQL)
+    told to keep them under ``<s3 root>/_registry`` when the server's artifacts are on S3, so that
+    replicas on different machines share no folder (``_registry/`` in the proxy then serves them)."""
+    loc = settings.locations()
+    keep = getattr(store, "keep_copies_on", None)
+    if loc.s3_root is None or keep is None:
+        return loc
+    copies = f"{loc.s3_root}/_registry"
+    keep(copies)
+    return replace(loc, registry=copies)

@@ -28,7 +28,8 @@ from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
-from nbtrack.errors import AliasNotFound, InvalidParameter, NotFound, ResourceExists
+from nbtrack.errors import AliasNotFound, NotFound, ResourceExists
+from nbtrack.store import model_copies
 from nbtrack.store.duckdb.archive import Archive
 from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 from nbtrack.store.duckdb.workspaces import require_workspace
@@ -157,7 +158,7 @@ class RegistryStore:
                              local_path: str | None = None, logged_model_id: str | None = None) -> ModelVersion:
         """Create the next version; with ``local_path``, copy that model into the store first.
         ``logged_model_id`` links it to an MLflow 3 logged model of this archive (which must exist)."""
-        staged = self._stage(local_path) if local_path else None
+        staged = model_copies.stage(local_path, self.registry_dir, self.root) if local_path else None
         placed: str | None = None
         try:
             with self.archive.writing() as con:
@@ -172,7 +173,7 @@ class RegistryStore:
                 location = None
                 if staged is not None:
                     location = f"registry/{model_id}/{version}"
-                    placed = self._place(staged, location)
+                    placed = model_copies.place(staged, os.path.join(self.root, location))
                 con.execute(
                     "INSERT INTO arc.model_versions VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', NULL, ?)",
                     [model_id, version, now, now, description, user_id, source, run_id, run_link, location])
@@ -185,46 +186,13 @@ class RegistryStore:
                 _record(con, model_id, "created", version, None, ModelVersionStage.NONE, user_id, now)
                 created = _versions(con, [(model_id, version)])[0]
         except BaseException:
-            if placed is not None:
-                shutil.rmtree(placed, ignore_errors=True)
+            model_copies.discard(placed)
             raise
         finally:
-            if staged is not None:
-                shutil.rmtree(staged, ignore_errors=True)
+            model_copies.discard(staged)
         self._notify("model_version", "created", {"name": name, "version": str(created.version), "source": source,
                                                   "run_id": run_id, "tags": dict(tags), "description": description})
         return created
-
-    def _stage(self, local_path: str) -> str:
-        """Copy ``local_path`` into a private staging folder (outside any lock: it can be slow)."""
-        source, registry = os.path.realpath(local_path), os.path.realpath(self.registry_dir)
-        if os.path.isdir(source) and os.path.commonpath([source, registry]) == source:
-            raise InvalidParameter(
-                f"Cannot register {local_path!r}: the folder holds the store itself ({self.root}), so copying it "
-                "into the registry would copy the registry into itself. Register the model's own folder "
-                "(the one with the MLmodel file).")
-        parent = os.path.join(self.registry_dir, ".staging")
-        os.makedirs(parent, exist_ok=True)
-        _sweep_stale(parent)
-        staging = os.path.join(parent, uuid.uuid4().hex)
-        try:
-            if os.path.isdir(local_path):
-                shutil.copytree(local_path, staging, symlinks=False)
-            else:
-                os.makedirs(staging)
-                shutil.copy2(local_path, staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return staging
-
-    def _place(self, staged: str, location: str) -> str:
-        target = os.path.join(self.root, location)
-        if os.path.exists(target):  # left by a writer that died before committing this number
-            shutil.rmtree(target)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(staged, target)
-        return target
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         with self.archive.reading() as con:
@@ -357,17 +325,6 @@ class RegistryStore:
 
 
 # -- helpers (each takes the open connection of the caller's transaction) -----------------
-def _sweep_stale(parent: str, max_age: float = 24 * 3600) -> None:
-    """Remove staging copies left by writers that died mid-copy (nothing refers to them)."""
-    cutoff = time.time() - max_age
-    for entry in os.scandir(parent):
-        try:
-            if entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry.path, ignore_errors=True)
-        except FileNotFoundError:  # another process swept it first
-            pass
-
-
 def _now() -> int:
     return time.time_ns() // 1_000_000
 

@@ -6,13 +6,17 @@ two servers moving one alias, or promoting with ``archive_existing_versions``, e
 other's committed state, no alias has two holders, and each change lands in ``registry_history``
 exactly once. Version numbers come from ``last_version``, which only grows.
 
-Registering a model with a local copy puts the files in ``<files root>/registry/<model_id>/<version>``
-(copied outside any transaction, moved into place inside it), as the embedded store does under its
-root, so a version outlives its run's artifacts. Arguments arrive validated and canonical.
+Registering a model with a local copy gives the version its own copy of the files
+(:mod:`nbtrack.store.model_copies`), so it outlives its run's artifacts: on a server whose
+artifacts are on S3 (``copies_root`` is ``s3://...``), uploaded under the bucket before the
+transaction, its URI recorded, so replicas share nothing on disk; otherwise in
+``<files root>/registry/<model_id>/<version>`` (copied outside any transaction, moved into place
+inside it), as the embedded store does under its root. Arguments arrive validated and canonical.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -24,9 +28,11 @@ from typing import Any
 from nbtrack import config
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, NotFound, ResourceExists
+from nbtrack.store import model_copies
 from nbtrack.store.duckdb.registry_search import model_version_query, registered_model_query
 from nbtrack.store.postgres._db import Database, pyformat
 from nbtrack.store.postgres.workspaces import require_workspace
+from nbtrack.store.s3 import is_s3_uri
 
 __all__ = ["PostgresRegistryStore"]
 
@@ -43,10 +49,11 @@ def _now() -> int:
 class PostgresRegistryStore:
     """Registered models, versions, tags, aliases and their history in one database."""
 
-    def __init__(self, db: Database, files_root: str) -> None:
+    def __init__(self, db: Database, files_root: str, copies_root: str | None = None) -> None:
         self.db = db
         self.root = files_root
         self.registry_dir = os.path.join(files_root, "registry")
+        self.copies_root = copies_root  # s3://...: version copies go there instead of registry_dir
 
     def __repr__(self) -> str:
         return f"PostgresRegistryStore({self.db.where!r})"
@@ -95,10 +102,13 @@ class PostgresRegistryStore:
     def delete_registered_model(self, name: str) -> None:
         with self.db.transaction() as con:
             model_id = _model_id(con, name, lock=True)
+            copies = _s3_copies(con, model_id)
             for table in ("registered_model_tags", "model_version_tags", "registered_model_aliases",
                           "model_versions", "registry_history", "registered_models"):
                 con.execute(f"DELETE FROM arc.{table} WHERE model_id = %s", [model_id])
         shutil.rmtree(os.path.join(self.registry_dir, model_id), ignore_errors=True)
+        for uri in copies:
+            model_copies.remove(uri)
 
     def search_registered_models(self, filter_string: str | None, max_results: int,
                                  order_by: list[str] | None, offset: int = 0) -> list[RegisteredModel]:
@@ -134,9 +144,13 @@ class PostgresRegistryStore:
                              tags: Sequence[tuple[str, str]] = (), run_link: str | None = None,
                              description: str | None = None, user_id: str | None = None,
                              local_path: str | None = None, logged_model_id: str | None = None) -> ModelVersion:
-        """Create the next version; with ``local_path``, copy that model into the files root first."""
-        staged = self._stage(local_path) if local_path else None
-        placed: str | None = None
+        """Create the next version; with ``local_path``, copy that model first (to S3 or the files root)."""
+        uploaded = staged = placed = None
+        if local_path and self.copies_root is not None:
+            with self.db.read() as con:
+                uploaded = model_copies.upload(local_path, self.copies_root, _model_id(con, name))
+        elif local_path:
+            staged = model_copies.stage(local_path, self.registry_dir, self.root)
         try:
             with self.db.transaction() as con:
                 model_id, now = _model_id(con, name, lock=True), _now()
@@ -147,10 +161,10 @@ class PostgresRegistryStore:
                 version = con.execute(
                     "UPDATE arc.registered_models SET last_version = last_version + 1, last_updated_time = %s "
                     "WHERE model_id = %s RETURNING last_version", [now, model_id]).fetchone()[0]  # type: ignore[index]
-                location = None
+                location = uploaded
                 if staged is not None:
                     location = f"registry/{model_id}/{version}"
-                    placed = self._place(staged, location)
+                    placed = model_copies.place(staged, os.path.join(self.root, location))
                 con.execute("INSERT INTO arc.model_versions VALUES (%s, %s, %s, %s, %s, %s, 'None', %s, %s, %s, "
                             "'READY', NULL, %s, %s)",
                             [model_id, version, now, now, description, user_id, source, run_id, run_link, location,
@@ -161,36 +175,13 @@ class PostgresRegistryStore:
                 _record(con, model_id, "created", version, None, ModelVersionStage.NONE, user_id, now)
                 return _versions(con, [(model_id, version)])[0]
         except BaseException:
-            if placed is not None:
-                shutil.rmtree(placed, ignore_errors=True)
+            model_copies.discard(placed)
+            if uploaded is not None:
+                with contextlib.suppress(Exception):  # the registration's own error is the one to report
+                    model_copies.remove(uploaded)
             raise
         finally:
-            if staged is not None:
-                shutil.rmtree(staged, ignore_errors=True)
-
-    def _stage(self, local_path: str) -> str:
-        """Copy ``local_path`` into a private staging folder (outside any transaction: it can be slow)."""
-        parent = os.path.join(self.registry_dir, ".staging")
-        os.makedirs(parent, exist_ok=True)
-        staging = os.path.join(parent, uuid.uuid4().hex)
-        try:
-            if os.path.isdir(local_path):
-                shutil.copytree(local_path, staging, symlinks=False)
-            else:
-                os.makedirs(staging)
-                shutil.copy2(local_path, staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return staging
-
-    def _place(self, staged: str, location: str) -> str:
-        target = os.path.join(self.root, location)
-        if os.path.exists(target):  # left by a writer that died before committing this number
-            shutil.rmtree(target)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(staged, target)
-        return target
+            model_copies.discard(staged)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as con:
@@ -224,6 +215,7 @@ class PostgresRegistryStore:
         now = _now()
         with self.db.transaction() as con:
             model_id, version = key = _version_key(con, name, version, lock=True)
+            copies = _s3_copies(con, model_id, version)
             for (alias,) in con.execute("SELECT alias FROM arc.registered_model_aliases WHERE model_id = %s "
                                         "AND version = %s ORDER BY alias", list(key)).fetchall():
                 _record(con, model_id, "alias", None, str(version), None, user_id, now, alias)
@@ -234,6 +226,8 @@ class PostgresRegistryStore:
             _record(con, model_id, "deleted", version, stage, None, user_id, now)
             con.execute("UPDATE arc.registered_models SET last_updated_time = %s WHERE model_id = %s", [now, model_id])
         shutil.rmtree(os.path.join(self.registry_dir, model_id, str(version)), ignore_errors=True)
+        for uri in copies:
+            model_copies.remove(uri)
 
     def get_model_version_download_uri(self, name: str, version: int) -> str:
         """The copied model folder, or the source URI of a version registered by reference."""
@@ -241,7 +235,9 @@ class PostgresRegistryStore:
             key = _version_key(con, name, version)
             location, source = con.execute("SELECT storage_location, source FROM arc.model_versions "
                                            "WHERE model_id = %s AND version = %s", list(key)).fetchone()  # type: ignore[misc]
-        return os.path.join(self.root, *location.split("/")) if location else source
+        if not location:
+            return str(source)
+        return location if is_s3_uri(location) else os.path.join(self.root, *location.split("/"))
 
     def search_model_versions(self, filter_string: str | None, max_results: int,
                               order_by: list[str] | None, offset: int = 0) -> list[ModelVersion]:
@@ -326,6 +322,14 @@ def _model_id(con: Any, name: str, lock: bool = False) -> str:
     if row is None:
         raise NotFound(f"Registered Model with name={name} not found. List models with search_registered_models().")
     return str(row[0])
+
+
+def _s3_copies(con: Any, model_id: str, version: int | None = None) -> list[str]:
+    """The S3 copies of a model's versions (or of one), to remove once their rows are gone."""
+    rows = con.execute("SELECT storage_location FROM arc.model_versions WHERE model_id = %s "
+                       "AND (%s::bigint IS NULL OR version = %s) AND storage_location LIKE 's3://%%'",
+                       [model_id, version, version]).fetchall()
+    return [r[0] for r in rows]
 
 
 def _version_key(con: Any, name: str, version: int, lock: bool = False) -> tuple[str, int]:

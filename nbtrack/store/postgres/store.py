@@ -78,6 +78,7 @@ class PostgresStore(ViewOperations):
         self._closed = False
         self._registry: Any = None
         self._logged_models: Any = None
+        self.copies_root: str | None = None  # see keep_copies_on
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where!r})"
@@ -87,8 +88,15 @@ class PostgresStore(ViewOperations):
         if self._registry is None:
             from nbtrack.store.postgres.registry import PostgresRegistryStore
 
-            self._registry = PostgresRegistryStore(self.db, self.files_root)
+            self._registry = PostgresRegistryStore(self.db, self.files_root, self.copies_root)
         return self._registry
+
+    def keep_copies_on(self, uri: str) -> None:
+        """Keep registered model versions' copies under ``uri`` (``s3://...``) instead of the files
+        root: what a server whose artifacts are on S3 asks, so its replicas share no folder."""
+        self.copies_root = uri
+        if self._registry is not None:
+            self._registry.copies_root = uri
 
     @property
     def logged_models(self) -> Any:
