@@ -198,12 +198,16 @@ def bench_history(port: int, exp: str, points: int, repeat: int) -> dict[str, An
     return {"seconds": statistics.median(times), "points": n}
 
 
-def run_all(port: int, sizes: dict[str, int], label: str, only: str | None = None) -> dict[str, Any]:
+def run_all(port: int, sizes: dict[str, int], label: str, only: str | None = None,
+            after_fill: Any = None) -> dict[str, Any]:
+    """Every measure in turn; ``after_fill()`` runs between filling the search runs and searching."""
     c = Conn(port)
     exps = {name: c.call("POST", "experiments/create", {"name": f"bench-{name}"})[1]["experiment_id"]
             for name in ("batch", "create", "search", "history")}
     if only == "search":
         fill_runs(port, exps["search"], sizes["search"])
+        if after_fill is not None:
+            after_fill()
         return {"search": bench_search(port, exps["search"], 3)}
     print(f"[{label}] log-batch ...", flush=True)
     out = {"log_batch": bench_log_batch(port, exps["batch"], 4, sizes["points"], 1000)}
@@ -211,6 +215,8 @@ def run_all(port: int, sizes: dict[str, int], label: str, only: str | None = Non
     out["create_runs"] = bench_create_runs(port, exps["create"], sizes["create"])
     print(f"[{label}] filling {sizes['search']} runs for search ...", flush=True)
     fill_runs(port, exps["search"], sizes["search"])
+    if after_fill is not None:
+        after_fill()
     out["search"] = bench_search(port, exps["search"], 3)
     print(f"[{label}] metric history ...", flush=True)
     out["history"] = bench_history(port, exps["history"], sizes["history"], 3)
