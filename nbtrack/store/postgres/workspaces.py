@@ -21,6 +21,7 @@ from typing import Any
 
 from nbtrack.config import DEFAULT_WORKSPACE
 from nbtrack.entities import Workspace, WorkspaceDeletionMode
+from nbtrack.store import model_copies
 from nbtrack.store import workspace_rules as rules
 from nbtrack.store.postgres._db import Database
 
@@ -73,14 +74,17 @@ class PostgresWorkspaceStore:
     def delete_workspace(self, name: str, mode: WorkspaceDeletionMode = WorkspaceDeletionMode.RESTRICT) -> None:
         rules.refuse_reserved(name, "delete")
         removed_models: list[str] = []
+        copies: list[str] = []
         with self.db.transaction() as con:
             _get(con, name, lock="FOR UPDATE")  # creators in it wait for this transaction (require_workspace)
             if rules.settle_contents(lambda sql, params: _rows(con.execute(sql.replace("?", "%s"), params)),
                                      name, mode):
-                removed_models = _cascade(con, name)
+                removed_models, copies = _cascade(con, name)
             con.execute("DELETE FROM arc.workspaces WHERE name = %s", [name])
         for model_id in removed_models:  # after the commit: the rows are gone, so are their copies
             shutil.rmtree(os.path.join(self.registry_dir, model_id), ignore_errors=True)
+        for uri in copies:  # versions copied to S3 by a server whose artifacts are there
+            model_copies.remove(uri)
 
 
 def _rows(cursor: Any) -> list[tuple[Any, ...]]:
@@ -105,9 +109,10 @@ def _get(con: Any, name: str, lock: str = "") -> Workspace:
     return Workspace(*row)
 
 
-def _cascade(con: Any, name: str) -> list[str]:
+def _cascade(con: Any, name: str) -> tuple[list[str], list[str]]:
     """Delete the workspace's experiments (with their runs and logged models) and registered models
-    (with their versions, tags, aliases and history); returns the registered models' ids."""
+    (with their versions, tags, aliases and history); returns the registered models' ids and the
+    S3 copies of their versions."""
     ids = [r[0] for r in con.execute("SELECT experiment_id FROM arc.experiments WHERE workspace = %s FOR UPDATE",
                                      [name]).fetchall()]
     if ids:
@@ -126,7 +131,10 @@ def _cascade(con: Any, name: str) -> list[str]:
         con.execute("DELETE FROM arc.experiments WHERE experiment_id = ANY(%s)", [ids])
     models = [r[0] for r in con.execute("SELECT model_id FROM arc.registered_models WHERE workspace = %s FOR UPDATE",
                                         [name]).fetchall()]
+    copies: list[str] = []
     if models:
+        copies = [r[0] for r in con.execute("SELECT storage_location FROM arc.model_versions WHERE model_id = ANY(%s) "
+                                            "AND storage_location LIKE 's3://%%'", [models]).fetchall()]
         for table in _REGISTRY_TABLES:
             con.execute(f"DELETE FROM arc.{table} WHERE model_id = ANY(%s)", [models])
-    return models
+    return models, copies
