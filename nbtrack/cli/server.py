@@ -1,4 +1,5 @@
-"""``nbtrack server`` and ``nbtrack ui``: MLflow's tracking server command over an nbtrack store."""
+"""``nbtrack server`` and ``nbtrack ui``: MLflow's tracking server command over an nbtrack store,
+which also serves the web UI at ``/``; ``ui`` opens it in the browser."""
 
 from __future__ import annotations
 
@@ -46,7 +47,28 @@ def _options(f: F) -> F:
     return f
 
 
-def _run(store: str, **kw: Any) -> None:
+def _open_when_up(url: str, timeout: float = 30.0) -> None:
+    """Open ``url`` in the browser once the server answers /health (from a daemon thread)."""
+    import threading
+
+    def wait_then_open() -> None:
+        import time
+        import urllib.request
+        import webbrowser
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        webbrowser.open(url)
+
+    threading.Thread(target=wait_then_open, name="nbtrack-open-browser", daemon=True).start()
+
+
+def _run(store: str, open_browser: bool = False, **kw: Any) -> None:
     from nbtrack.server.tracking import ServerSettings, serve
 
     host, port, workers, log_level = kw.pop("host"), kw.pop("port"), kw.pop("workers"), kw.pop("log_level")
@@ -55,8 +77,13 @@ def _run(store: str, **kw: Any) -> None:
         serve_artifacts=kw["serve_artifacts"], artifacts_only=kw["artifacts_only"],
         max_body_bytes=kw["max_body_size"], max_upload_bytes=kw["max_upload_size"],
         request_timeout=kw["request_timeout"], auth=kw["auth"], auth_file=kw["auth_file"])
-    click.echo(f"nbtrack server: store {settings.store_root}, API at http://{host}:{port}/api/2.0/mlflow/ "
-               f"(MLFLOW_TRACKING_URI=http://{host}:{port})", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    click.echo(f"nbtrack server: store {settings.store_root}, API at {base}api/2.0/mlflow/ "
+               f"(MLFLOW_TRACKING_URI={base.rstrip('/')})", err=True)
+    click.echo(f"Web UI: {base}")
+    if open_browser and not kw["artifacts_only"]:
+        _open_when_up(base)
     serve(settings, host=host, port=port, workers=workers, log_level=log_level)
 
 
@@ -66,7 +93,8 @@ def _run(store: str, **kw: Any) -> None:
                    "default ./.nbtrack].")
 @_options
 def server(backend_store_uri: str | None, **kw: Any) -> None:
-    """Serve a store over MLflow's REST API: any mlflow or nbtrack client with an http:// URI logs to it."""
+    """Serve a store over MLflow's REST API (any mlflow or nbtrack client with an http:// URI logs to
+    it) and the web UI at / (behind the same --auth)."""
     import nbtrack
 
     _run(backend_store_uri or nbtrack.get_tracking_uri(), **kw)
@@ -75,9 +103,12 @@ def server(backend_store_uri: str | None, **kw: Any) -> None:
 @click.command()
 @click.option("--backend-store-uri", default=None, envvar="NBTRACK_TRACKING_URI", metavar="URI",
               help="Store folder [default: the current tracking URI, ./.nbtrack].")
+@click.option("--browser/--no-browser", default=True, show_default=True,
+              help="Open the web UI in the default browser once the server is up.")
 @_options
-def ui(backend_store_uri: str | None, **kw: Any) -> None:
-    """Start the tracking server on the default store (the web UI itself comes later; / says where the API is)."""
+def ui(backend_store_uri: str | None, browser: bool, **kw: Any) -> None:
+    """Browse the store in the web UI: the tracking server on the default store (127.0.0.1:5000),
+    opened in the browser. Same options as ``nbtrack server``."""
     import nbtrack
 
-    _run(backend_store_uri or nbtrack.get_tracking_uri(), **kw)
+    _run(backend_store_uri or nbtrack.get_tracking_uri(), open_browser=browser, **kw)

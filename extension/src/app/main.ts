@@ -7,9 +7,9 @@ import "../../style/app.css";
 import "../views/all";
 import "./pages/all";
 
-import { Api } from "../api";
+import { authenticatedApi } from "./auth";
 import { startShell } from "./shell";
 
 // relative: the app works under any path prefix a proxy puts the server behind
-const api = new Api({ base: new URL("api", document.baseURI).pathname });
-startShell(document.getElementById("nbt-app")!, api);
+const auth = authenticatedApi(new URL("api", document.baseURI).pathname);
+auth.redraw = startShell(document.getElementById("nbt-app")!, auth.api).redraw;

@@ -4,6 +4,7 @@
 
 import { Api } from "../api";
 import { h } from "../views/common";
+import { signOutButton } from "./auth";
 import { errorBox, link, NO_PAGE, Page, PageContext, PageRenderer, Route } from "./page";
 import { parseRoute } from "./router";
 
@@ -42,11 +43,11 @@ const NAV: { label: string; path: string; routes: string[] }[] = [
   { label: "Models", path: "/models", routes: ["models", "model", "version"] },
 ];
 
-export function startShell(root: HTMLElement, api: Api): void {
+export function startShell(root: HTMLElement, api: Api): { redraw: () => void } {
   const nav = h("nav", { class: "nbt-app-nav" }, ...NAV.map((n) => h("a", { href: link(n.path), "data-routes": n.routes.join(" ") }, n.label)));
   const main = h("main", { class: "nbt-app-main", id: "nbt-app-main" });
   root.append(
-    h("header", { class: "nbt-app-header" }, h("a", { class: "nbt-app-brand", href: link("/experiments") }, "nbtrack"), nav, h("span", { class: "nbt-app-spacer" }), themeSwitch()),
+    h("header", { class: "nbt-app-header" }, h("a", { class: "nbt-app-brand", href: link("/experiments") }, "nbtrack"), nav, h("span", { class: "nbt-app-spacer" }), signOutButton(), themeSwitch()),
     main,
   );
   let current: Page = NO_PAGE;
@@ -100,4 +101,5 @@ export function startShell(root: HTMLElement, api: Api): void {
   };
   window.addEventListener("hashchange", () => void show());
   void show();
+  return { redraw: () => void show() };
 }

@@ -299,7 +299,7 @@ def _misc_routes(state: State, api_routes: list[tuple[str, Endpoint]]) -> list[A
         return _json({"store_type": "nbtrack", "workspaces_enabled": True, "multipart_uploads_enabled": True,
                       "multipart_downloads_enabled": False})
 
-    routes = [*_webui.routes(plain_root), Route("/health", health, methods=["GET"]),
+    routes = [*_webui.routes(plain_root, state.credentials), Route("/health", health, methods=["GET"]),
               Route("/version", get_version, methods=["GET"]), Route("/api/openapi.json", openapi, methods=["GET"])]
     for prefix in ("/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"):
         routes.append(Route(prefix + "server-info", server_info, methods=["GET"]))
