@@ -291,6 +291,27 @@ def test_model_page_shows_versions_with_source_runs_and_aliases(browser: Any, ui
         context.close()
 
 
+def test_ticked_versions_open_the_compare_page_of_their_source_runs(browser: Any, ui: UI, api: httpx.Client) -> None:
+    context, page = open_page(browser, ui, "/models/iris", ".nbt-models-versions")
+    try:
+        button = page.locator(".nbt-models-compare")
+        assert button.is_disabled()
+        page.locator(".nbt-models-versions tr[data-version='1'] .nbt-models-tick").check()
+        assert button.is_disabled()
+        page.locator(".nbt-models-versions tr[data-version='2']").focus()
+        page.keyboard.press(" ")  # space ticks the focused row
+        assert button.inner_text() == "Compare 2 source runs"
+        button.click()
+        page.wait_for_function("location.hash.startsWith('#/compare')")
+        runs = page.evaluate("new URLSearchParams(location.hash.split('?')[1]).get('runs')").split(",")
+        assert runs == [version(api, "iris", 2)["run_id"], version(api, "iris", 1)["run_id"]]
+        page.wait_for_selector(".nbt-compare-table")
+        assert page.locator("h1").inner_text() == "Compare 2 runs"
+        assert real_errors(page.errors) == []
+    finally:
+        context.close()
+
+
 def test_description_edit_persists_over_reload(browser: Any, ui: UI, api: httpx.Client) -> None:
     context, page = open_page(browser, ui, "/models/churn", ".nbt-models-versions")
     try:
@@ -547,6 +568,25 @@ def test_rename_a_model(browser: Any, ui: UI, api: httpx.Client) -> None:
         history = page.locator(".nbt-models-history tbody tr")
         history.first.wait_for()
         assert "to-rename \u2192 renamed" in history.first.inner_text()
+        assert real_errors(page.errors) == []
+    finally:
+        context.close()
+
+
+def test_delete_a_version_after_typing_its_name(browser: Any, ui: UI, api: httpx.Client) -> None:
+    context, page = open_page(browser, ui, "/models/renamed/versions/1", ".nbt-models-overview")
+    try:
+        page.click(".nbt-models-delete-version")
+        dialog = page.locator(".nbt-models-dialog")
+        dialog.wait_for()
+        dialog.locator(".nbt-models-confirm-input").fill("renamed/2")
+        assert dialog.locator(".nbt-models-confirm").is_disabled()
+        dialog.locator(".nbt-models-confirm-input").fill("renamed/1")
+        dialog.locator(".nbt-models-confirm").click()
+        page.wait_for_function("location.hash === '#/models/renamed'")
+        page.wait_for_selector("section[data-section='versions']")
+        assert "No versions yet" in page.locator("section[data-section='versions']").inner_text()
+        assert get(api, "model-versions/get", name="renamed", version="1")[0] == 404
         assert real_errors(page.errors) == []
     finally:
         context.close()

@@ -5,6 +5,7 @@
 import { h, MISSING } from "../../views/common";
 import { chips, formatTime, registryFromApi, RegistryData, searchAllVersions, stageBadge, VersionRow } from "../../views/registry";
 import { errorBox, link, loading, PageContext } from "../page";
+import { pathOf } from "../router";
 import { registerPage } from "../shell";
 import {
   act, confirmDialog, editableText, errorSlot, historySection, keyNav, modelPath, runPath, section, tagsEditor, versionPath,
@@ -18,12 +19,22 @@ export async function loadModel(ctx: PageContext, name: string): Promise<Registr
   return registryFromApi({ name, model: null, versions: [], history: [] }, model.registered_model, versions);
 }
 
-function versionsTable(name: string, versions: VersionRow[]): HTMLElement {
+/** The versions, newest first, with a tick per version to compare their source runs (#/compare). */
+function versionsTable(ctx: PageContext, name: string, versions: VersionRow[]): HTMLElement {
   if (!versions.length) {
     return h("div", { class: "nbt-models-muted" }, "No versions yet: register one with ",
       h("code", {}, `nbtrack.register_model("runs:/<run_id>/model", ${JSON.stringify(name)})`), ".");
   }
+  const compare = h("button", { type: "button", class: "nbt-models-compare", disabled: true, title: "Tick two or more versions with a source run" }, "Compare source runs");
+  const ticked = (): string[] => [...new Set([...tbody.querySelectorAll<HTMLInputElement>("input.nbt-models-tick:checked")].map((c) => c.value))];
+  const update = (): void => {
+    const n = ticked().length;
+    compare.disabled = n < 2;
+    compare.textContent = n >= 2 ? `Compare ${n} source runs` : "Compare source runs";
+  };
+  compare.addEventListener("click", () => ctx.navigate(pathOf("/compare", {}, { runs: ticked().join(",") })));
   const tbody = h("tbody", {}, versions.map((v) => h("tr", { "data-version": String(v.version) },
+    h("td", {}, v.run_id ? h("input", { type: "checkbox", class: "nbt-models-tick", value: v.run_id, "aria-label": `Compare version ${v.version}'s run`, onchange: update }) : ""),
     h("td", {}, h("a", { href: link(versionPath(name, v.version)), class: "nbt-models-version-link" }, `Version ${v.version}`)),
     h("td", {}, stageBadge(v.stage)),
     h("td", {}, v.aliases.length ? v.aliases.map((a) => h("code", { class: "nbt-reg-alias" }, `@${a}`)) : MISSING),
@@ -33,9 +44,18 @@ function versionsTable(name: string, versions: VersionRow[]): HTMLElement {
     h("td", {}, chips(v.tags, 4)),
     h("td", { class: "nbt-models-description-cell" }, v.description.split("\n")[0] || MISSING))));
   keyNav(tbody);
-  return h("table", { class: "nbt-app-list nbt-models-versions" },
-    h("thead", {}, h("tr", {}, ["Version", "Stage", "Aliases", "Source run", "Created", "Status", "Tags", "Description"].map((c) => h("th", {}, c)))),
-    tbody);
+  tbody.addEventListener("keydown", (e) => {
+    const row = document.activeElement as HTMLElement;
+    if (e.key === " " && row?.parentElement === tbody) {
+      row.querySelector<HTMLInputElement>("input.nbt-models-tick")?.click();
+      e.preventDefault();
+    }
+  });
+  return h("div", {},
+    h("table", { class: "nbt-app-list nbt-models-versions" },
+      h("thead", {}, h("tr", {}, ["", "Version", "Stage", "Aliases", "Source run", "Created", "Status", "Tags", "Description"].map((c) => h("th", {}, c)))),
+      tbody),
+    h("div", { class: "nbt-app-toolbar" }, compare, h("span", { class: "nbt-models-muted" }, "Space ticks the focused row.")));
 }
 
 function versionSelect(versions: VersionRow[], selected: number | null, label: string): HTMLSelectElement {
@@ -142,7 +162,7 @@ registerPage("model", async (el, route, ctx) => {
         h("code", {}, `models:/${name}`)),
       section("Description", editableText(model.description, "No description.", (description) =>
         ctx.api.mlflow("PATCH", "registered-models/update", { name, description }))),
-      section("Versions", versionsTable(name, data.versions)),
+      section("Versions", versionsTable(ctx, name, data.versions)),
       h("div", { class: "nbt-models-columns" },
         h("div", { class: "nbt-models-column" },
           section("Aliases", aliasesEditor(ctx, data, refresh)),

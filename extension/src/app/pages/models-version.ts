@@ -7,7 +7,7 @@ import { h, MISSING } from "../../views/common";
 import { fetchSignature, formatTime, RegistryData, schemaTable, SignatureInfo, stageBadge, STAGES, VersionRow } from "../../views/registry";
 import { errorBox, link, loading, PageContext } from "../page";
 import { registerPage } from "../shell";
-import { act, editableText, errorSlot, historySection, modelPath, runPath, section, tagsEditor, versionPath } from "./models-common";
+import { act, confirmDialog, editableText, errorSlot, historySection, modelPath, runPath, section, tagsEditor, versionPath } from "./models-common";
 import { loadModel } from "./models-model";
 
 /** Stages `archive_existing_versions` applies to (MLflow refuses it for the others). */
@@ -144,9 +144,18 @@ registerPage("version", async (el, route, ctx) => {
         .then((r) => { runName.textContent = r.run?.info?.run_name ? `(${r.run.info.run_name})` : ""; })
         .catch(() => { runName.textContent = "(the run is not in this store)"; });
     }
+    const deleteSlot = errorSlot();
+    const del = h("button", { type: "button", class: "nbt-app-danger nbt-models-delete-version" }, "Delete version");
+    del.addEventListener("click", async () => {
+      const sure = await confirmDialog(`Delete version ${v.version} of ${name}?`,
+        [`Its files in the registry go${v.aliases.length ? ` and its aliases (${v.aliases.map((a) => "@" + a).join(", ")}) are removed` : ""}; its source run and logged model stay.`],
+        "Delete the version", `${name}/${v.version}`);
+      if (sure && await act(del, deleteSlot, () => ctx.api.mlflow("DELETE", "model-versions/delete", { name, version: String(v.version) }))) ctx.navigate(modelPath(name));
+    });
     body.replaceChildren(
       h("div", { class: "nbt-models-title" }, h("h1", {}, `${name} \u00b7 version ${v.version}`), stageBadge(v.stage),
-        v.aliases.map((a) => h("code", { class: "nbt-reg-alias" }, `@${a}`))),
+        v.aliases.map((a) => h("code", { class: "nbt-reg-alias" }, `@${a}`)), h("span", { class: "nbt-app-spacer" }), del),
+      deleteSlot,
       h("div", { class: "nbt-models-columns" },
         h("div", { class: "nbt-models-column" },
           overview(data, v, mv.model_version?.model_id ?? null, runName),
