@@ -240,3 +240,32 @@ def test_postgresql_registry_refuses_a_folder_holding_its_files_root(tmp_path, r
         nbtrack.register_model(str(tmp_path), "whole-folder")
     assert nbtrack.register_model(str(tmp_path / "model"), "just-the-model").version == 1
     assert os.listdir(tmp_path / "pgfiles" / "registry" / ".staging") == []
+
+
+def test_a_dropped_connection_costs_one_failed_call_at_most(tmp_path, request):
+    """The pool skips its check for a connection handed back less than a second ago (one round
+    trip less on every call): a connection the server dropped in that window fails one call, as
+    StoreBusy, and is replaced; one idle for longer is checked and replaced before it is lent."""
+    import time
+
+    from nbtrack.errors import StoreBusy
+    from nbtrack.store.postgres.store import PostgresStore
+
+    uri = pg_uri(request, tmp_path)
+    store = PostgresStore(uri)
+    database = uri.rsplit("/", 1)[1]
+
+    def drop_connections():
+        pg_cluster().execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
+
+    try:
+        eid = store.create_experiment("dropped")
+        drop_connections()
+        with pytest.raises(StoreBusy, match="cannot be reached or dropped the connection"):
+            store.get_experiment(eid)  # lent unchecked: it was handed back a moment ago
+        assert store.get_experiment(eid).name == "dropped"
+        drop_connections()
+        time.sleep(1.2)
+        assert store.get_experiment(eid).name == "dropped"  # checked, replaced, no failed call
+    finally:
+        store.close()
