@@ -90,6 +90,10 @@ def build(uri: str) -> None:
     IDS.update(run=run.info.run_id, child=child.info.run_id)
     running = client.create_run(run.info.experiment_id, run_name="still-running")
     IDS["running"] = running.info.run_id
+    with nbtrack.start_run(run_name="per-layer"):  # many keys: the charts tab draws a few, the filter finds the rest
+        for step in range(3):
+            nbtrack.log_metrics({f"grad_norm/layer_{i:02d}": i + step for i in range(60)}, step=step)
+    IDS["wide"] = nbtrack.last_active_run().info.run_id
     empty = client.create_run(run.info.experiment_id, run_name="nothing-logged")
     client.set_terminated(empty.info.run_id, "FAILED")
     IDS["empty"] = empty.info.run_id
@@ -215,6 +219,11 @@ def test_status_is_live_while_running(ui: UI, page: Any) -> None:
     open_run(page, ui, "running")
     assert page.get_attribute(".nbt-rp-head .nbt-rp-status", "data-status") == "RUNNING"
     assert "still running" in page.inner_text(".nbt-rp-about")
+    assert "No metrics logged." in page.inner_text(".nbt-rp-metrics-section")
+    now = int(time.time() * 1000)
+    rest(ui, "runs/log-metric", {"run_id": IDS["running"], "key": "live_loss", "value": 0.25, "timestamp": now, "step": 1})
+    page.wait_for_selector(".nbt-rp-metrics tr[data-key='live_loss']", timeout=10_000)  # the poll brought it
+    assert "0.25" in page.inner_text(".nbt-rp-metrics tr[data-key='live_loss']")
     rest(ui, "runs/update", {"run_id": IDS["running"], "status": "FINISHED", "end_time": int(time.time() * 1000)})
     page.wait_for_selector(".nbt-rp-head .nbt-rp-status[data-status='FINISHED']", timeout=10_000)
     page.wait_for_function("!document.querySelector('.nbt-rp-about').textContent.includes('still running')")
@@ -277,11 +286,14 @@ def test_charts(ui: UI, page: Any, shot: Any) -> None:
     assert layout(page, "loss", "xaxis.title.text") == "time since run start (s)"
     # the key filter hides panels, and a group with none left
     page.fill(".nbt-rp-chart-filter", "cpu")
-    page.wait_for_function("document.querySelector(\".nbt-chart-panel[data-key='loss']\").hidden")
-    assert page.is_visible(".nbt-chart-panel[data-key='system/cpu_utilization_percentage']")
-    assert page.is_hidden(".nbt-rp-chart-lines") and page.is_hidden(".nbt-rp-chart-bars")
+    page.wait_for_selector(".nbt-chart-panel[data-key='loss']", state="detached")
+    page.wait_for_selector(".nbt-chart-panel[data-key='system/cpu_utilization_percentage'] .js-plotly-plot")
+    assert page.query_selector(".nbt-rp-chart-lines") is None and page.query_selector(".nbt-rp-chart-bars") is None
     assert page.inner_text(".nbt-rp-chart-count") == "1 of 5 metrics"
     assert "filter=cpu" in page.url
+    page.fill(".nbt-rp-chart-filter", "no such key")
+    page.wait_for_selector(".nbt-rp-chart-groups .nbt-app-empty")
+    assert "No metric matches the filter" in page.inner_text(".nbt-rp-chart-groups")
 
 
 # -- artifacts -----------------------------------------------------------------------------------
@@ -378,8 +390,19 @@ def test_metric_links_open_its_chart(ui: UI, page: Any) -> None:
     page.wait_for_selector(".nbt-chart-panel[data-key='loss'] .js-plotly-plot")
     assert "tab=charts" in page.url and "filter=loss" in page.url
     assert page.input_value(".nbt-rp-chart-filter") == "loss"
-    page.wait_for_function("document.querySelector(\".nbt-chart-panel[data-key='acc']\").hidden")
+    assert page.query_selector(".nbt-chart-panel[data-key='acc']") is None
     assert page.is_visible(".nbt-chart-panel[data-key='loss']")
+
+
+def test_many_metrics_draw_a_few_charts_and_the_filter_finds_the_rest(ui: UI, page: Any) -> None:
+    open_run(page, ui, "wide", "?tab=charts")
+    page.wait_for_selector(".nbt-rp-chart-lines .nbt-chart-panel .js-plotly-plot")
+    assert page.eval_on_selector_all(".nbt-rp-chart-lines .nbt-chart-panel", "ps => ps.length") == 24
+    assert "24 of 60 charts drawn" in page.inner_text(".nbt-rp-chart-capped")
+    page.fill(".nbt-rp-chart-filter", "layer_59")
+    page.wait_for_selector(".nbt-chart-panel[data-key='grad_norm/layer_59'] .js-plotly-plot")
+    assert page.eval_on_selector_all(".nbt-rp-chart-lines .nbt-chart-panel", "ps => ps.map(p => p.dataset.key)") == ["grad_norm/layer_59"]
+    assert page.query_selector(".nbt-rp-chart-capped") is None
 
 
 def test_empty_run_says_what_to_do(ui: UI, page: Any) -> None:
@@ -395,6 +418,17 @@ def test_empty_run_says_what_to_do(ui: UI, page: Any) -> None:
     page.click(".nbt-rp-tab[data-tab='artifacts']")
     page.wait_for_selector(".nbt-rp-tab-artifacts .nbt-app-empty")
     assert "No artifacts" in page.inner_text(".nbt-rp-body") and "log_artifact" in page.inner_text(".nbt-rp-body")
+
+
+def test_dark_theme_follows_the_system(ui: UI, page: Any, shot: Any) -> None:
+    page.emulate_media(color_scheme="dark")
+    open_run(page, ui, query="?tab=artifacts&path=tables/scores.parquet")
+    page.wait_for_selector(".nbt-rp-preview-table")
+    luminance = "c => { const [r, g, b] = c.match(/\\d+/g).map(Number); return (r + g + b) / 3; }"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    text = page.evaluate("getComputedStyle(document.querySelector('.nbt-rp-preview-table td')).color")
+    assert page.evaluate(f"({luminance})('{background}')") < 60 and page.evaluate(f"({luminance})('{text}')") > 180
+    shot(page, "webui-run-artifacts-dark")
 
 
 def test_a_missing_run_says_so_in_place(ui: UI, browser: Any) -> None:

@@ -131,12 +131,13 @@ function tableView(res: any): HTMLElement {
   const total = res.total_rows === null || res.total_rows === undefined ? null : Number(res.total_rows);
   const what = `${res.format.toUpperCase()} · ${total === null ? (res.truncated ? `first ${n} rows` : `${n} rows`) : n < total ? `first ${n} of ${total.toLocaleString()} rows` : `${n} rows`} · ${res.columns} column${res.columns === 1 ? "" : "s"}${res.columns > frame.columns.length ? ` (first ${frame.columns.length} shown)` : ""}`;
   const body = h("tbody");
-  for (let r = 0; r < n; r++) body.append(h("tr", {}, ...frame.columns.map((c) => h("td", {}, formatValue(cols[c][r], 6)))));
+  const numeric = frame.dtypes.map((d) => /^(u?int|float)/.test(d));
+  for (let r = 0; r < n; r++) body.append(h("tr", {}, ...frame.columns.map((c, i) => h("td", { class: numeric[i] ? "nbt-rp-num-cell" : null }, formatValue(cols[c][r], 6)))));
   return h(
     "div",
     {},
     h("div", { class: "nbt-rp-muted nbt-rp-table-note" }, what),
-    h("div", { class: "nbt-rp-table-scroll" }, h("table", { class: "nbt-app-list nbt-rp-preview-table" }, h("thead", {}, h("tr", {}, ...frame.columns.map((c, i) => h("th", { title: frame.dtypes[i] }, c)))), body)),
+    h("div", { class: "nbt-rp-table-scroll" }, h("table", { class: "nbt-app-list nbt-rp-preview-table" }, h("thead", {}, h("tr", {}, ...frame.columns.map((c, i) => h("th", { title: frame.dtypes[i], class: numeric[i] ? "nbt-rp-num-cell" : null }, c)))), body)),
   );
 }
 

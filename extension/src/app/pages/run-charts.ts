@@ -14,6 +14,7 @@ import { TabRenderer } from "./run-common";
 
 const MAX_KEYS = 100; // per metric-buckets request (nbtrack/server/tracking/_views.py)
 const FILTER_FROM = 5; // keys before the filter box shows
+const MAX_PANELS = 24; // charts drawn a group; the filter finds the others
 
 /** Frames of the same view operation, one after the other. */
 function concatFrames(frames: WireFrame[]): WireFrame | null {
@@ -45,123 +46,152 @@ export const renderCharts: TabRenderer = (el, state, query, ctx) => {
   const runId: string = run.info.run_id;
   const latest = new Map<string, any>((run.data?.metrics ?? []).map((m: any) => [m.key, m]));
   const keys = [...latest.keys()].sort();
-  const disposers: (() => void)[] = [];
-  let disposed = false;
   if (!keys.length) {
     el.append(empty("No metrics to chart", "Log one from the run with ", h("code", {}, "nbtrack.log_metric(\"loss\", value, step=i)"), "."));
     return { dispose() {} };
   }
+  // what the URL says, kept here as it changes (the route's query object is replaced by setQuery)
+  const view = {
+    x: (["step", "relative", "wall"].includes(query.get("x") ?? "") ? query.get("x") : "step") as XAxis,
+    logY: query.get("logy") === "1",
+    smoothing: Math.min(0.99, Math.max(0, Number(query.get("smoothing") ?? 0) || 0)),
+  };
   const note = h("div", { class: "nbt-rp-chart-note", role: "status" });
   const viewCtx: ViewContext = { api: state.api, selection: new Selection(), live: true, note: (t) => (note.textContent = t) };
-  const axis = (["step", "relative", "wall"].includes(query.get("x") ?? "") ? query.get("x") : "step") as XAxis;
-  const filter = h("input", { type: "search", class: "nbt-rp-chart-filter", placeholder: "Filter metrics", "aria-label": "Filter metrics by key", value: query.get("filter") ?? "" });
+  const filter = h("input", { type: "search", class: "nbt-rp-chart-filter", placeholder: "Filter metrics (words in the key)", "aria-label": "Filter metrics by key", value: query.get("filter") ?? "" });
   const count = h("span", { class: "nbt-rp-muted nbt-rp-chart-count" });
   const toolbar = h("div", { class: "nbt-app-toolbar" }, keys.length >= FILTER_FROM ? filter : null, count);
   const groups = h("div", { class: "nbt-rp-chart-groups" }, loading("Reading the metric histories…"));
   el.append(toolbar, note, groups);
-  const charts: MetricCharts[] = [];
-
-  const applyFilter = (): void => {
-    const words = filter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    let shown = 0;
-    for (const p of el.querySelectorAll<HTMLElement>("[data-key]")) {
-      const on = words.every((w) => (p.dataset.key ?? "").toLowerCase().includes(w));
-      p.hidden = !on;
-      if (on) shown++;
-    }
-    for (const g of el.querySelectorAll<HTMLElement>(".nbt-rp-chart-group")) {
-      g.hidden = !g.querySelector("[data-key]:not([hidden])");
-    }
-    count.textContent = words.length ? `${shown} of ${keys.length} metrics` : `${keys.length} metric${keys.length === 1 ? "" : "s"}`;
-    for (const c of charts) c.resize();
-  };
-  filter.addEventListener("input", () => {
-    ctx.setQuery({ filter: filter.value.trim() || null });
-    applyFilter();
-  });
+  let disposers: (() => void)[] = [];
+  let disposed = false;
+  let generation = 0;
+  let points: Map<string, number> | null = null; // points per key: a single one is a bar
 
   /** Keep the chart controls' state in the URL (the controls belong to the view). */
   const remember = (root: HTMLElement, c: MetricCharts): void => {
     root.addEventListener("click", (e) => {
-      const b = (e.target as HTMLElement).closest<HTMLElement>(".nbt-chart-xbutton");
-      if (b) setTimeout(() => ctx.setQuery({ x: c.settings.x === "step" ? null : c.settings.x }), 0);
+      if (!(e.target as HTMLElement).closest(".nbt-chart-xbutton")) return;
+      setTimeout(() => {
+        view.x = c.settings.x;
+        ctx.setQuery({ x: view.x === "step" ? null : view.x });
+      }, 0);
     });
-    root.addEventListener("change", () => ctx.setQuery({ logy: c.settings.log_y ? "1" : null, smoothing: c.settings.smoothing ? String(c.settings.smoothing) : null }));
+    root.addEventListener("change", () => {
+      view.logY = c.settings.log_y;
+      view.smoothing = c.settings.smoothing;
+      ctx.setQuery({ logy: view.logY ? "1" : null, smoothing: view.smoothing ? String(view.smoothing) : null });
+    });
   };
 
-  const group = (title: string, cls: string, ...content: Node[]): HTMLElement => h("section", { class: `nbt-rp-section nbt-rp-chart-group ${cls}` }, h("h2", {}, title), ...content);
+  const group = (title: string, cls: string, ...content: (Node | null)[]): HTMLElement => h("section", { class: `nbt-rp-section nbt-rp-chart-group ${cls}` }, h("h2", {}, title), ...content);
+  const capped = (shown: number, all: number): HTMLElement | null => (shown < all ? h("div", { class: "nbt-rp-muted nbt-rp-chart-capped" }, `${shown} of ${all} charts drawn: type in the filter to find the others.`) : null);
 
-  const drawHistories = async (box: HTMLElement, ks: string[], frame: WireFrame | null, withUrl: boolean): Promise<void> => {
-    const data: ChartData = { runs: [{ run_id: runId, name: run.info.run_name || runId, status: state.run.info.status, start_time: run.info.start_time }], keys: ks, x_axis: axis, buckets: onlyKeys(frame, ks) };
-    const settings = settingsFrom({ log_y: query.get("logy") === "1", smoothing: Number(query.get("smoothing") ?? 0) || 0, live: true }, data);
-    const c = await drawMetricCharts(box, data, settings, viewCtx);
-    if (disposed) return c.dispose();
-    charts.push(c);
+  const buckets = async (ks: string[], n: number): Promise<WireFrame | null> => {
+    const frames: WireFrame[] = [];
+    for (let i = 0; i < ks.length; i += MAX_KEYS) {
+      const res = await state.api.view<{ frame: WireFrame }>("metric-buckets", { run_ids: [runId], keys: ks.slice(i, i + MAX_KEYS), x_axis: view.x, buckets: n });
+      frames.push(res.frame);
+    }
+    return concatFrames(frames);
+  };
+
+  const drawHistories = async (box: HTMLElement, ks: string[], frame: WireFrame | null, withUrl: boolean, mine: number): Promise<void> => {
+    const data: ChartData = { runs: [{ run_id: runId, name: run.info.run_name || runId, status: state.run.info.status, start_time: run.info.start_time }], keys: ks, x_axis: view.x, buckets: onlyKeys(frame, ks) };
+    const c = await drawMetricCharts(box, data, settingsFrom({ log_y: view.logY, smoothing: view.smoothing, live: true }, data), viewCtx);
+    if (disposed || mine !== generation) return c.dispose();
     disposers.push(() => c.dispose());
     if (withUrl) remember(box, c);
   };
 
-  const drawBars = async (box: HTMLElement, ks: string[]): Promise<void> => {
+  const drawBars = async (box: HTMLElement, ks: string[], mine: number): Promise<void> => {
     const Plotly = await plotly();
-    if (disposed) return;
+    const css = getComputedStyle(document.documentElement);
+    const theme = { grid: css.getPropertyValue("--jp-border-color3").trim() || "#ebebeb", text: css.getPropertyValue("--jp-ui-font-color1").trim() || "#2a3f5f" };
     const grid = h("div", { class: "nbt-chart-grid nbt-rp-bars" });
-    grid.style.gridTemplateColumns = `repeat(auto-fill, minmax(220px, 1fr))`;
+    grid.style.gridTemplateColumns = "repeat(auto-fill, minmax(220px, 1fr))";
     box.append(grid);
     for (const k of ks) {
+      if (disposed || mine !== generation) return;
       const m = latest.get(k);
       const plot = h("div", { class: "nbt-rp-bar-plot" });
       grid.append(h("div", { class: "nbt-chart-panel nbt-rp-bar", "data-key": k }, h("div", { class: "nbt-chart-title", title: k }, k, h("span", { class: "nbt-rp-muted" }, ` ${formatValue(m.value, 6)}`)), plot));
       const trace = { type: "bar", x: [run.info.run_name || runId], y: [m.value], marker: { color: runColor(runId) }, hovertemplate: `${k}: %{y:.6~g}<extra></extra>`, width: [0.5] };
-      await Plotly.newPlot(plot, [trace], baseLayout({ height: 180, margin: { l: 48, r: 8, t: 4, b: 28 }, showlegend: false, yaxis: { automargin: true, gridcolor: "#ebebeb", rangemode: "tozero" }, xaxis: { automargin: true } }), CONFIG);
+      const layout = baseLayout({ height: 180, margin: { l: 48, r: 8, t: 4, b: 28 }, showlegend: false, yaxis: { automargin: true, gridcolor: theme.grid, rangemode: "tozero" }, xaxis: { automargin: true } });
+      layout.font = { ...layout.font, color: theme.text };
+      await Plotly.newPlot(plot, [trace], layout, CONFIG);
       disposers.push(() => Plotly.purge(plot));
     }
   };
 
+  const clear = (): void => {
+    for (const d of disposers) d();
+    disposers = [];
+  };
+
+  /** Draw the groups of the keys the filter matches (at most MAX_PANELS charts a group). */
   const draw = async (): Promise<void> => {
-    const frames: WireFrame[] = [];
-    for (let i = 0; i < keys.length; i += MAX_KEYS) {
-      const res = await state.api.view<{ frame: WireFrame }>("metric-buckets", { run_ids: [runId], keys: keys.slice(i, i + MAX_KEYS), x_axis: axis, buckets: 400 });
-      frames.push(res.frame);
+    const mine = ++generation;
+    if (points === null) {
+      // one bucket a key: how many points each has, to tell single values from histories
+      const series = seriesFromBuckets(await buckets(keys, 1));
+      points = new Map(keys.map((k) => [k, series.get(pairKey(runId, k))?.points ?? 0]));
     }
-    if (disposed) return;
-    const frame = concatFrames(frames);
-    const series = seriesFromBuckets(frame);
-    const single = (k: string): boolean => {
-      const s = series.get(pairKey(runId, k));
-      return !s || (s.points <= 1 && s.x.length <= 1);
-    };
-    const system = keys.filter((k) => k.startsWith("system/"));
-    const user = keys.filter((k) => !k.startsWith("system/"));
-    const lines = user.filter((k) => !single(k));
-    const bars = user.filter(single);
-    const systemLines = system.filter((k) => !single(k));
+    if (disposed || mine !== generation) return;
+    const words = filter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const match = keys.filter((k) => words.every((w) => k.toLowerCase().includes(w)));
+    count.textContent = words.length ? `${match.length} of ${keys.length} metrics` : `${keys.length} metric${keys.length === 1 ? "" : "s"}`;
+    const single = (k: string): boolean => (points!.get(k) ?? 0) <= 1;
+    const isSystem = (k: string): boolean => k.startsWith("system/");
+    const lines = match.filter((k) => !isSystem(k) && !single(k));
+    const bars = match.filter((k) => !isSystem(k) && single(k));
+    const sysLines = match.filter((k) => isSystem(k) && !single(k));
+    const sysBars = match.filter((k) => isSystem(k) && single(k));
+    const [shownLines, shownBars, shownSysLines, shownSysBars] = [lines, bars, sysLines, sysBars].map((ks) => ks.slice(0, MAX_PANELS));
+    const frame = await buckets([...shownLines, ...shownSysLines], 400);
+    if (disposed || mine !== generation) return;
+    clear();
     groups.textContent = "";
+    if (!match.length) {
+      groups.append(empty("No metric matches the filter", `None of the ${keys.length} keys holds every word of "${filter.value.trim()}".`));
+      return;
+    }
     if (lines.length) {
       const box = h("div");
-      groups.append(group("Metrics", "nbt-rp-chart-lines", box));
-      await drawHistories(box, lines, frame, true);
+      groups.append(group("Metrics", "nbt-rp-chart-lines", capped(shownLines.length, lines.length), box));
+      await drawHistories(box, shownLines, frame, true, mine);
     }
     if (bars.length) {
       const box = h("div");
-      groups.append(group(lines.length ? "Single values" : "Metrics (one value each)", "nbt-rp-chart-bars", h("div", { class: "nbt-rp-muted" }, "Metrics logged once, drawn as bars."), box));
-      await drawBars(box, bars);
+      groups.append(group(lines.length ? "Single values" : "Metrics (one value each)", "nbt-rp-chart-bars", h("div", { class: "nbt-rp-muted" }, "Metrics logged once, drawn as bars."), capped(shownBars.length, bars.length), box));
+      await drawBars(box, shownBars, mine);
     }
-    const sysKeys = [...systemLines, ...system.filter(single)];
-    if (sysKeys.length) {
+    if (sysLines.length || sysBars.length) {
       const box = h("div");
-      groups.append(group("System metrics", "nbt-rp-chart-system", box));
-      if (systemLines.length) await drawHistories(box, systemLines, frame, false);
-      if (systemLines.length < sysKeys.length) await drawBars(box, system.filter(single));
+      groups.append(group("System metrics", "nbt-rp-chart-system", capped(shownSysLines.length + shownSysBars.length, sysLines.length + sysBars.length), box));
+      if (shownSysLines.length) await drawHistories(box, shownSysLines, frame, false, mine);
+      if (shownSysBars.length) await drawBars(box, shownSysBars, mine);
     }
-    applyFilter();
   };
-  draw().catch((e) => {
-    if (!disposed) groups.replaceChildren(errorBox(e));
+  const redraw = (): void => {
+    draw().catch((e) => {
+      if (!disposed) groups.replaceChildren(errorBox(e));
+    });
+  };
+  let typing: ReturnType<typeof setTimeout> | undefined;
+  filter.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      ctx.setQuery({ filter: filter.value.trim() || null });
+      redraw();
+    }, 250);
   });
+  redraw();
   return {
     dispose() {
       disposed = true;
-      for (const d of disposers) d();
+      clearTimeout(typing);
+      clear();
     },
   };
 };
