@@ -284,6 +284,15 @@ def test_charts(ui: UI, page: Any, shot: Any) -> None:
     page.wait_for_function("""() => document.querySelector(".nbt-chart-panel[data-key='loss'] .js-plotly-plot")
                               ._fullLayout.yaxis.type === 'log'""")
     assert layout(page, "loss", "xaxis.title.text") == "time since run start (s)"
+    # zooming fetches the detail of the visible range from the server
+    with page.expect_request(lambda r: "views/metric-buckets" in r.url and "x_range" in (r.post_data or "")) as asked:
+        page.evaluate("""() => {  // what a drag-zoom emits (plotly.js is not a global of the app)
+            const p = document.querySelector(".nbt-chart-panel[data-key='loss'] .js-plotly-plot");
+            const [a, b] = p._fullLayout.xaxis.range;
+            p.emit("plotly_relayout", {"xaxis.range[0]": a, "xaxis.range[1]": a + (b - a) / 4});
+        }""")
+    body = json.loads(asked.value.post_data)
+    assert body["keys"] == ["loss"] and body["x_axis"] == "relative" and len(body["x_range"]) == 2
     # the key filter hides panels, and a group with none left
     page.fill(".nbt-rp-chart-filter", "cpu")
     page.wait_for_selector(".nbt-chart-panel[data-key='loss']", state="detached")
@@ -381,6 +390,14 @@ def test_selected_artifact_is_a_deep_link(ui: UI, page: Any) -> None:
     assert json.loads(page.inner_text(".nbt-rp-json")) == {"shape": [2]}
     assert page.get_attribute(".nbt-rp-tree-item[data-path='logs/deep/inner.json']", "aria-selected") is None
     assert page.get_attribute("li:has(> .nbt-rp-tree-item[data-path='logs/deep/inner.json'])", "aria-selected") == "true"
+    # a folder's link opens the folder; a path that is no artifact says so in place
+    open_run(page, ui, query="?tab=artifacts&path=config")
+    page.wait_for_selector("li[aria-expanded='true'] > .nbt-rp-tree-item[data-path='config']")
+    assert "Select a file" in page.inner_text(".nbt-rp-preview")
+    page.goto(ui.page_url(f"/runs/{IDS['run']}?tab=artifacts&path=config/nothing.txt"))
+    page.reload()
+    page.wait_for_selector(".nbt-rp-preview .nbt-app-error")
+    assert "No artifact config/nothing.txt" in page.inner_text(".nbt-rp-preview")
 
 
 def test_metric_links_open_its_chart(ui: UI, page: Any) -> None:

@@ -12,6 +12,7 @@ import { artifactUrl, formatBytes, RunState, TabRenderer } from "./run-common";
 export const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown as text, JSON, YAML or HTML
 export const IMAGE_LIMIT = 20 * 1024 * 1024;
 const TABLE_ROWS = 100;
+const MAX_LISTED = 500; // entries of one folder in the tree
 const IMAGES = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico"]);
 const TABLES = new Set(["csv", "tsv", "parquet", "pq"]);
 
@@ -212,8 +213,9 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
   };
 
   const fill = (ul: HTMLElement, fs: FileInfo[], depth: number): void => {
-    ul.replaceChildren(...fs.map((f) => item(f, depth)));
+    ul.replaceChildren(...fs.slice(0, MAX_LISTED).map((f) => item(f, depth)));
     if (!fs.length) ul.append(h("li", { class: "nbt-rp-muted nbt-rp-tree-empty", role: "none" }, "(empty folder)"));
+    if (fs.length > MAX_LISTED) ul.append(h("li", { class: "nbt-rp-muted nbt-rp-tree-empty", role: "none" }, `${(fs.length - MAX_LISTED).toLocaleString()} more not listed: download the run's artifacts to see them all.`));
   };
 
   const expand = async (path: string, open: boolean): Promise<void> => {
@@ -292,14 +294,19 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
     }
     fill(tree, top, 0);
     el.replaceChildren(layout);
+    const hint = h("div", { class: "nbt-app-empty" }, h("div", { class: "nbt-app-empty-hint" }, "Select a file to preview it (arrow keys move in the tree)."));
     const want = query.get("path");
     if (want) {
       const parts = want.split("/");
       for (let i = 1; i < parts.length; i++) await expand(parts.slice(0, i).join("/"), true);
-      if (files.has(want)) select(want, false);
-      else pane.replaceChildren(errorBox(`No artifact ${want} in this run.`));
+      const f = files.get(want);
+      if (f && !f.is_dir) select(want, false);
+      else if (f) {
+        await expand(want, true);
+        pane.replaceChildren(hint);
+      } else pane.replaceChildren(errorBox(`No artifact ${want} in this run.`));
     } else {
-      pane.replaceChildren(h("div", { class: "nbt-app-empty" }, h("div", { class: "nbt-app-empty-hint" }, "Select a file to preview it.")));
+      pane.replaceChildren(hint);
     }
     const first = tree.querySelector<HTMLButtonElement>(".nbt-rp-tree-item.nbt-active") ?? tree.querySelector<HTMLButtonElement>(".nbt-rp-tree-item");
     if (first) first.tabIndex = 0;
