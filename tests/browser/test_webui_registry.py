@@ -27,6 +27,7 @@ from tests.browser.webui import UI, real_errors, serve_ui
 pytestmark = pytest.mark.browser
 
 API = "/api/2.0/mlflow/"
+ODD = "o'brien #1 %?"  # a quote for the filter, and what a URL's hash and query would take apart
 
 
 def _ms(day: int, hour: int = 12) -> int:
@@ -76,7 +77,7 @@ def build(uri: str) -> None:
         with nbtrack.start_run(run_name="old-1"):
             nbtrack.sklearn.log_model(DecisionTreeClassifier().fit(X, y), name="model",
                                       registered_model_name="to-rename")
-        for name in ("alpha-a", "alpha-b", "alpha-c", "doomed"):
+        for name in ("alpha-a", "alpha-b", "alpha-c", "doomed", ODD):
             client.create_registered_model(name, description=f"empty model {name}")
     nbtrack.flush()
 
@@ -221,6 +222,26 @@ def test_paging_by_page_token_and_keyboard_navigation(browser: Any, ui: UI) -> N
         page.keyboard.press("Enter")
         page.wait_for_selector(".nbt-app-page-model h1")
         assert page.locator(".nbt-app-page-model h1").inner_text() == first[1]
+        assert real_errors(page.errors) == []
+    finally:
+        context.close()
+
+
+def test_a_name_with_a_quote_hash_percent_and_question_mark(browser: Any, ui: UI) -> None:
+    context, page = open_page(browser, ui, "/models", ".nbt-models-list")
+    try:
+        search = page.locator(".nbt-models-search")
+        search.fill("o'brien")
+        search.press("Enter")
+        page.wait_for_function("document.querySelectorAll('.nbt-models-list tbody tr').length === 1")
+        assert shown_models(page) == [ODD]
+        page.locator(".nbt-models-list .nbt-models-name").click()
+        page.wait_for_selector(".nbt-app-page-model h1")
+        assert page.locator(".nbt-app-page-model h1").inner_text() == ODD
+        page.reload()
+        page.wait_for_selector(".nbt-app-page-model h1")
+        assert page.locator(".nbt-app-page-model h1").inner_text() == ODD
+        assert f"empty model {ODD}" in page.locator("section[data-section='description']").inner_text()
         assert real_errors(page.errors) == []
     finally:
         context.close()

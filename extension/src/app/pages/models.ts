@@ -121,6 +121,7 @@ registerPage("models", async (el, route, ctx) => {
     const filter = filterOf(search.value);
     effective.textContent = filter && filter !== search.value.trim() ? `filter: ${filter}` : "";
     if (!body.querySelector("table")) body.replaceChildren(loading());
+    body.setAttribute("aria-busy", "true");
     try {
       const res = await ctx.api.mlflow("GET", "registered-models/search",
         { filter: filter || undefined, max_results: size, page_token: token || undefined, order_by: SORTS[sort.value].order_by });
@@ -135,6 +136,8 @@ registerPage("models", async (el, route, ctx) => {
       search.setAttribute("aria-invalid", "true");
       searchError.replaceChildren(errorBox(e));
       if (shownFilter === null) body.replaceChildren();
+    } finally {
+      if (mine === loaded) body.removeAttribute("aria-busy");
     }
   };
 
