@@ -277,3 +277,55 @@ def test_dark_theme(browser, ui, shot):
     shot(page, "webui-runs-dark")
     context.close()
     assert background != "rgb(255, 255, 255)"
+
+
+HUGE = 100_000
+
+
+def build_huge(uri: str) -> None:
+    import nbtrack
+
+    huge = nbtrack.set_experiment("huge").experiment_id
+    IDS["huge"] = huge
+    store = nbtrack.MlflowClient().store
+    rng = random.Random(100)
+    for i in range(HUGE):
+        run = store.create_run(huge, "bench", None, [], f"huge-{i:06d}")
+        store.log_metrics_columns(run.info.run_id, ["acc"], [rng.random()], [run.info.start_time], [0])
+        store.update_run_info(run.info.run_id, status="FINISHED", end_time=run.info.start_time + 1)
+        if i % 10_000 == 9_999:
+            nbtrack.flush()  # in steps, as a sweep's writers would (one 100,000-run flush ran out of memory)
+    nbtrack.flush()
+
+
+@pytest.fixture(scope="module")
+def huge_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    yield from serve_ui(tmp_path_factory, "webui-runs-100k", build_huge)
+
+
+def test_paging_holds_at_100000_runs(page, huge_ui):
+    started = time.perf_counter()
+    page.goto(huge_ui.page_url(f"/experiments/{IDS['huge']}"))
+    page.wait_for_function("() => document.querySelectorAll('.nbt-app-page-runs .nbt-row').length === 50")
+    opened = time.perf_counter() - started
+    assert page.locator(".nbt-pager-text").inner_text() == "1\u201350 of 100,000 runs"
+    assert page.locator(".nbt-pager-pages").inner_text() == "page 1 of 2,000"
+    times = {"open_s": opened}
+    for label, button, want in [("next", ".nbt-pager button:has-text('next')", "page 2 of 2,000"),
+                                ("last", ".nbt-pager-last", "page 2,000 of 2,000"),
+                                ("prev", ".nbt-pager button:has-text('prev')", "page 1,999 of 2,000")]:
+        t0 = time.perf_counter()
+        page.locator(button).click()
+        page.wait_for_function(f"() => document.querySelector('.nbt-pager-pages').textContent === '{want}'")
+        times[f"{label}_s"] = time.perf_counter() - t0
+    assert page.locator(".nbt-pager-text").inner_text() == "99,901\u201399,950 of 100,000 runs"
+    # newest first: the last pages hold the first runs created (runs made in one millisecond tie)
+    assert all(int(name.split("-")[1]) < 1_000 for name in rows(page)), rows(page)
+    box = page.locator(".nbt-filter-input")
+    box.fill("metrics.acc > 0.5 OR attributes.run_name = 'huge-000007'")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('.nbt-pager-pages').textContent === 'page 1 of ' + "
+                           "Math.ceil(parseInt(document.querySelector('.nbt-table-info').textContent.replace(/,/g, '')) / 50).toLocaleString()")
+    RESULTS.with_name("webui-runs-100k-timing.json").write_text(json.dumps(times, indent=1))
+    print("100,000 runs:", {k: round(v, 3) for k, v in times.items()})
+    assert real_errors(page.errors) == []
