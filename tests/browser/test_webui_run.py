@@ -10,8 +10,11 @@ REST). Every test checks what is on the screen, and that the page logged no cons
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
+import subprocess
+import sys
 import time
 import urllib.request
 import zlib
@@ -94,9 +97,24 @@ def build(uri: str) -> None:
         for step in range(3):
             nbtrack.log_metrics({f"grad_norm/layer_{i:02d}": i + step for i in range(60)}, step=step)
     IDS["wide"] = nbtrack.last_active_run().info.run_id
+    track_a_cell(uri)
+    IDS["tracked"] = next(r.info.run_id for r in nbtrack.search_runs(output_format="list", search_all_experiments=True)
+                          if r.info.run_name == "tracked-cell")
     empty = client.create_run(run.info.experiment_id, run_name="nothing-logged")
     client.set_terminated(empty.info.run_id, "FAILED")
     IDS["empty"] = empty.info.run_id
+
+
+TRACKED = "%%track --name tracked-cell --experiment run-page\nfor i in range(3):\n    nbtrack.log_metric('cell_loss', 1 / (i + 1), step=i)\n"
+
+
+def track_a_cell(uri: str) -> None:
+    """Run a real %%track cell on IPython's shell, in a process of its own, as a notebook would."""
+    script = (f"from IPython.testing import globalipapp\nglobalipapp.start_ipython()\nip = globalipapp.get_ipython()\n"
+              f"ip.run_line_magic('load_ext', 'nbtrack')\nip.user_ns['nbtrack'] = __import__('nbtrack')\n"
+              f"assert ip.run_cell({TRACKED!r}, store_history=True, cell_id='cell-7').success\n")
+    env = {**os.environ, "NBTRACK_TRACKING_URI": uri, "JPY_SESSION_NAME": "/work/notebooks/train.ipynb"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +180,17 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     assert page.inner_text(".nbt-rp-name") == "fold-1"
     page.click(".nbt-rp-parent")
     page.wait_for_function("document.querySelector('.nbt-rp-name')?.textContent === 'resnet-lr-0.01'")
+
+
+def test_a_tracked_cell_shows_its_notebook_and_source(ui: UI, page: Any) -> None:
+    open_run(page, ui, "tracked")
+    page.wait_for_selector(".nbt-rp-cell-source")
+    assert page.inner_text(".nbt-rp-name") == "tracked-cell"
+    assert "/work/notebooks/train.ipynb (notebook), cell [1]" in page.inner_text(".nbt-rp-about")
+    assert page.inner_text(".nbt-rp-cell-source").strip() == TRACKED.strip()  # what the cell held, magic line too
+    assert "cell_loss" in page.inner_text(".nbt-rp-metrics")
+    page.click(".nbt-rp-system-tags summary")
+    assert "nbtrack.cell_id" in page.inner_text(".nbt-rp-system-tags-table")
 
 
 def test_rename_is_saved(ui: UI, page: Any) -> None:
@@ -446,6 +475,30 @@ def test_dark_theme_follows_the_system(ui: UI, page: Any, shot: Any) -> None:
     text = page.evaluate("getComputedStyle(document.querySelector('.nbt-rp-preview-table td')).color")
     assert page.evaluate(f"({luminance})('{background}')") < 60 and page.evaluate(f"({luminance})('{text}')") > 180
     shot(page, "webui-run-artifacts-dark")
+
+
+def test_load_times(ui: UI, page: Any) -> None:
+    """Each tab from a cold page load until its content is drawn (median of 3), kept for the notes."""
+    ready = {
+        "overview": ("", ".nbt-rp-cell-source"),
+        "charts": ("?tab=charts", ".nbt-rp-chart-system .js-plotly-plot"),
+        "artifacts (parquet preview)": ("?tab=artifacts&path=tables/scores.parquet", ".nbt-rp-preview-table"),
+        "artifacts (MLmodel)": ("?tab=artifacts&path=model/MLmodel", ".nbt-rp-signature-inputs"),
+    }
+    out: dict[str, float] = {}
+    for name, (query, selector) in ready.items():
+        times = []
+        for _ in range(3):
+            page.goto("about:blank")
+            started = time.perf_counter()
+            page.goto(ui.page_url(f"/runs/{IDS['run']}{query}"))
+            page.wait_for_selector(selector)
+            times.append(time.perf_counter() - started)
+        out[name] = round(sorted(times)[1] * 1000)
+    (REPO / "test-artifacts" / "browser").mkdir(parents=True, exist_ok=True)
+    (REPO / "test-artifacts" / "browser" / "webui-run-timing.json").write_text(json.dumps(out, indent=1) + "\n")
+    print("run page load (ms, median of 3):", out)
+    assert all(ms < 5000 for ms in out.values()), out
 
 
 def test_a_missing_run_says_so_in_place(ui: UI, browser: Any) -> None:

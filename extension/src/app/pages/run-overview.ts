@@ -34,7 +34,7 @@ function about(state: RunState): HTMLElement {
     ["Started", formatTime(info.start_time)],
     ["Ended", info.end_time ? formatTime(info.end_time) : info.status === "RUNNING" ? "still running" : MISSING],
     ["Duration", end && info.start_time ? formatDuration(end - Number(info.start_time)) + (info.status === "RUNNING" ? " so far" : "") : MISSING],
-    ["Source", tags["mlflow.source.name"] ? h("span", { class: "nbt-rp-source" }, h("code", {}, tags["mlflow.source.name"]), tags["mlflow.source.type"] ? ` (${tags["mlflow.source.type"].toLowerCase()})` : "") : null],
+    ["Source", tags["mlflow.source.name"] ? h("span", { class: "nbt-rp-source" }, h("code", {}, tags["mlflow.source.name"]), tags["mlflow.source.type"] ? ` (${tags["mlflow.source.type"].toLowerCase()})` : "", tags["nbtrack.execution_count"] ? `, cell [${tags["nbtrack.execution_count"]}]` : "") : null],
     ["Git commit", tags["mlflow.source.git.commit"] ? h("span", { class: "nbt-rp-git" }, h("code", { title: tags["mlflow.source.git.commit"] }, tags["mlflow.source.git.commit"].slice(0, 12)), tags["mlflow.source.git.branch"] ? ` on ${tags["mlflow.source.git.branch"]}` : "", tags["nbtrack.git.dirty"] === "true" ? " (uncommitted changes)" : "") : null],
     ["Parent run", tags["mlflow.parentRunId"] ? h("a", { href: link(`/runs/${encodeURIComponent(tags["mlflow.parentRunId"])}`), class: "nbt-rp-parent" }, tags["mlflow.parentRunId"]) : null],
     ["Lifecycle", info.lifecycle_stage === "deleted" ? "deleted" : null],
