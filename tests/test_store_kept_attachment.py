@@ -99,3 +99,15 @@ def test_a_replaced_file_is_attached_again(tmp_path, store_uri):
     os.replace(other / "nbtrack.duckdb", os.path.join(store_uri, "nbtrack.duckdb"))
     assert _names() == {"new"}
     assert list(nbtrack.sql("SELECT run_name FROM runs")["run_name"]) == ["new"]
+
+
+def test_closing_the_store_lets_this_process_open_the_file_itself(store_uri):
+    import duckdb
+
+    with nbtrack.start_run():
+        nbtrack.log_metric("loss", 1.0)
+    assert len(_names()) == 1 and nbtrack.sql("SELECT count(*) AS n FROM runs")["n"][0] == 1
+    nbtrack.MlflowClient().store.close()
+    con = duckdb.connect(os.path.join(store_uri, "nbtrack.duckdb"))  # read-write, in this process
+    assert con.execute("SELECT count(*) FROM runs").fetchall() == [(1,)]
+    con.close()

@@ -69,6 +69,7 @@ class Archive:
         if self.lock.acquire_thread(timeout=5.0):  # the file lock is not needed to drop a connection
             try:
                 self._kept.drop()
+                kept_attachments.drop_all(self.db_path)  # nbtrack.sql's too
                 if self._con is not None:
                     self._con.close()
                     self._con = None

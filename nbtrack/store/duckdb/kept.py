@@ -69,6 +69,9 @@ class KeptAttachment:
         if _release_seen is False:
             return False
         fd = self._descriptor()
+        if fd is not None and not _same_file(fd, self.db_path):  # replaced or moved: start from the new one
+            self.drop()
+            fd = self._descriptor()
         if fd is None or not _lock(fd):
             self.drop()
             return False
@@ -100,8 +103,10 @@ class KeptAttachment:
             return False
         if _release_seen is None:
             _release_seen = _no_lock_left(fd)
-        if not _release_seen:
+        if not _release_seen:  # keep nothing in this process from now on
             self.forget()
+            self._fd = None
+            os.close(fd)
             return False
         return True
 
@@ -155,6 +160,13 @@ def _signature(fd: int, path: str) -> tuple[Any, ...] | None:
     except FileNotFoundError:
         wal_state = None
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, header, wal_state
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except OSError:
+        return False
 
 
 def _lock(fd: int) -> bool:
