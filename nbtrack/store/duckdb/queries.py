@@ -18,7 +18,7 @@ from nbtrack.entities import (
 )
 from nbtrack.store.duckdb.user_sql import read_only_sql
 
-__all__ = ["experiments", "experiments_by_query", "metric_history_frame", "read_only_sql",
+__all__ = ["experiments", "experiments_by_query", "metric_history_frame", "order_unless_sorted", "read_only_sql",
            "runs_by_ids", "runs_frame"]
 
 def _member(column: str, values: list[Any]) -> str:
@@ -165,34 +165,87 @@ def _pivot(con: Any, table: str, n: int) -> list[tuple[str, Any]]:
 def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -> Any:
     """Long history, runs in the order given, then key, step, timestamp.
 
-    DuckDB returns the points unsorted, as NumPy/Arrow columns, with the row's place in
-    ``run_ids`` instead of its run id (rebuilt with an Arrow take, so no string per row is made);
-    they are put in order here only if they are not in order already, which points usually are
-    (a fold appends each run's points as they were logged). Sorting a million points in DuckDB
-    under the archive connection's 128 MB cap took most of the call."""
+    DuckDB returns the points unsorted, as Arrow columns, with 64-bit hashes of the run id and key
+    instead of the strings (a join to the runs' places, or a million strings, cost DuckDB more than
+    the scan itself). The hashes are mapped back to places in ``run_ids`` and ``keys`` once per run
+    of equal values (a fold appends each run's points together, so that is one lookup a run), and the
+    string columns are rebuilt with Arrow takes. The points are sorted here only if they are not in
+    order already. A list with a repeated run id, or ids whose hashes collide, takes the join."""
     import numpy as np
     import pyarrow as pa
 
-    sql = ("SELECT s.pos - 1 AS row, m.key, m.step, m.timestamp, m.value FROM metrics m "
-           "JOIN (SELECT unnest(?) AS run_id, generate_subscripts(?, 1) AS pos) s USING (run_id)")
-    params: list[Any] = [run_ids, run_ids]
-    if keys is not None:
-        sql += " WHERE m.key IN (SELECT unnest(?))"
-        params.append(keys)
-    points = con.sql(sql, params=params).to_arrow_table()
+    if keys is None:
+        keys = [r[0] for r in con.execute(
+            "SELECT DISTINCT key FROM metrics WHERE run_id IN (SELECT unnest(?))", [run_ids]).fetchall()]
+    else:
+        keys = list(dict.fromkeys(keys))
+    run_hash = _hashes(con, run_ids)
+    key_hash = _hashes(con, keys)
+    if run_hash is None or key_hash is None or len(run_hash) != len(run_ids):
+        return _metric_history_joined(con, run_ids, keys)
+    points = con.sql(
+        "SELECT hash(run_id) AS r, hash(key) AS k, step, timestamp, value FROM metrics "
+        "WHERE run_id IN (SELECT unnest(?)) AND key IN (SELECT unnest(?))", params=[run_ids, keys]).to_arrow_table()
     if not points.num_rows:  # DuckDB's own empty frame (object columns), as before
-        return con.execute(
-            "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, NULL::BIGINT AS step, "
-            "NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false").df()
+        return _empty_history(con)
+    rows = _places(points.column("r").to_numpy(), run_hash)
+    key_place = _places(points.column("k").to_numpy(), key_hash)
+    rank = np.empty(len(keys), dtype=np.int64)  # a key's place in DuckDB's (binary) string order
+    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    step, timestamp = points.column("step").to_numpy(), points.column("timestamp").to_numpy()
+    order = order_unless_sorted([rows, rank[key_place], step, timestamp])
+    numbers = points.select(["step", "timestamp", "value"])
+    if order is not None:
+        rows, key_place, numbers = rows[order], key_place[order], numbers.take(pa.array(order))
+    return pa.table({"run_id": pa.array(run_ids, pa.string()).take(pa.array(rows)),
+                     "key": pa.array(keys, pa.string()).take(pa.array(key_place)),
+                     **{name: numbers.column(name) for name in numbers.column_names}}).to_pandas()
+
+
+def _hashes(con: Any, values: list[str]) -> dict[int, int] | None:
+    """DuckDB's hash of each value -> its place; None if two distinct values share a hash."""
+    if not values:
+        return {}
+    found = con.execute("SELECT hash(unnest(?)) AS h", [values]).fetchnumpy()["h"].tolist()
+    places = {h: n for n, h in enumerate(found)}
+    return places if len(places) == len(set(values)) else None
+
+
+def _places(hashes: Any, places: dict[int, int]) -> Any:
+    """Each hash's place, looked up once per run of equal hashes."""
+    import numpy as np
+
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    heads = np.array([places[h] for h in hashes[starts].tolist()], dtype=np.int64)
+    return np.repeat(heads, np.diff(np.append(starts, len(hashes))))
+
+
+def _empty_history(con: Any) -> Any:
+    return con.execute(
+        "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, NULL::BIGINT AS step, "
+        "NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false").df()
+
+
+def _metric_history_joined(con: Any, run_ids: list[str], keys: list[str]) -> Any:
+    """:func:`metric_history_frame` by a join to the runs' places (a run id given twice appears twice)."""
+    import numpy as np
+    import pyarrow as pa
+
+    points = con.sql(
+        "SELECT s.pos - 1 AS row, m.key, m.step, m.timestamp, m.value FROM metrics m "
+        "JOIN (SELECT unnest(?) AS run_id, generate_subscripts(?, 1) AS pos) s USING (run_id) "
+        "WHERE m.key IN (SELECT unnest(?))", params=[run_ids, run_ids, keys]).to_arrow_table()
+    if not points.num_rows:
+        return _empty_history(con)
     rows = points.column("row").to_numpy()
     key = points.column("key").combine_chunks()
     codes = key.dictionary_encode()
     names = codes.dictionary.to_pylist()
-    rank = np.empty(len(names), dtype=np.int64)  # a key's place in DuckDB's (binary) string order
+    rank = np.empty(len(names), dtype=np.int64)
     rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     key_rank = rank[codes.indices.to_numpy(zero_copy_only=False)]
     step, timestamp = points.column("step").to_numpy(), points.column("timestamp").to_numpy()
-    order = _order_unless_sorted([rows, key_rank, step, timestamp])
+    order = order_unless_sorted([rows, key_rank, step, timestamp])
     table = pa.table({"run_id": pa.array(run_ids, pa.string()).take(pa.array(rows)), "key": key,
                       "step": points.column("step"), "timestamp": points.column("timestamp"),
                       "value": points.column("value")})
@@ -201,7 +254,7 @@ def metric_history_frame(con: Any, run_ids: list[str], keys: list[str] | None) -
     return table.to_pandas()
 
 
-def _order_unless_sorted(columns: list[Any]) -> Any:
+def order_unless_sorted(columns: list[Any]) -> Any:
     """None if the rows are already in lexicographic order of ``columns`` (most significant
     first), else the stable order that sorts them."""
     import numpy as np

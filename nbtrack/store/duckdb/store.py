@@ -598,15 +598,19 @@ class DuckDBStore(ViewOperations):
         self.sync()
         with self.archive.reading() as con:  # one read: the points, and if there are none, is there a run?
             cols = con.execute(
-                "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-                "ORDER BY step, timestamp", [run_id, key]).fetchnumpy()
+                "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ?", [run_id, key]).fetchnumpy()
             if not len(cols["step"]) and not con.execute(
                     "SELECT 1 FROM arc.runs WHERE run_id = ?", [run_id]).fetchall():
                 raise NotFound(f"Run with id={run_id} not found. Check the id, or search with "
                                "nbtrack.search_runs().")
+        # In (step, timestamp) order: sorted here only if they are not already (a fold appends a run's
+        # points as logged), which for 100,000 points is ~1 ms against DuckDB's ~15 ms ORDER BY.
+        value, timestamp, step = cols["value"], cols["timestamp"], cols["step"]
+        order = queries.order_unless_sorted([step, timestamp])
+        if order is not None:
+            value, timestamp, step = value[order], timestamp[order], step[order]
         # Columns to Python values in C (tolist), then the objects without Metric's __init__.
-        return metric_history(key, cols["value"].tolist(), cols["timestamp"].tolist(), cols["step"].tolist(),
-                              run_id)
+        return metric_history(key, value.tolist(), timestamp.tolist(), step.tolist(), run_id)
 
     def metric_history_frame(self, run_ids: Sequence[str], keys: Sequence[str] | None) -> Any:
         self.sync()
