@@ -139,3 +139,50 @@ describe("the table view", () => {
     expect(selection.runIds).toEqual(["p1"]);
   });
 });
+
+describe("the table's keyboard and its host hooks", () => {
+  const frame = page([
+    { id: "a", name: "first" },
+    { id: "b", name: "second" },
+    { id: "c", name: "third" },
+  ]);
+  const key = (el: Element, k: string) => el.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
+
+  it("arrow keys move the focused row, space ticks it (focus kept), Enter opens it", () => {
+    const el = document.body.appendChild(document.createElement("div"));
+    const selection = new Selection();
+    const opened: string[] = [];
+    renderTable(el, spec(frame), { api: null, selection, live: false, openRun: (id) => opened.push(id) });
+    const row = (id: string) => el.querySelector(`.nbt-row[data-run-id='${id}']`) as HTMLElement;
+    expect(row("a").tabIndex).toBe(0); // one row is reachable with Tab
+    expect(row("b").tabIndex).toBe(-1);
+    row("a").focus();
+    key(row("a"), "ArrowDown");
+    expect(document.activeElement).toBe(row("b"));
+    key(row("b"), " ");
+    expect(selection.runIds).toEqual(["b"]);
+    expect(document.activeElement).toBe(row("b")); // the redraw keeps the focus on the same run
+    key(row("b"), "End");
+    expect(document.activeElement).toBe(row("c"));
+    key(row("c"), "Enter");
+    expect(opened).toEqual(["c"]);
+    el.remove();
+  });
+
+  it("links run names through runLink, and reports chosen columns through onState", () => {
+    const el = document.body.appendChild(document.createElement("div"));
+    const table = renderTable(el, spec(frame), { api: null, selection: new Selection(), live: false, runLink: (id) => `#/runs/${id}` });
+    expect((el.querySelector(".nbt-row a.nbt-run-name") as HTMLAnchorElement).getAttribute("href")).toBe("#/runs/a");
+    expect(table.state().columns).toBeNull(); // defaults: nothing to keep
+    const states: unknown[] = [];
+    table.onState = (s) => states.push(s.columns);
+    (el.querySelector(".nbt-columns-btn") as HTMLButtonElement).click();
+    const acc = [...el.querySelectorAll(".nbt-colchooser-item")].find((l) => l.textContent?.includes("acc"))!.querySelector("input") as HTMLInputElement;
+    acc.checked = false;
+    acc.dispatchEvent(new Event("change"));
+    expect(states).toHaveLength(1);
+    expect(states[0]).not.toContain("metric:acc");
+    expect(el.querySelector(".nbt-pager-pages")!.textContent).toBe("page 1 of 1");
+    el.remove();
+  });
+});
