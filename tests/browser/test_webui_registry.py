@@ -455,6 +455,11 @@ def test_stage_transition_with_archive_existing_versions(browser: Any, ui: UI, a
         form.locator("select").select_option("Production")
         assert "Archive the versions now in Production (v1)" in form.locator(".nbt-models-archive-label").inner_text()
         assert form.locator(".nbt-models-archive").is_checked()
+        form.locator(".nbt-models-archive").uncheck()  # without archiving: what models:/iris/Production would mean
+        assert form.locator(".nbt-models-stage-note").inner_text() == \
+            "v1 stays in Production too; models:/iris/Production will mean v2."
+        form.locator(".nbt-models-archive").check()
+        assert form.locator(".nbt-models-stage-note").inner_text() == ""
         form.locator(".nbt-models-transition").click()
         page.wait_for_function("document.querySelector('.nbt-models-overview dd')?.innerText === 'Production'")
         assert "Production" in page.locator(".nbt-models-title").inner_text()

@@ -21,20 +21,28 @@ function stageForm(ctx: PageContext, data: RegistryData, v: VersionRow, done: ()
   const archiveLabel = h("label", { class: "nbt-models-archive-label" }, archive, " ", h("span", {}));
   const go = h("button", { type: "submit", class: "nbt-app-primary nbt-models-transition" }, "Transition");
   const slot = errorSlot();
+  const note = h("div", { class: "nbt-models-muted nbt-models-stage-note" });
   const update = (): void => {
     const target = select.value;
-    const others = data.versions.filter((o) => o.version !== v.version && o.stage === target).map((o) => `v${o.version}`);
+    const others = data.versions.filter((o) => o.version !== v.version && o.stage === target).map((o) => o.version);
+    const listed = others.map((o) => `v${o}`).join(", ");
     const applies = ARCHIVING.includes(target);
     archiveLabel.hidden = !applies;
     archive.disabled = !applies;
     (archiveLabel.lastChild as HTMLElement).textContent = others.length
-      ? `Archive the versions now in ${target} (${others.join(", ")})`
+      ? `Archive the versions now in ${target} (${listed})`
       : `Archive the versions now in ${target} (none is)`;
+    // what models:/<name>/<stage> will mean afterwards: the highest version in the stage
+    if (applies && others.length && !archive.checked) {
+      const highest = Math.max(v.version, ...others);
+      note.textContent = `${listed} stay${others.length === 1 ? "s" : ""} in ${target} too; models:/${data.name}/${target} will mean v${highest}.`;
+    } else note.textContent = "";
   };
   select.addEventListener("change", update);
+  archive.addEventListener("change", update);
   update();
   const form = h("form", { class: "nbt-models-stage-form" },
-    h("div", { class: "nbt-app-toolbar" }, "Now ", stageBadge(v.stage), " \u2192 ", select, archiveLabel, go), slot);
+    h("div", { class: "nbt-app-toolbar" }, "Now ", stageBadge(v.stage), " \u2192 ", select, archiveLabel, go), note, slot);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { name, version: String(v.version), stage: select.value, archive_existing_versions: !archive.disabled && archive.checked };
