@@ -32,7 +32,8 @@ IDS: dict[str, str] = {}
 NOTE = "First try of the ResNet.\nLearning rate from the sweep."
 CELL = "%%track\nmodel = train(lr=0.01)\nnbtrack.log_metric('loss', model.loss)\n"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-HTML = "<h1 id='t'>Report heading</h1><script>document.getElementById('t').textContent = 'script ran'</script>"
+HTML = ("<h1 id='t'>Report heading</h1><img id='px' src='http://127.0.0.1:9/pixel.png'>"
+        "<script>document.getElementById('t').textContent = 'script ran'</script>")
 BIG_TEXT = "x" * (2 * 1024 * 1024 + 10)
 
 
@@ -171,6 +172,7 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     assert "mlflow.source.git.commit" in system_tags and "mlflow.note.content" not in system_tags
     assert page.inner_text(".nbt-rp-description-text") == NOTE
     assert page.inner_text(".nbt-rp-children-list").startswith("fold-1")
+    assert page.get_attribute(".nbt-rp-compare-children", "href") == f"#/compare?runs={IDS['run']}%2C{IDS['child']}"
     assert page.inner_text(".nbt-rp-cell-source").strip() == CELL.strip()
     assert "scores-train" in page.inner_text(".nbt-rp-datasets") and "training" in page.inner_text(".nbt-rp-datasets")
     assert "model" in page.inner_text(".nbt-rp-models") and "ready" in page.inner_text(".nbt-rp-models")
@@ -371,12 +373,17 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     select(page, "tables/scores.parquet")
     assert "first 100 of 250 rows" in page.inner_text(".nbt-rp-table-note")
     assert page.inner_text(".nbt-rp-preview-table tbody tr:nth-child(3)").split("\t") == ["2", "0.008", "c2"]
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     select(page, "report.html")
     # chromium says so on the console when the sandbox stops the artifact's script: expected here
-    page.allowed = ("Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed",)
+    page.allowed = ("Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed",
+                    "Refused to execute inline script because it violates the following Content Security Policy",
+                    "Loading the image 'http://127.0.0.1:9/pixel.png' violates the following Content Security Policy")
     frame = page.frame_locator("iframe.nbt-rp-html")
     assert frame.locator("#t").inner_text() == "Report heading"  # drawn, and its script did not run
     assert page.get_attribute("iframe.nbt-rp-html", "sandbox") == ""
+    assert frame.locator("#px").count() == 1 and not [u for u in asked if "pixel.png" in u]  # nothing fetched
     expand(page, "model")
     select(page, "model/MLmodel")
     inputs = page.eval_on_selector_all(".nbt-rp-signature-inputs tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")

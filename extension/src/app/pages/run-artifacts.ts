@@ -161,7 +161,11 @@ async function preview(state: RunState, file: FileInfo, url: string | null): Pro
   if (kind === "image") return h("div", { class: "nbt-rp-image" }, h("img", { src: url, alt: file.path, class: "nbt-rp-image-img" }));
   const text = await fetchText(url);
   if (kind === "mlmodel") return mlmodelView(text);
-  if (kind === "html") return h("iframe", { class: "nbt-rp-html", sandbox: "", srcdoc: text, title: `${file.path} (HTML, scripts off)` });
+  if (kind === "html") {
+    // no scripts, forms or same-origin (sandbox=""), and nothing fetched from the network (CSP)
+    const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:">`;
+    return h("div", {}, h("iframe", { class: "nbt-rp-html", sandbox: "", srcdoc: csp + text, title: `${file.path} (HTML, scripts off)` }), h("div", { class: "nbt-rp-muted" }, "Scripts and network requests are off in this preview; download the file to open it in full."));
+  }
   if (kind === "yaml") return yamlView(text);
   if (kind === "json") {
     try {

@@ -166,6 +166,7 @@ function children(state: RunState): HTMLElement {
         runs.length
           ? h("ul", { class: "nbt-rp-children-list" }, ...runs.map((r) => h("li", {}, h("a", { href: link(`/runs/${encodeURIComponent(r.info.run_id)}`) }, r.info.run_name || r.info.run_id), " ", statusBadge(r.info.status))))
           : h("span", { class: "nbt-rp-muted" }, "No child runs (runs started with nested=True inside this one)."),
+        runs.length ? h("a", { class: "nbt-rp-compare-children", href: link(pathOf("/compare", {}, { runs: [run_id, ...runs.slice(0, 49).map((r) => r.info.run_id)].join(",") })) }, `Compare this run and its ${runs.length > 49 ? "first 49 " : ""}child run${runs.length === 1 ? "" : "s"}`) : "",
       );
     })
     .catch((e) => box.replaceChildren(errorBox(e)));
