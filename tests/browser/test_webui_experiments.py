@@ -227,3 +227,18 @@ def test_keyboard_from_the_search_box_to_a_runs_page(page, ui):
     page.go_back()
     page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 2")
     assert page.locator(".nbt-app-exp-search").input_value() == "churn"
+
+
+@pytest.fixture(scope="module")
+def fresh_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    yield from serve_ui(tmp_path_factory, "webui-experiments-fresh")
+
+
+def test_a_fresh_store_says_how_to_log_a_first_run(page, fresh_ui, shot):
+    open_list(page, fresh_ui)
+    assert names(page) == ["Default"]
+    hint = page.locator(".nbt-app-empty")
+    assert "%%track" in hint.inner_text()
+    assert f"MLFLOW_TRACKING_URI={fresh_ui.url} python train.py" in hint.inner_text()
+    shot(page, "webui-experiments-fresh")
+    assert real_errors(page.errors) == []

@@ -84,23 +84,27 @@ registerPage("experiments", async (el, route, ctx) => {
     }
   }
 
+  function firstRunHint(): HTMLElement {
+    return empty(
+      "No runs logged here yet?",
+      "Log a first run from a notebook: ",
+      h("code", {}, "%load_ext nbtrack"),
+      " then a cell starting with ",
+      h("code", {}, "%%track"),
+      "; or from a script: ",
+      h("code", {}, `MLFLOW_TRACKING_URI=${location.origin} python train.py`),
+      " with ",
+      h("code", {}, "mlflow.start_run()"),
+      ". Or create an empty experiment with New experiment.",
+    );
+  }
+
   function draw(): void {
     if (!shown.length) {
       list.replaceChildren(
         search.value.trim() || lifecycle.value !== "active"
           ? empty("No experiment matches", "Clear the search, or pick another lifecycle (Active, Deleted, All).")
-          : empty(
-              "No experiments yet",
-              "Log a first run from a notebook: ",
-              h("code", {}, "%load_ext nbtrack"),
-              " then a cell starting with ",
-              h("code", {}, "%%track"),
-              "; or from a script: ",
-              h("code", {}, `MLFLOW_TRACKING_URI=${location.origin} python train.py`),
-              " with ",
-              h("code", {}, "mlflow.start_run()"),
-              ". Or create an empty experiment with New experiment.",
-            ),
+          : firstRunHint(),
       );
       return;
     }
@@ -114,6 +118,10 @@ registerPage("experiments", async (el, route, ctx) => {
     );
     if (rows[0]) rows[0].tabIndex = 0;
     list.replaceChildren(table);
+    if (shown.length === 1 && shown[0].experiment_id === "0" && !search.value.trim() && lifecycle.value === "active") {
+      // a fresh store: only the Default experiment, which every store has
+      list.append(firstRunHint());
+    }
     if (more) list.append(h("button", { type: "button", class: "nbt-app-exp-more", onclick: () => void load(true) }, "Show more experiments"));
   }
 
