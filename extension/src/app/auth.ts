@@ -51,7 +51,7 @@ export function authenticatedApi(base: string): Auth {
       void signIn(input.value.trim(), error);
     });
     dialog = h("div", { class: "nbt-app-login-backdrop", role: "dialog", "aria-modal": "true", "aria-label": "Sign in" }, form);
-    document.body.append(dialog);
+    (document.getElementById("nbt-app") ?? document.body).append(dialog); // inside: the app's styles apply
     input.focus();
   }
 
