@@ -242,3 +242,27 @@ def test_a_fresh_store_says_how_to_log_a_first_run(page, fresh_ui, shot):
     assert f"MLFLOW_TRACKING_URI={fresh_ui.url} python train.py" in hint.inner_text()
     shot(page, "webui-experiments-fresh")
     assert real_errors(page.errors) == []
+
+
+def build_many(uri: str) -> None:
+    import nbtrack
+
+    for i in range(230):
+        nbtrack.create_experiment(f"bulk-{i:03d}")
+    nbtrack.flush()
+
+
+@pytest.fixture(scope="module")
+def many_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    yield from serve_ui(tmp_path_factory, "webui-experiments-many", build_many)
+
+
+def test_more_experiments_than_a_page_show_with_show_more(page, many_ui):
+    open_list(page, many_ui)
+    assert len(names(page)) == 200
+    assert names(page)[0] == "bulk-229"
+    page.locator(".nbt-app-exp-more").click()
+    page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 231")
+    assert names(page)[-1] == "Default"
+    assert page.locator(".nbt-app-exp-more").count() == 0
+    assert real_errors(page.errors) == []
