@@ -286,8 +286,9 @@ def test_empty_registry_says_how_to_register_a_model(browser: Any, tmp_path_fact
 
 
 # -- a model's page ---------------------------------------------------------------------------
-def test_model_page_shows_versions_with_source_runs_and_aliases(browser: Any, ui: UI, api: httpx.Client) -> None:
-    context, page = open_page(browser, ui, "/models/iris", ".nbt-models-versions")
+def test_model_page_shows_versions_with_source_runs_and_aliases(browser: Any, ui: UI, api: httpx.Client,
+                                                                 shot: Any) -> None:
+    context, page = open_page(browser, ui, "/models/iris?at=2026-01-20", ".nbt-models-versions")
     try:
         rows = page.locator(".nbt-models-versions tbody tr")
         assert rows.evaluate_all("rs => rs.map(r => r.dataset.version)") == ["3", "2", "1"]
@@ -301,6 +302,10 @@ def test_model_page_shows_versions_with_source_runs_and_aliases(browser: Any, ui
         history = page.locator(".nbt-models-history tbody tr")
         history.first.wait_for()
         assert history.count() == 6 and "v1 created" in history.last.inner_text()
+        page.wait_for_selector(".nbt-models-asof-table")
+        assert page.locator(".nbt-models-asof-table tr[data-stage='Production']").inner_text().endswith("v1")
+        shot(page, "webui-model")
+        save_doc_shot(page, "webui-model")
         # keyboard in the versions table: Enter opens the version
         rows.first.focus()
         page.keyboard.press("ArrowDown")
