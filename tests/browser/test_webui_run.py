@@ -123,6 +123,25 @@ def ui(tmp_path_factory: Any) -> Iterator[UI]:
     yield from serve_ui(tmp_path_factory, "webui-run", build)
 
 
+TOKEN = "run-page-token-123456"
+
+
+def build_small(uri: str) -> None:
+    import nbtrack
+
+    nbtrack.set_experiment("secured")
+    with nbtrack.start_run(run_name="behind-a-token") as run:
+        nbtrack.log_text(CELL, "cell/source.py")
+        nbtrack.MlflowClient().artifact_repository(run.info.run_id).write_bytes("plots/red.png", PNG)
+    IDS["secured"] = run.info.run_id
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: Any) -> Iterator[UI]:
+    """A server started with --auth token: images, downloads and the cell source need the token too."""
+    yield from serve_ui(tmp_path_factory, "webui-run-token", build_small, auth="token", env={"NBTRACK_TOKEN": TOKEN})
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context, page = new_page(browser, 1280, 800, timeout=30_000, http_errors=True)
@@ -506,6 +525,21 @@ def test_load_times(ui: UI, page: Any) -> None:
     (REPO / "test-artifacts" / "browser" / "webui-run-timing.json").write_text(json.dumps(out, indent=1) + "\n")
     print("run page load (ms, median of 3):", out)
     assert all(ms < 5000 for ms in out.values()), out
+
+
+def test_artifacts_behind_a_token(secured: UI, page: Any) -> None:
+    page.add_init_script(f"sessionStorage.setItem('nbtrack.token', {TOKEN!r})")  # as the sign-in leaves it
+    page.goto(secured.page_url(f"/runs/{IDS['secured']}"))
+    page.wait_for_selector(".nbt-rp-cell-source")
+    assert page.inner_text(".nbt-rp-cell-source").strip() == CELL.strip()
+    page.goto(secured.page_url(f"/runs/{IDS['secured']}?tab=artifacts&path=plots/red.png"))
+    page.wait_for_function("document.querySelector('.nbt-rp-image-img')?.naturalWidth === 40")
+    assert page.get_attribute(".nbt-rp-image-img", "src").startswith("blob:")
+    assert page.request.get(secured.url + page.get_attribute(".nbt-rp-download", "href")).status == 401  # a plain link would fail
+    with page.expect_download() as download:
+        page.click(".nbt-rp-download")
+    assert download.value.suggested_filename == "red.png"
+    assert open(download.value.path(), "rb").read() == PNG
 
 
 def test_a_missing_run_says_so_in_place(ui: UI, browser: Any) -> None:

@@ -7,7 +7,7 @@
 import { formatValue, h, MISSING } from "../../views/common";
 import { columns, WireFrame } from "../../wire";
 import { empty, errorBox, loading } from "../page";
-import { artifactUrl, formatBytes, RunState, TabRenderer } from "./run-common";
+import { artifactUrl, downloadLink, fetchArtifact, formatBytes, RunState, TabRenderer } from "./run-common";
 
 export const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown as text, JSON, YAML or HTML
 export const IMAGE_LIMIT = 20 * 1024 * 1024;
@@ -142,13 +142,8 @@ function tableView(res: any): HTMLElement {
   );
 }
 
-async function fetchText(url: string): Promise<string> {
-  const r = await fetch(url, { credentials: "same-origin" });
-  if (!r.ok) throw new Error(`the download answered HTTP ${r.status}`);
-  return r.text();
-}
 
-async function preview(state: RunState, file: FileInfo, url: string | null): Promise<HTMLElement> {
+async function preview(state: RunState, file: FileInfo, url: string | null, revoke: (() => void)[]): Promise<HTMLElement> {
   const kind = kindOf(file.path);
   const size = file.file_size ?? 0;
   if (kind === "table") {
@@ -158,8 +153,15 @@ async function preview(state: RunState, file: FileInfo, url: string | null): Pro
   if (!url) return empty("No preview", "This server does not serve the run's artifact folder; read it where the run was logged.");
   const limit = kind === "image" ? IMAGE_LIMIT : TEXT_LIMIT;
   if (size > limit) return empty("Too large to preview", `${formatBytes(size)} is over the preview limit of ${formatBytes(limit)}: download the file instead.`);
-  if (kind === "image") return h("div", { class: "nbt-rp-image" }, h("img", { src: url, alt: file.path, class: "nbt-rp-image-img" }));
-  const text = await fetchText(url);
+  if (kind === "image") {
+    // the bytes through the API's fetch (its token, if any), shown from a blob: URL freed with the preview
+    const blob = await (await fetchArtifact(state.api, url)).blob();
+    const typed = file.path.toLowerCase().endsWith(".svg") ? new Blob([blob], { type: "image/svg+xml" }) : blob;
+    const src = URL.createObjectURL(typed);
+    revoke.push(() => URL.revokeObjectURL(src));
+    return h("div", { class: "nbt-rp-image" }, h("img", { src, alt: file.path, class: "nbt-rp-image-img" }));
+  }
+  const text = await (await fetchArtifact(state.api, url)).text();
   if (kind === "mlmodel") return mlmodelView(text);
   if (kind === "html") {
     // no scripts, forms or same-origin (sandbox=""), and nothing fetched from the network (CSP)
@@ -189,6 +191,10 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
   let disposed = false;
   let generation = 0;
   const files = new Map<string, FileInfo>();
+  const revoke: (() => void)[] = [];
+  const freeBlobs = (): void => {
+    for (const r of revoke.splice(0)) r();
+  };
   const nodes = new Map<string, { li: HTMLElement; button: HTMLButtonElement; children?: HTMLElement; loaded: boolean }>();
 
   const list = async (path: string): Promise<FileInfo[]> => {
@@ -263,11 +269,12 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
         h("code", { class: "nbt-rp-preview-path" }, path),
         h("span", { class: "nbt-rp-muted" }, formatBytes(f.file_size)),
         h("span", { class: "nbt-app-spacer" }),
-        url ? h("a", { href: url, download: name, class: "nbt-rp-download" }, "Download") : h("span", { class: "nbt-rp-muted" }, "not served for download"),
+        url ? downloadLink(state.api, url, name) : h("span", { class: "nbt-rp-muted" }, "not served for download"),
       ),
       body,
     );
-    preview(state, f, url)
+    freeBlobs();
+    preview(state, f, url, revoke)
       .then((node) => mine === generation && !disposed && body.replaceChildren(node))
       .catch((e) => mine === generation && !disposed && body.replaceChildren(errorBox(e)));
   };
@@ -319,6 +326,7 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
   return {
     dispose() {
       disposed = true;
+      freeBlobs();
     },
   };
 };

@@ -62,6 +62,37 @@ export function artifactUrl(api: Api, rootUri: string | undefined, path: string)
   return `${base}/2.0/mlflow-artifacts/artifacts/${rel.split("/").map(encodeURIComponent).join("/")}`;
 }
 
+/** GET an artifact's bytes as the app's API calls go: with its headers (a server started with
+ *  `--auth token` wants the bearer token, which an <img> or <a> cannot send). */
+export async function fetchArtifact(api: Api, url: string): Promise<Response> {
+  const f = api.options.fetch ?? fetch;
+  const r = await f(url, { headers: { ...(api.options.headers ?? {}) }, credentials: "same-origin" });
+  if (!r.ok) throw new Error(`the download answered HTTP ${r.status}`);
+  return r;
+}
+
+/** Whether the API sends a header of its own (a token) that plain links would not. */
+export function needsHeaders(api: Api): boolean {
+  return Object.keys(api.options.headers ?? {}).some((k) => k.toLowerCase() === "authorization");
+}
+
+/** A download link: a plain link, or, when the API needs its token, one that fetches the file first. */
+export function downloadLink(api: Api, url: string, name: string): HTMLAnchorElement {
+  const a = h("a", { href: url, download: name, class: "nbt-rp-download" }, "Download");
+  a.addEventListener("click", async (e) => {
+    if (!needsHeaders(api)) return;
+    e.preventDefault();
+    const blob = await (await fetchArtifact(api, url)).blob();
+    const objectUrl = URL.createObjectURL(blob);
+    const tmp = h("a", { href: objectUrl, download: name });
+    document.body.append(tmp);
+    tmp.click();
+    tmp.remove();
+    setTimeout(() => URL.revokeObjectURL(objectUrl), 60_000);
+  });
+  return a;
+}
+
 /** A section of a tab: a heading and its content. */
 export function section(title: string, cls: string, ...content: (Node | string | null)[]): HTMLElement {
   return h("section", { class: `nbt-rp-section ${cls}` }, h("h2", {}, title), ...content);

@@ -7,7 +7,7 @@ import { formatValue, h, MISSING } from "../../views/common";
 import { errorBox, link } from "../page";
 import { pathOf } from "../router";
 import { markdown } from "./run-markdown";
-import { artifactUrl, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
+import { artifactUrl, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
 
 const NOTE = "mlflow.note.content";
 const CELL_SOURCE = "cell/source.py"; // nbtrack/notebook/_extension.py SOURCE_ARTIFACT
@@ -209,9 +209,7 @@ function cellSource(state: RunState, slot: HTMLElement): void {
       if (!(res.files ?? []).some((f: any) => f.path === CELL_SOURCE)) return;
       const url = artifactUrl(state.api, res.root_uri, CELL_SOURCE);
       if (!url) return;
-      const r = await fetch(url, { credentials: "same-origin" });
-      if (!r.ok) throw new Error(`${CELL_SOURCE}: HTTP ${r.status}`);
-      const text = await r.text();
+      const text = await (await fetchArtifact(state.api, url)).text();
       slot.replaceWith(section("Cell source", "nbt-rp-cell-section", h("div", { class: "nbt-rp-muted" }, "The notebook cell that ran this run (", h("code", {}, "%%track"), "), saved as the artifact ", h("code", {}, CELL_SOURCE), "."), h("pre", { class: "nbt-rp-code nbt-rp-cell-source" }, h("code", {}, text))));
     })
     .catch((e) => slot.replaceWith(section("Cell source", "nbt-rp-cell-section", errorBox(e))));
