@@ -265,22 +265,31 @@ def test_cell_source_diff_marks_added_and_removed_lines(browser: Any, ui: UI, ru
         context.close()
 
 
-def test_metric_key_picker_and_system_metrics(browser: Any, ui: UI, runs: dict[str, str]) -> None:
+def test_metric_key_picker_and_single_values_as_bars(browser: Any, ui: UI, runs: dict[str, str]) -> None:
     ids = [runs["cell-a"], runs["cell-b"]]
+    lines = "document.querySelectorAll('.nbt-cmp-charts .nbt-chart-plot.js-plotly-plot').length"
     context, page = open_compare(browser, compare_url(ui, ids))
     try:
-        page.wait_for_function("document.querySelectorAll('.nbt-cmp-charts .nbt-chart-plot.js-plotly-plot').length === 2")
+        # acc was logged once per run: a bar per run in the run's colour; loss has a history: lines
+        page.wait_for_selector(".nbt-cmp-bars[data-key='acc'] .js-plotly-plot")
+        page.wait_for_function(f"{lines} === 1")
+        bars = page.evaluate("document.querySelector(\".nbt-cmp-bars[data-key='acc'] .js-plotly-plot\").data[0]")
+        assert bars["type"] == "bar" and bars["x"] == ["cell-a", "cell-b"] and bars["y"] == [0.8, 0.85]
+        legend = page.locator(".nbt-chart-legend-item .nbt-chart-swatch").evaluate_all("s => s.map(e => e.style.background)")
+        colours = page.evaluate("document.querySelector(\".nbt-cmp-bars[data-key='acc'] .js-plotly-plot\")._fullData[0].marker.color")
+        assert [page.evaluate(f"(() => {{ const d = document.createElement('div'); d.style.background = '{c}'; return d.style.background; }})()")
+                for c in colours] == legend  # the same colour per run in bars and lines
         page.locator(".nbt-cmp-keys summary").click()
         assert page.locator(".nbt-cmp-keys summary").inner_text() == "Metrics: 2 of 3 charted"
         page.locator(".nbt-cmp-key[value='grad_norm']").check()
-        page.wait_for_function("document.querySelectorAll('.nbt-cmp-charts .nbt-chart-plot.js-plotly-plot').length === 3")
+        page.wait_for_function(f"{lines} === 2")
         assert "keys=acc%2Cgrad_norm%2Closs" in page.url or "keys=acc,grad_norm,loss" in page.url
         page.locator(".nbt-cmp-key[value='acc']").uncheck()
-        page.wait_for_function("document.querySelectorAll('.nbt-cmp-charts .nbt-chart-panel').length === 2")
+        page.wait_for_function("document.querySelectorAll('.nbt-cmp-bars').length === 0")
         page.reload()
-        page.wait_for_function("document.querySelectorAll('.nbt-cmp-charts .nbt-chart-plot.js-plotly-plot').length === 2")
+        page.wait_for_function(f"{lines} === 2")
         keys = page.locator(".nbt-cmp-charts .nbt-chart-panel").evaluate_all("ps => ps.map(p => p.dataset.key)")
-        assert keys == ["grad_norm", "loss"]
+        assert keys == ["grad_norm", "loss"] and page.locator(".nbt-cmp-bars").count() == 0
         assert real_errors(page.errors) == []
     finally:
         context.close()

@@ -5,10 +5,10 @@
 import { Api } from "../../api";
 import { baseLayout, CONFIG, plotly } from "../../plotly";
 import { Selection } from "../../selection";
-import { ChartData } from "../../views/chart-data";
+import { ChartData, seriesFromBuckets } from "../../views/chart-data";
 import { drawMetricCharts, MetricCharts, settingsFrom } from "../../views/chart";
 import { h, runColor, ViewContext } from "../../views/common";
-import { CompareData, differs } from "../../views/compare";
+import { CompareData, differs, metricValue } from "../../views/compare";
 import { ParcoordsController, renderParcoords } from "../../views/parcoords";
 import { WireFrame } from "../../wire";
 import { errorBox, loading } from "../page";
@@ -17,6 +17,8 @@ import { Column, columnsOf, columnValues, defaultAxes, LoadedRun } from "./compa
 export interface Part {
   root: HTMLElement;
   dispose(): void;
+  /** settles once the part is first drawn (or failed) */
+  ready?: Promise<void>;
 }
 
 /** The page's colours for plotly (which takes no CSS variables): the theme's text and grid. */
@@ -34,6 +36,35 @@ function themed(extra: Record<string, any>): Record<string, any> {
 
 export const DEFAULT_CHART_KEYS = 4;
 
+/** Keys of which no run has more than one point: a bar per run says more than a lone marker. */
+export function singleValueKeys(frame: WireFrame | null, keys: string[]): string[] {
+  const most = new Map<string, number>();
+  for (const s of seriesFromBuckets(frame).values()) most.set(s.key, Math.max(most.get(s.key) ?? 0, s.points, s.x.length));
+  return keys.filter((k) => (most.get(k) ?? 0) <= 1);
+}
+
+/** One bar chart per key: the runs' values side by side, each bar in its run's colour. */
+async function drawBars(el: HTMLElement, runs: LoadedRun[], keys: string[]): Promise<HTMLElement[]> {
+  const Plotly = await plotly();
+  const plots: HTMLElement[] = [];
+  for (const key of keys) {
+    const plot = h("div", { class: "nbt-cmp-bars-plot" });
+    el.append(h("div", { class: "nbt-cmp-bars", "data-key": key }, h("div", { class: "nbt-chart-title", title: key }, `${key} (one value per run)`), plot));
+    const has = runs.filter((r) => metricValue(r.metrics[key]) !== null);
+    const trace = {
+      type: "bar",
+      x: has.map((r) => r.name),
+      y: has.map((r) => metricValue(r.metrics[key])),
+      marker: { color: has.map((r) => runColor(r.run_id)) },
+      customdata: has.map((r) => r.run_id),
+      hovertemplate: "<b>%{x}</b>: %{y:.5~g}<extra></extra>",
+    };
+    await Plotly.newPlot(plot, [trace], themed({ height: 260, margin: { l: 56, r: 12, t: 6, b: 60 }, xaxis: { type: "category", automargin: true } }), CONFIG);
+    plots.push(plot);
+  }
+  return plots;
+}
+
 /** A metric key picker (checkboxes in a disclosure) and the charts of the chosen keys. */
 export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], chosen: string[], ctx: ViewContext, onKeys: (keys: string[]) => void): Part {
   let keys = chosen.filter((k) => allKeys.includes(k));
@@ -47,6 +78,7 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
   const out = h("div", { class: "nbt-cmp-charts-out" });
   const root = h("div", { class: "nbt-cmp-charts" }, h("div", { class: "nbt-cmp-toolbar" }, picker), out);
   let charts: MetricCharts | null = null;
+  let bars: HTMLElement[] = [];
   let disposed = false;
   let generation = 0;
   const label = (): void => {
@@ -57,6 +89,7 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
     const mine = ++generation;
     charts?.dispose();
     charts = null;
+    purgeBars();
     label();
     if (!keys.length) {
       out.replaceChildren(h("div", { class: "nbt-app-empty" }, h("div", { class: "nbt-app-empty-title" }, allKeys.length ? "No metric chosen" : "These runs logged no metrics"), h("div", { class: "nbt-app-empty-hint" }, allKeys.length ? "Tick metrics in the list above to chart them." : "Log one with nbtrack.log_metric(key, value, step=...).")));
@@ -66,15 +99,29 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
     try {
       const res = await api.view<{ frame: WireFrame }>("metric-buckets", { run_ids: runs.map((r) => r.run_id), keys, x_axis: "step", buckets: 400 });
       if (disposed || mine !== generation) return;
-      const data: ChartData = { runs: runs.map((r) => ({ run_id: r.run_id, name: r.name, status: r.status, start_time: r.start_time })), keys, x_axis: "step", buckets: res.frame };
+      const single = singleValueKeys(res.frame, keys);
+      const lines = keys.filter((k) => !single.includes(k));
       out.textContent = "";
-      const drawn = await drawMetricCharts(out, data, settingsFrom({ live: true }, data), ctx);
-      if (disposed || mine !== generation) drawn.dispose();
-      else charts = drawn;
+      if (lines.length) {
+        const data: ChartData = { runs: runs.map((r) => ({ run_id: r.run_id, name: r.name, status: r.status, start_time: r.start_time })), keys: lines, x_axis: "step", buckets: res.frame };
+        const drawn = await drawMetricCharts(out, data, settingsFrom({ live: true }, data), ctx);
+        if (disposed || mine !== generation) return drawn.dispose();
+        charts = drawn;
+      }
+      if (single.length) {
+        const grid = h("div", { class: "nbt-cmp-bars-grid" });
+        out.append(grid);
+        bars = await drawBars(grid, runs, single);
+        if (disposed || mine !== generation) purgeBars();
+      }
     } catch (e) {
       if (!disposed && mine === generation) out.replaceChildren(errorBox(e));
     }
   };
+  function purgeBars(): void {
+    if (bars.length) void plotly().then((P) => bars.forEach((b) => P.purge(b)));
+    bars = [];
+  }
   for (const b of boxes) {
     b.input.addEventListener("change", () => {
       keys = boxes.filter((x) => x.input.checked).map((x) => x.k);
@@ -82,12 +129,14 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
       void draw();
     });
   }
-  void draw();
+  const ready = draw();
   return {
     root,
+    ready,
     dispose: () => {
       disposed = true;
       charts?.dispose();
+      purgeBars();
     },
   };
 }
@@ -98,7 +147,7 @@ const PC_PARAMS = 8;
 const PC_METRICS = 4;
 
 /** Parallel coordinates of the params that differ and the first metrics; brushing sets `selection`. */
-export function parallelCoordinates(api: Api, data: CompareData, metrics: string[], selection: Selection): Part {
+export function parallelCoordinates(api: Api, data: CompareData, metrics: string[], selection: Selection, after: Promise<unknown> = Promise.resolve()): Part {
   const runs = data.runs;
   const params = data.params.filter((k) => differs(runs.map((r) => r.params[k]))).slice(0, PC_PARAMS);
   const keys = metrics.slice(0, PC_METRICS);
@@ -130,7 +179,7 @@ export function parallelCoordinates(api: Api, data: CompareData, metrics: string
       if (!disposed) out.replaceChildren(errorBox(e));
     }
   };
-  void draw();
+  void after.finally(() => !disposed && draw());
   return {
     root,
     dispose: () => {
@@ -151,7 +200,7 @@ function columnPicker(label: string, cls: string, columns: Column[], chosen: str
 }
 
 /** A scatter of two columns (param or metric), one marker per run in its colour. */
-export function scatter(data: CompareData, axes: [string | null, string | null], selection: Selection, onAxes: (x: string, y: string) => void): Part {
+export function scatter(data: CompareData, axes: [string | null, string | null], selection: Selection, onAxes: (x: string, y: string) => void, after: Promise<unknown> = Promise.resolve()): Part {
   const runs = data.runs;
   const columns = columnsOf(data);
   const ids = new Set(columns.map((c) => c.id));
@@ -226,7 +275,12 @@ export function scatter(data: CompareData, axes: [string | null, string | null],
   });
   root.append(h("div", { class: "nbt-cmp-toolbar" }, xs, ys, swap, note), plot);
   const unsubscribe = selection.subscribe(() => drawn && redraw());
-  redraw();
+  plot.append(loading("Drawing…"));
+  void after.finally(() => {
+    if (disposed) return;
+    plot.textContent = "";
+    redraw();
+  });
   return {
     root,
     dispose: () => {

@@ -41,7 +41,7 @@ function diffTable(a: LoadedRun, b: LoadedRun, sa: string, sb: string): HTMLElem
 }
 
 /** The section; `pair` is the URL's (a, b), `onPair` writes a new one back. */
-export function sourceDiff(api: Api, runs: LoadedRun[], pair: [string | null, string | null], onPair: (a: string, b: string) => void): SourceDiff {
+export function sourceDiff(api: Api, runs: LoadedRun[], pair: [string | null, string | null], onPair: (a: string, b: string) => void, after: Promise<unknown> = Promise.resolve()): SourceDiff {
   const byId = new Map(runs.map((r) => [r.run_id, r]));
   let a = pair[0] && byId.has(pair[0]) ? pair[0] : runs[0].run_id;
   let b = pair[1] && byId.has(pair[1]) ? pair[1] : (runs.find((r) => r.run_id !== a) ?? runs[0]).run_id;
@@ -99,7 +99,8 @@ export function sourceDiff(api: Api, runs: LoadedRun[], pair: [string | null, st
     });
     pickers.append(swap);
   }
-  void draw();
+  out.append(loading("Reading the cell sources…"));
+  void after.finally(() => !disposed && draw());
   return {
     root,
     dispose: () => {

@@ -6,6 +6,7 @@
 // A new `runs=` is a new route: the shell disposes this page and draws a fresh one.
 
 import "../../../style/app-compare.css";
+import { plotly } from "../../plotly";
 import { Selection } from "../../selection";
 import { h } from "../../views/common";
 import { compareTable } from "../../views/compare";
@@ -118,11 +119,13 @@ async function render(el: HTMLElement, route: Route, ctx: PageContext): Promise<
   const viewCtx = { api: ctx.api, selection, live: true };
   const charts = metricCharts(ctx.api, runs, data.metrics, keys, viewCtx, (k) => ctx.setQuery({ keys: k.join(",") }));
   parts.push(charts);
-  const pc = parallelCoordinates(ctx.api, data, common.filter((k) => !k.startsWith("system/")), selection);
+  // the parts below the charts start once the charts are drawn: the first screen comes first
+  const after = charts.ready ?? Promise.resolve();
+  const pc = parallelCoordinates(ctx.api, data, common.filter((k) => !k.startsWith("system/")), selection, after);
   parts.push(pc);
-  const sc = scatter(data, [route.query.get("x"), route.query.get("y")], selection, (x, y) => ctx.setQuery({ x, y }));
+  const sc = scatter(data, [route.query.get("x"), route.query.get("y")], selection, (x, y) => ctx.setQuery({ x, y }), after);
   parts.push(sc);
-  const src = sourceDiff(ctx.api, runs, [route.query.get("a"), route.query.get("b")], (a, b) => ctx.setQuery({ a, b }));
+  const src = sourceDiff(ctx.api, runs, [route.query.get("a"), route.query.get("b")], (a, b) => ctx.setQuery({ a, b }), after);
   parts.push(src);
 
   const sections = [
@@ -134,6 +137,7 @@ async function render(el: HTMLElement, route: Route, ctx: PageContext): Promise<
   ];
   const jump = h("nav", { class: "nbt-cmp-jump", "aria-label": "Sections" }, sections.map((s) => h("button", { type: "button", onclick: () => s.scrollIntoView({ behavior: "smooth", block: "start" }) }, s.querySelector("h2")!.textContent)));
   el.append(jump, ...sections);
+  void plotly(); // fetched while the histories are read; parsed after the table is on the screen
   return page;
 }
 
