@@ -62,6 +62,8 @@ class MlflowSqlSource:
                                 f"the tables {sorted(missing)}). Give the file MLflow's --backend-store-uri names.")
         self.tables = tables
         self.base = os.path.dirname(self.path)
+        self._absent: set[str] = set()  # experiment folders found missing
+        self._run_total: int | None = None  # runs in the source, once run_index() has counted them
 
     def close(self) -> None:
         self.con.close()
@@ -82,29 +84,39 @@ class MlflowSqlSource:
                 out[str(eid)].tags[key] = value
         return list(out.values())
 
-    def run_index(self) -> list[tuple[str, str]]:
-        return [(r[0], str(r[1])) for r in self._rows(
-            "SELECT run_uuid, experiment_id FROM runs ORDER BY start_time, run_uuid")]
+    def points_per_run(self) -> float | None:
+        """The average number of metric points per run (sizes the import's first batch)."""
+        ((runs,),), ((points,),) = self._rows("SELECT count(*) FROM runs"), self._rows("SELECT count(*) FROM metrics")
+        return points / runs if runs else None
 
-    def _select_ids(self, run_ids: Sequence[str]) -> None:
+    def run_index(self) -> list[tuple[str, str]]:
+        index = [(r[0], str(r[1])) for r in self._rows(
+            "SELECT run_uuid, experiment_id FROM runs ORDER BY start_time, run_uuid")]
+        self._run_total = len(index)
+        return index
+
+    def _select_ids(self, run_ids: Sequence[str]) -> str:
+        """Put ``run_ids`` in the temp table nb_ids; the join that limits a table to them, or ''
+        when they are every run of the source (a plain scan reads a table 1.5-5x faster than the
+        index lookups of the join; rows of runs that are not in the batch are dropped at insert)."""
         self.con.execute("CREATE TEMP TABLE IF NOT EXISTS nb_ids (run_uuid TEXT PRIMARY KEY)")
         self.con.execute("DELETE FROM nb_ids")
         self.con.executemany("INSERT OR IGNORE INTO nb_ids VALUES (?)", [(r,) for r in run_ids])
+        every = self._run_total is not None and len(set(run_ids)) >= self._run_total
+        return "" if every else " JOIN nb_ids USING (run_uuid)"
 
     def run_batch(self, run_ids: Sequence[str]) -> RunBatch:
-        self._select_ids(run_ids)
+        join = self._select_ids(run_ids)
         batch = RunBatch()
         _fill(batch.runs, self._rows(
             "SELECT run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, "
             "artifact_uri, deleted_time FROM runs JOIN nb_ids USING (run_uuid)"))
         batch.runs["experiment_id"] = [str(e) for e in batch.runs["experiment_id"]]
         for name in ("params", "tags"):
-            _fill(getattr(batch, name), self._rows(
-                f"SELECT run_uuid, key, value FROM {name} JOIN nb_ids USING (run_uuid)"))
+            _fill(getattr(batch, name), self._rows(f"SELECT run_uuid, key, value FROM {name}{join}"))
         # MLflow keeps NaN as value 0 with is_nan set (and +-inf as +-1.8e308, which it also reads back)
         _fill(batch.metrics, self._rows(
-            "SELECT run_uuid, key, CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step "
-            "FROM metrics JOIN nb_ids USING (run_uuid)"))
+            f"SELECT run_uuid, key, CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics{join}"))
         batch.metrics["value"] = [math.nan if v is None else v for v in batch.metrics["value"]]
         if {"inputs", "datasets", "input_tags"} <= self.tables:
             self._inputs(batch)
@@ -185,7 +197,15 @@ class MlflowSqlSource:
         if path is None:
             raise InvalidSource(f"artifacts at {uri!r} are not on this machine; only local artifact folders "
                                 "can be copied from a database (import through the MLflow server instead).")
-        return copy_local_tree(path, dest)
+        # <experiment folder>/<run>/artifacts: a missing experiment folder (runs that never logged a
+        # file, or a store moved from another machine) is looked up once, not once a run
+        folder = os.path.dirname(os.path.dirname(path))
+        if folder in self._absent:
+            return 0
+        copied = copy_local_tree(path, dest)
+        if not copied and not os.path.isdir(folder):
+            self._absent.add(folder)
+        return copied
 
 
 def _fill(columns: dict[str, list[Any]], rows: list[tuple[Any, ...]]) -> None:

@@ -49,7 +49,7 @@ def run_import(source: Source, store: Any, artifacts: str = "copy", progress: bo
     todo = [r for r, _ in index if r not in have]
     bar = Progress(len(todo), progress)
     try:
-        start, size = 0, batch_runs
+        start, size = 0, _first_batch(source, batch_runs)
         while start < len(todo):
             ids = todo[start:start + size]
             start += len(ids)
@@ -72,6 +72,17 @@ def run_import(source: Source, store: Any, artifacts: str = "copy", progress: bo
     store._experiments.clear()  # the store's cache of experiments read before the import
     report.seconds = time.monotonic() - started
     return report
+
+
+def _first_batch(source: Source, batch_runs: int) -> int:
+    """Runs in the first batch: as many as keep it near BATCH_POINTS, where the source can say
+    how many points a run has on average (one batch instead of two for 10,000 short runs saves
+    a transaction, an attach and a checkpoint: a tenth of the import); else ``batch_runs``."""
+    per_run = getattr(source, "points_per_run", None)
+    average = per_run() if per_run is not None and batch_runs == BATCH_RUNS else None
+    if not average:
+        return batch_runs
+    return max(100, min(MAX_BATCH_RUNS, int(BATCH_POINTS // 2 / average)))
 
 
 def _experiments(source: Source, archive: Any, artifacts: str, report: Report) -> dict[str, str]:

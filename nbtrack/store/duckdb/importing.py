@@ -229,8 +229,11 @@ def _insert_run_data(con: Any) -> None:
         con.execute(f"""INSERT INTO arc.{name}
                         SELECT run_id, key, last(value) FROM imp_{name} SEMI JOIN imp_new USING (run_id)
                         GROUP BY run_id, key""")
+    # Each run's history in one piece, in order: a read of one run's history then touches the few
+    # row groups whose run_id range holds it (zone maps), not every row group of the table, and
+    # needs no sort (at 10,000,000 points: 82 of 89 row groups scanned when imported unsorted).
     con.execute("""INSERT INTO arc.metrics SELECT run_id, key, value, timestamp, step
-                   FROM imp_metrics SEMI JOIN imp_new USING (run_id)""")
+                   FROM imp_metrics SEMI JOIN imp_new USING (run_id) ORDER BY run_id, key, step, timestamp""")
     con.execute("""
         INSERT INTO arc.latest_metrics
         SELECT run_id, key, best.v, best.t, best.s FROM (
