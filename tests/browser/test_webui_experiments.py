@@ -76,7 +76,7 @@ def test_the_list_shows_every_active_experiment_newest_first(page, ui, shot):
     assert shown[:4] == ["vision", "churn-baseline", "churn-model", "Default"] or shown[-1] == "Default"
     assert "old-attempt" not in shown
     vision = row(page, "vision")
-    cells = vision.locator("td").all_inner_texts()
+    cells = vision.locator("td").all_inner_texts()[1:]  # after the tick
     assert cells[1] == IDS["vision"]
     assert cells[2].startswith("20") and cells[3].startswith("20")  # creation and last update times
     assert vision.locator(".nbt-app-tag").inner_text() == "team: cv"
@@ -221,6 +221,9 @@ def test_keyboard_from_the_search_box_to_a_runs_page(page, ui):
     second = page.locator("tr.nbt-app-exp-row").nth(1)
     assert second.evaluate("el => el === document.activeElement")
     eid = second.get_attribute("data-experiment-id")
+    page.keyboard.press(" ")  # space ticks the focused row
+    assert second.locator(".nbt-app-exp-check").is_checked()
+    assert page.locator(".nbt-app-exp-together").inner_text() == "Runs of 1 ticked"
     page.keyboard.press("Enter")
     page.wait_for_selector(".nbt-app-page-runs[data-ready='1']")
     assert page.evaluate("location.hash") == f"#/experiments/{eid}"
@@ -265,4 +268,18 @@ def test_more_experiments_than_a_page_show_with_show_more(page, many_ui):
     page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 231")
     assert names(page)[-1] == "Default"
     assert page.locator(".nbt-app-exp-more").count() == 0
+    assert real_errors(page.errors) == []
+
+
+def test_ticked_experiments_open_in_one_run_table(page, ui):
+    open_list(page, ui)
+    together = page.locator(".nbt-app-exp-together")
+    assert together.is_disabled()
+    row(page, "vision").locator(".nbt-app-exp-check").check()
+    row(page, "churn-model").locator(".nbt-app-exp-check").check()
+    together.click()
+    page.wait_for_selector(".nbt-app-page-runs[data-ready='1']")
+    assert page.evaluate("location.hash") == f"#/experiments/{IDS['vision']}?ids={IDS['churn-model']}"
+    assert page.locator("h1").inner_text() == "vision + churn-model"
+    assert page.locator(".nbt-row .nbt-run-name").all_inner_texts() == ["first"]
     assert real_errors(page.errors) == []

@@ -247,6 +247,19 @@ def test_paging_shows_the_total_and_moves_server_side(page, ui):
     assert real_errors(page.errors) == []
 
 
+def test_the_page_size_is_chosen_and_kept_in_the_url(page, ui):
+    open_runs(page, ui, "big", "?offset=100")
+    assert page.locator(".nbt-pager-pages").inner_text() == "page 3 of 200"
+    page.locator(".nbt-app-page-size").select_option("200")
+    page.wait_for_function("() => document.querySelectorAll('.nbt-app-page-runs .nbt-row').length === 200")
+    assert "size=200" in page.evaluate("location.hash") and "offset" not in page.evaluate("location.hash")
+    assert page.locator(".nbt-pager-pages").inner_text() == "page 1 of 50"
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('.nbt-app-page-runs .nbt-row').length === 200")
+    assert page.locator(".nbt-app-page-size").input_value() == "200"
+    assert real_errors(page.errors) == []
+
+
 def test_several_experiments_in_one_table(page, ui):
     open_runs(page, ui, "sweep", f"?ids={IDS['empty']},{IDS['sweep']}")
     assert page.locator("h1").inner_text() == "sweep + empty"

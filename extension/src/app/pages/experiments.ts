@@ -55,7 +55,18 @@ registerPage("experiments", async (el, route, ctx) => {
   const newButton = h("button", { type: "button", class: "nbt-app-primary nbt-app-exp-new" }, "New experiment");
   const createBox = h("div", { class: "nbt-app-exp-create", hidden: true });
   const list = h("div", { class: "nbt-app-exp-list" });
-  el.append(h("h1", {}, "Experiments"), h("div", { class: "nbt-app-toolbar" }, search, lifecycle, newButton), createBox, list);
+  // ticked experiments open together: one run table over all of them (#/experiments/a?ids=b,c)
+  const ticked = new Set<string>();
+  const together = h("button", { type: "button", class: "nbt-app-exp-together", disabled: true, title: "tick experiments to see their runs in one table" }, "Runs of ticked") as HTMLButtonElement;
+  const updateTogether = (): void => {
+    together.disabled = ticked.size === 0;
+    together.textContent = ticked.size ? `Runs of ${ticked.size} ticked` : "Runs of ticked";
+  };
+  together.addEventListener("click", () => {
+    const [first, ...rest] = shown.map((e) => e.experiment_id).filter((id) => ticked.has(id));
+    if (first) ctx.navigate(`/experiments/${encodeURIComponent(first)}${rest.length ? `?ids=${rest.map(encodeURIComponent).join(",")}` : ""}`);
+  });
+  el.append(h("h1", {}, "Experiments"), h("div", { class: "nbt-app-toolbar" }, search, lifecycle, newButton, together), createBox, list);
 
   let request = 0;
   let more: string | null = null;
@@ -113,7 +124,7 @@ registerPage("experiments", async (el, route, ctx) => {
     const table = h(
       "table",
       { class: "nbt-app-list nbt-app-exp-table" },
-      h("thead", {}, h("tr", {}, ...["Name", "Id", "Created", "Last update", "Tags", "Lifecycle", ""].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, h("th", { class: "nbt-app-exp-tick" }), ...["Name", "Id", "Created", "Last update", "Tags", "Lifecycle", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, pairs.flat()),
     );
     if (rows[0]) rows[0].tabIndex = 0;
@@ -129,12 +140,20 @@ registerPage("experiments", async (el, route, ctx) => {
   function row(e: Experiment): [HTMLTableRowElement, HTMLTableRowElement] {
     const deleted = e.lifecycle_stage === "deleted";
     const userTags = (e.tags ?? []).filter((t) => !t.key.startsWith("mlflow."));
-    const note = h("td", { class: "nbt-app-row-note", colspan: 7 });
+    const note = h("td", { class: "nbt-app-row-note", colspan: 8 });
     const actions = h("td", { class: "nbt-app-exp-actions" });
     const nameCell = h("td", { class: "nbt-app-exp-name" }, h("a", { href: link(`/experiments/${encodeURIComponent(e.experiment_id)}`), tabindex: -1 }, e.name));
+    const tick = h("input", { type: "checkbox", class: "nbt-app-exp-check", "aria-label": `tick ${e.name}`, tabindex: -1 }) as HTMLInputElement;
+    tick.checked = ticked.has(e.experiment_id);
+    tick.addEventListener("change", () => {
+      if (tick.checked) ticked.add(e.experiment_id);
+      else ticked.delete(e.experiment_id);
+      updateTogether();
+    });
     const tr = h(
       "tr",
       { class: `nbt-app-exp-row${deleted ? " nbt-app-deleted" : ""}`, tabindex: -1, "data-experiment-id": e.experiment_id },
+      h("td", { class: "nbt-app-exp-tick" }, tick),
       nameCell,
       h("td", { class: "nbt-app-muted" }, e.experiment_id),
       h("td", {}, time(e.creation_time)),
@@ -247,7 +266,13 @@ registerPage("experiments", async (el, route, ctx) => {
     else if (k.key === "ArrowUp") next = i === 0 ? search : rows[i - 1];
     else if (k.key === "Home") next = rows[0];
     else if (k.key === "End") next = rows[rows.length - 1];
-    else if (k.key === "Enter") ctx.navigate(`/experiments/${encodeURIComponent(tr.dataset.experimentId ?? "")}`);
+    else if (k.key === " ") {
+      const box = tr.querySelector<HTMLInputElement>(".nbt-app-exp-check");
+      if (box) {
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change"));
+      }
+    } else if (k.key === "Enter") ctx.navigate(`/experiments/${encodeURIComponent(tr.dataset.experimentId ?? "")}`);
     else return;
     k.preventDefault();
     if (next) {

@@ -13,6 +13,7 @@ import { pathOf } from "../router";
 import { registerPage } from "../shell";
 
 const PAGE_SIZE = 50;
+const PAGE_SIZES = [25, 50, 100, 200];
 const MAX_COMPARE = 50;
 const NOTE_TAG = "mlflow.note.content";
 
@@ -118,8 +119,21 @@ registerPage("runs", async (el, route, ctx) => {
   const unsubscribe = selection.subscribe(updateCompare);
   updateCompare();
 
+  const size = h(
+    "select",
+    { class: "nbt-app-page-size", "aria-label": "Runs per page", title: "runs per page" },
+    ...PAGE_SIZES.map((n) => h("option", { value: String(n), selected: n === options.page_size }, `${n} per page`)),
+  ) as HTMLSelectElement;
+  // a new page size draws the page again from its first row (the URL keeps the size)
+  size.addEventListener("change", () => {
+    const q = new URLSearchParams(route.query);
+    q.delete("offset");
+    if (size.value === String(PAGE_SIZE)) q.delete("size");
+    else q.set("size", size.value);
+    ctx.navigate(`${route.path.split("?")[0]}?${q}`);
+  });
   const tableEl = h("div", { class: "nbt-app-runs-table" });
-  el.replaceChildren(header(experiments, ids), h("div", { class: "nbt-app-toolbar" }, compare, clear, hint), tableEl);
+  el.replaceChildren(header(experiments, ids), h("div", { class: "nbt-app-toolbar" }, compare, clear, hint, h("span", { class: "nbt-app-spacer" }), size), tableEl);
   const spec: ViewSpec = {
     view: "runs_table",
     version: 1,
