@@ -47,7 +47,7 @@ export class Api {
         for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
       }
       url += (url.includes("?") ? "&" : "?") + q.toString();
-    } else {
+    } else if (method !== "GET") {
       init.body = JSON.stringify(body ?? {});
     }
     const response = await f(url, init);
