@@ -1,6 +1,7 @@
-"""nbtrack server's table preview of artifacts (POST /api/2.0/nbtrack/artifacts/table) over real
-HTTP: the first rows of Parquet, CSV and TSV artifacts as wire frames, and the same confinement as
-the artifact endpoints (no traversal, no link out of the run's folder)."""
+"""What the web UI's artifact browser reads, over real HTTP: nbtrack's table preview (POST
+/api/2.0/nbtrack/artifacts/table: the first rows of Parquet, CSV and TSV artifacts as wire frames)
+and MLflow's GET /get-artifact (a run's file, also when the artifact proxy does not serve its
+folder), both confined like the artifact endpoints (no traversal, no link out of the run's folder)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def served(tmp_path_factory):
             frame.head(3).to_csv(local / "small.csv", index=False)
             frame.head(5).to_csv(local / "rows.tsv", index=False, sep="\t")
             (local / "notes.txt").write_text("not a table")
+            (local / "page.html").write_text("<script>alert(1)</script>")
+            (local / "red.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
             (local / "broken.parquet").write_bytes(b"PAR1 but not really")
             nbtrack.log_artifacts(str(local), "data")
         folder = nbtrack.get_run(run.info.run_id).info.artifact_uri
@@ -43,7 +46,9 @@ def served(tmp_path_factory):
         nbtrack.set_tracking_uri(before)
     folder = folder.removeprefix("file://")
     os.symlink(base / "secret.csv", os.path.join(folder, "data", "leak.csv"))
-    with nbtrack_server(store) as url, httpx.Client(base_url=url, timeout=30) as http:
+    # the proxy serves another folder: the run's own files are reachable through /get-artifact only
+    with nbtrack_server(store, artifacts_destination=str(base / "elsewhere")) as url, \
+            httpx.Client(base_url=url, timeout=30) as http:
         yield http, run.info.run_id
 
 
@@ -94,3 +99,36 @@ def test_documented_in_openapi(served):
     http, _ = served
     doc = http.get("/api/openapi.json").json()
     assert "post" in doc["paths"][URL]
+
+
+def test_get_artifact_serves_the_run_s_files_safely(served):
+    http, run_id = served
+    listed = http.get("/api/2.0/mlflow/artifacts/list", params={"run_id": run_id, "path": "data"}).json()
+    assert not listed["root_uri"].startswith("mlflow-artifacts:")  # not behind the proxy
+    r = http.get("/get-artifact", params={"run_id": run_id, "path": "data/small.csv"})
+    assert r.status_code == 200 and r.text.startswith("i,x,name,when\n0,0.0,n0,")
+    assert r.headers["content-type"] == "application/octet-stream" and r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''small.csv"
+    assert r.headers["content-security-policy"].startswith("sandbox")
+    html = http.get("/get-artifact", params={"run_uuid": run_id, "path": "data/page.html"})  # MLflow's old name
+    assert html.headers["content-type"] == "application/octet-stream" and "sandbox" in html.headers["content-security-policy"]
+    png = http.get("/get-artifact", params={"run_id": run_id, "path": "data/red.png"})
+    assert png.headers["content-type"] == "image/png" and png.headers["content-disposition"].startswith("inline")
+    assert png.content == b"\x89PNG\r\n\x1a\n not really"
+    big = http.get("/get-artifact", params={"run_id": run_id, "path": "data/big.parquet"})
+    assert int(big.headers["content-length"]) == len(big.content) > 10_000
+
+
+def test_get_artifact_refuses_traversal_links_and_bad_queries(served):
+    http, run_id = served
+    for path in ("../../../secret.csv", "data/../../secret.csv", "%2e%2e/secret.csv", "/etc/passwd", "file:/etc/passwd",
+                 "data\\..\\..\\x"):
+        r = http.get("/get-artifact", params={"run_id": run_id, "path": path})
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", (path, r.text)
+    r = http.get("/get-artifact", params={"run_id": run_id, "path": "data/leak.csv"})
+    assert r.status_code == 400 and "outside" in r.json()["message"] and "hunter2" not in r.text
+    assert http.get("/get-artifact", params={"run_id": run_id, "path": "data/missing.csv"}).status_code == 404
+    assert http.get("/get-artifact", params={"run_id": "0" * 32, "path": "data/small.csv"}).status_code == 404
+    assert http.get("/get-artifact", params={"run_id": run_id, "path": "data"}).status_code == 400  # a folder
+    assert http.get("/get-artifact", params={"path": "data/small.csv"}).status_code == 400
+    assert "get" in http.get("/api/openapi.json").json()["paths"]["/get-artifact"]

@@ -39,10 +39,9 @@ describe("the run page's artifacts", () => {
     ]);
   });
 
-  it("downloads through the artifact proxy of the run's root, path segments encoded", () => {
-    const api = new Api({ base: "/prefix/api/" });
-    expect(artifactUrl(api, "mlflow-artifacts:/1/abc/artifacts", "dir/a b#.txt")).toBe("/prefix/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/dir/a%20b%23.txt");
-    expect(artifactUrl(api, "file:///tmp/x", "a.txt")).toBeNull();
+  it("downloads through the server's /get-artifact, beside its api/ (under any path prefix)", () => {
+    expect(artifactUrl(new Api({ base: "/prefix/api/" }), "abc", "dir/a b#.txt")).toBe("/prefix/get-artifact?run_id=abc&path=dir%2Fa%20b%23.txt");
+    expect(artifactUrl(new Api({ base: "/api" }), "abc", "x&y=1")).toBe("/get-artifact?run_id=abc&path=x%26y%3D1");
   });
 
   it("formats durations", () => {

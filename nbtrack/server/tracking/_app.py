@@ -357,6 +357,8 @@ def build_app(settings: ServerSettings, credentials: Credentials | None = None) 
     documented += [(_workspaces.PREFIXES[0] + ep.path, ep) for ep in _workspaces.ENDPOINTS]
     documented += [(ARTIFACT_PREFIXES[0] + ep.path, ep) for ep in _ARTIFACT_DOCS]
     routes += _artifact_routes(state)
+    routes += _previews.routes(state, _guard)
+    documented += [(ep.path, ep) for ep in _previews.DOCS]
     routes += _misc_routes(state, documented)
     app = Starlette(routes=routes, exception_handlers={404: _not_found(404), 405: _not_found(405)})
     app.state.nbtrack = state

@@ -1,8 +1,13 @@
-"""nbtrack's artifact preview endpoint (``/api/2.0/nbtrack/artifacts/table``): the first rows of a
-run's Parquet, CSV or TSV artifact as a :mod:`nbtrack.store.wire` frame.
+"""What the web UI's artifact browser reads: ``POST /api/2.0/nbtrack/artifacts/table`` (the first
+rows of a run's Parquet, CSV or TSV artifact as a :mod:`nbtrack.store.wire` frame) and MLflow's
+``GET /get-artifact?run_id=&path=`` (a run's artifact file, wherever the run keeps it).
 
-The web UI's artifact browser shows tables without downloading them whole (a browser has no
-Parquet reader). The path is a run's artifact path, confined as everywhere else
+Tables are read on the server so the browser never downloads them whole (it has no Parquet
+reader). ``get-artifact`` serves a run's file also when its folder is not the one the
+``mlflow-artifacts`` proxy serves (``--artifacts-destination`` elsewhere, ``--default-artifact-root``),
+as MLflow's UI route does; the bytes go out as a download-only type (images as images) with
+``nosniff`` and a ``sandbox`` CSP, so an HTML or SVG artifact opened directly runs no script on the
+server's origin. The path is a run's artifact path, confined as everywhere else
 (:func:`nbtrack.server.tracking._convert.confined`: no ``..``, absolute paths, URIs, backslashes
 or their encodings) and read through the run's :class:`LocalArtifactRepository` (links may not
 lead outside the run's folder; the file is opened without following links). Only the rows asked
@@ -11,25 +16,31 @@ for are read: a Parquet file's first batches, a CSV's first blocks.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import posixpath
 import stat
 import tempfile
 from typing import Any
+from urllib.parse import quote
 
-from nbtrack.errors import ArtifactPathError, InvalidParameter, NotFound
+from nbtrack.errors import ArtifactPathError, InvalidParameter, NbtrackError, NotFound
 from nbtrack.server.tracking._convert import confined
 from nbtrack.server.tracking._protocol import Endpoint, Field
 from nbtrack.store.artifacts import LocalArtifactRepository
 from nbtrack.store.wire import frame_to_wire
 
-__all__ = ["ENDPOINTS", "PREFIXES"]
+__all__ = ["DOCS", "ENDPOINTS", "PREFIXES", "routes"]
 
 PREFIXES = ("/api/2.0/nbtrack/", "/ajax-api/2.0/nbtrack/")
 MAX_ROWS = 1000
 MAX_COLUMNS = 200
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".bmp": "image/bmp", ".svg": "image/svg+xml"}
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'; "
+                "img-src 'self' data:; style-src 'unsafe-inline'", "Cache-Control": "private, max-age=60"}
 
 
 def _format(rel: str, asked: str | None) -> str:
@@ -125,10 +136,12 @@ def artifact_table(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= limit <= MAX_ROWS:
         raise InvalidParameter(f"'limit' must be between 1 and {MAX_ROWS}, not {limit}.")
     ctx.client.get_run(run_id)  # NotFound for a run id that is no run
+    import pyarrow as pa
+
     with tempfile.TemporaryDirectory(prefix="nbtrack-preview-") as tmp, _open(ctx, run_id, rel, tmp) as f:
         try:
             table, total, more = _read(f, fmt, limit)
-        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        except (OSError, ValueError, pa.ArrowException) as e:  # a file that is not what its name says
             raise InvalidParameter(f"Artifact {rel!r} could not be read as {fmt}: {e}") from None
     columns = table.num_columns
     if columns > MAX_COLUMNS:
@@ -136,6 +149,73 @@ def artifact_table(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
     return {"frame": frame_to_wire(_plain(table)), "format": fmt, "rows": table.num_rows,
             "total_rows": total, "truncated": more, "columns": columns}
 
+
+def _checked(ctx: Any, a: dict[str, Any], tmp: str) -> tuple[Any, int]:
+    """(the open artifact file, its size) for get-artifact's query."""
+    run_id = a.get("run_id") or a.get("run_uuid") or ""
+    if not run_id:
+        raise InvalidParameter("'run_id' is required: GET /get-artifact?run_id=<run>&path=<file>.")
+    rel = confined(a.get("path"))
+    if not rel:
+        raise InvalidParameter("Give the path of a file: GET /get-artifact?run_id=<run>&path=<file>.")
+    ctx.client.get_run(run_id)
+    f = _open(ctx, run_id, rel, tmp)
+    return f, os.fstat(f.fileno()).st_size
+
+
+class _TrackingOff(NbtrackError):
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+    def get_http_status_code(self) -> int:
+        return 503
+
+
+def routes(state: Any, guard: Any) -> list[Any]:
+    """``GET /get-artifact`` (MLflow's UI route), behind the server's auth; ``guard`` is the app's
+    error and timeout wrapper."""
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from nbtrack.server.tracking._protocol import parse_query
+
+    fields = (Field("run_id"), Field("run_uuid"), Field("path", required=True))
+
+    async def get_artifact(request: Any) -> Any:
+        if state.settings.artifacts_only:
+            raise _TrackingOff("/get-artifact reads runs, which a server in --artifacts-only mode does not serve.")
+        state.authorize(request, writes=False)
+        args = parse_query(request.query_params, fields)
+        tmp = tempfile.mkdtemp(prefix="nbtrack-get-")  # a remote repository's copy; gone once opened
+        try:
+            f, size = await state.run(_checked, state.ctx, args, tmp)
+        finally:
+            await asyncio.to_thread(_remove, tmp)
+        name = posixpath.basename(args["path"])
+        media = IMAGE_TYPES.get(posixpath.splitext(name)[1].lower(), "application/octet-stream")
+
+        def chunks() -> Any:
+            with f:
+                while chunk := f.read(1024 * 1024):
+                    yield chunk
+
+        return StreamingResponse(chunks(), media_type=media, headers={
+            "Content-Length": str(size), **SAFE_HEADERS,
+            "Content-Disposition": f"{'inline' if media != 'application/octet-stream' else 'attachment'}; "
+                                   f"filename*=UTF-8''{quote(name)}"})
+
+    return [Route("/get-artifact", guard(state, get_artifact), methods=["GET"])]
+
+
+def _remove(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+DOCS = [Endpoint("/get-artifact", ("GET",), lambda: None, (Field("run_id"), Field("run_uuid"),
+                                                           Field("path", required=True)), False,
+                 "Download a run's artifact file (MLflow's UI route; images inline, others as attachments)",
+                 raw=True)]
 
 ENDPOINTS = [
     Endpoint("artifacts/table", ("POST",), artifact_table,

@@ -143,14 +143,13 @@ function tableView(res: any): HTMLElement {
 }
 
 
-async function preview(state: RunState, file: FileInfo, url: string | null, revoke: (() => void)[]): Promise<HTMLElement> {
+async function preview(state: RunState, file: FileInfo, url: string, revoke: (() => void)[]): Promise<HTMLElement> {
   const kind = kindOf(file.path);
   const size = file.file_size ?? 0;
   if (kind === "table") {
     const res = await state.api.request<any>("POST", "2.0/nbtrack/artifacts/table", { run_id: state.run.info.run_id, path: file.path, limit: TABLE_ROWS });
     return tableView(res);
   }
-  if (!url) return empty("No preview", "This server does not serve the run's artifact folder; read it where the run was logged.");
   const limit = kind === "image" ? IMAGE_LIMIT : TEXT_LIMIT;
   if (size > limit) return empty("Too large to preview", `${formatBytes(size)} is over the preview limit of ${formatBytes(limit)}: download the file instead.`);
   if (kind === "image") {
@@ -187,7 +186,6 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
   const pane = h("div", { class: "nbt-rp-preview" });
   const layout = h("div", { class: "nbt-rp-artifacts" }, h("div", { class: "nbt-rp-tree-box" }, tree), pane);
   el.append(loading("Listing the artifacts…"));
-  let rootUri = "";
   let disposed = false;
   let generation = 0;
   const files = new Map<string, FileInfo>();
@@ -199,7 +197,6 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
 
   const list = async (path: string): Promise<FileInfo[]> => {
     const res = await state.api.mlflow("GET", "artifacts/list", { run_id: runId, path: path || undefined });
-    rootUri = res.root_uri ?? rootUri;
     const out: FileInfo[] = res.files ?? [];
     // folders first, then by name
     return out.sort((a, b) => Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path));
@@ -259,7 +256,7 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
       n.button.tabIndex = on ? 0 : -1;
     }
     const mine = ++generation;
-    const url = artifactUrl(state.api, rootUri, path);
+    const url = artifactUrl(state.api, runId, path);
     const name = path.split("/").pop() ?? path;
     const body = h("div", { class: "nbt-rp-preview-body" }, loading("Reading the file…"));
     pane.replaceChildren(
@@ -269,7 +266,7 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
         h("code", { class: "nbt-rp-preview-path" }, path),
         h("span", { class: "nbt-rp-muted" }, formatBytes(f.file_size)),
         h("span", { class: "nbt-app-spacer" }),
-        url ? downloadLink(state.api, url, name) : h("span", { class: "nbt-rp-muted" }, "not served for download"),
+        downloadLink(state.api, url, name),
       ),
       body,
     );

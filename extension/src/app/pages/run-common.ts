@@ -52,14 +52,11 @@ export function formatBytes(n: number | null | undefined): string {
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
-/** The download URL of a run artifact: the server's mlflow-artifacts proxy under the run's root
- *  (`mlflow-artifacts:/1/<run>/artifacts`), or null when the server does not serve that folder. */
-export function artifactUrl(api: Api, rootUri: string | undefined, path: string): string | null {
-  if (!rootUri || !rootUri.startsWith("mlflow-artifacts:")) return null;
-  const root = rootUri.replace(/^mlflow-artifacts:\/*/, "").replace(/\/$/, "");
-  const rel = [root, path].filter(Boolean).join("/");
-  const base = api.options.base.replace(/\/$/, "");
-  return `${base}/2.0/mlflow-artifacts/artifacts/${rel.split("/").map(encodeURIComponent).join("/")}`;
+/** The download URL of a run artifact: the server's `/get-artifact` (MLflow's UI route), which
+ *  reads the run's folder wherever it is (the mlflow-artifacts proxy serves one folder only). */
+export function artifactUrl(api: Api, runId: string, path: string): string {
+  const root = api.options.base.replace(/\/$/, "").replace(/\/api$/, "");
+  return `${root}/get-artifact?run_id=${encodeURIComponent(runId)}&path=${encodeURIComponent(path)}`;
 }
 
 /** GET an artifact's bytes as the app's API calls go: with its headers (a server started with

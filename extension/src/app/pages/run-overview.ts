@@ -207,9 +207,7 @@ function cellSource(state: RunState, slot: HTMLElement): void {
     .mlflow("GET", "artifacts/list", { run_id: runId, path: "cell" })
     .then(async (res) => {
       if (!(res.files ?? []).some((f: any) => f.path === CELL_SOURCE)) return;
-      const url = artifactUrl(state.api, res.root_uri, CELL_SOURCE);
-      if (!url) return;
-      const text = await (await fetchArtifact(state.api, url)).text();
+      const text = await (await fetchArtifact(state.api, artifactUrl(state.api, runId, CELL_SOURCE))).text();
       slot.replaceWith(section("Cell source", "nbt-rp-cell-section", h("div", { class: "nbt-rp-muted" }, "The notebook cell that ran this run (", h("code", {}, "%%track"), "), saved as the artifact ", h("code", {}, CELL_SOURCE), "."), h("pre", { class: "nbt-rp-code nbt-rp-cell-source" }, h("code", {}, text))));
     })
     .catch((e) => slot.replaceWith(section("Cell source", "nbt-rp-cell-section", errorBox(e))));
