@@ -69,3 +69,24 @@ describe("keyboard navigation in a table", () => {
     expect(opened).toBe("b");
   });
 });
+
+describe("the REST client's methods", () => {
+  it("sends no body with a GET (with or without arguments) and JSON with PATCH and DELETE", async () => {
+    const sent: [string, string, unknown][] = [];
+    const fetch = (async (url: string, init: RequestInit) => {
+      sent.push([String(init.method), url, init.body]);
+      return new Response("{}");
+    }) as unknown as typeof globalThis.fetch;
+    const api = new Api({ base: "/api", fetch });
+    await api.mlflow("GET", "logged-models/m-1");
+    await api.mlflow("GET", "registered-models/get", { name: "a b" });
+    await api.mlflow("PATCH", "registered-models/update", { name: "a", description: "d" });
+    await api.mlflow("DELETE", "registered-models/alias", { name: "a", alias: "x" });
+    expect(sent).toEqual([
+      ["GET", "/api/2.0/mlflow/logged-models/m-1", undefined],
+      ["GET", "/api/2.0/mlflow/registered-models/get?name=a+b", undefined],
+      ["PATCH", "/api/2.0/mlflow/registered-models/update", '{"name":"a","description":"d"}'],
+      ["DELETE", "/api/2.0/mlflow/registered-models/alias", '{"name":"a","alias":"x"}'],
+    ]);
+  });
+});

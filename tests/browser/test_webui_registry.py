@@ -419,7 +419,13 @@ def test_version_page_shows_source_run_signature_and_tags(browser: Any, ui: UI, 
         changes = [t.split("\t")[1:3] for t in history.all_inner_texts()]  # newest first: v2's own and its aliases'
         assert changes[-2:] == [["v2", "None \u2192 Staging"], ["v2 created", "- \u2192 None"]]
         assert ["@shadow", "v3 \u2192 v2"] in changes and ["@shadow", "v2 \u2192 -"] in changes
+        files = page.locator(".nbt-models-files a")
+        files.wait_for()
+        assert files.get_attribute("href") == f"#/runs/{run_id}?tab=artifacts&path=model%2FMLmodel"
         assert real_errors(page.errors) == []
+        files.click()  # the run page's artifacts tab with the MLmodel selected
+        page.wait_for_function("location.hash.startsWith('#/runs/')")
+        page.wait_for_selector(".nbt-app-page-run")
     finally:
         context.close()
 

@@ -6,6 +6,7 @@
 import { h, MISSING } from "../../views/common";
 import { fetchSignature, formatTime, RegistryData, schemaTable, SignatureInfo, stageBadge, STAGES, VersionRow } from "../../views/registry";
 import { errorBox, link, loading, PageContext } from "../page";
+import { pathOf } from "../router";
 import { registerPage } from "../shell";
 import { act, confirmDialog, editableText, errorSlot, historySection, modelPath, runPath, section, tagsEditor, versionPath } from "./models-common";
 import { loadModel } from "./models-model";
@@ -101,7 +102,23 @@ function signatureBody(sig: SignatureInfo): Node[] {
   return out;
 }
 
-function overview(data: RegistryData, v: VersionRow, model_id: string | null, runName: HTMLElement): HTMLElement {
+/**
+ * Where the version's files are among its source run's artifacts (the run page's artifacts tab
+ * shows them): the logged model's name (MLflow 3) or the path of a runs:/ source, if the run has
+ * an MLmodel there.
+ */
+async function runFilesPath(ctx: PageContext, v: VersionRow, modelId: string | null): Promise<string | null> {
+  if (!v.run_id) return null;
+  let path: string | null = null;
+  const runs = /^runs:\/[^/]+\/(.+)$/.exec(v.source ?? "");
+  if (runs) path = runs[1].replace(/\/+$/, "");
+  else if (modelId) path = (await ctx.api.mlflow("GET", `logged-models/${encodeURIComponent(modelId)}`)).model?.info?.name ?? null;
+  if (!path) return null;
+  const listed = await ctx.api.mlflow("GET", "artifacts/list", { run_id: v.run_id, path });
+  return (listed.files ?? []).some((f: any) => f.path === `${path}/MLmodel`) ? path : null;
+}
+
+function overview(data: RegistryData, v: VersionRow, model_id: string | null, runName: HTMLElement, files: HTMLElement): HTMLElement {
   const row = (k: string, value: Node | string): Node[] => [h("dt", {}, k), h("dd", {}, value)];
   return h("dl", { class: "nbt-models-overview" },
     row("Stage", stageBadge(v.stage)),
@@ -109,6 +126,7 @@ function overview(data: RegistryData, v: VersionRow, model_id: string | null, ru
     row("Source run", v.run_id ? h("span", {}, h("a", { href: link(runPath(v.run_id)), class: "nbt-models-run-link" }, h("code", {}, v.run_id)), " ", runName) : MISSING),
     row("Source", v.source ? h("code", { class: "nbt-models-source" }, v.source) : MISSING),
     row("Logged model", model_id ? h("code", {}, model_id) : MISSING),
+    row("Files", files),
     row("Status", v.status ?? MISSING),
     row("Created", `${formatTime(v.creation_timestamp)}${v.user_id ? ` by ${v.user_id}` : ""}`),
     row("Last updated", formatTime(v.last_updated_timestamp)),
@@ -160,13 +178,20 @@ registerPage("version", async (el, route, ctx) => {
         "Delete the version", `${name}/${v.version}`);
       if (sure && await act(del, deleteSlot, () => ctx.api.mlflow("DELETE", "model-versions/delete", { name, version: String(v.version) }))) ctx.navigate(modelPath(name));
     });
+    const modelId: string | null = mv.model_version?.model_id ?? null;
+    const files = h("span", { class: "nbt-models-files" }, MISSING);
+    runFilesPath(ctx, v, modelId)
+      .then((path) => {
+        if (path && v.run_id) files.replaceChildren(h("a", { href: link(pathOf("/runs/:runId", { runId: v.run_id }, { tab: "artifacts", path: `${path}/MLmodel` })) }, `${path}/ in the source run's artifacts`));
+      })
+      .catch((e) => console.warn("nbtrack: the version's files were not found in its source run", e)); // the row keeps its dash
     body.replaceChildren(
       h("div", { class: "nbt-models-title" }, h("h1", {}, `${name} \u00b7 version ${v.version}`), stageBadge(v.stage),
         v.aliases.map((a) => h("code", { class: "nbt-reg-alias" }, `@${a}`)), h("span", { class: "nbt-app-spacer" }), del),
       deleteSlot,
       h("div", { class: "nbt-models-columns" },
         h("div", { class: "nbt-models-column" },
-          overview(data, v, mv.model_version?.model_id ?? null, runName),
+          overview(data, v, modelId, runName, files),
           section("Stage", stageForm(ctx, data, v, refresh)),
           section("Aliases", aliasForm(ctx, data, v, refresh)),
           section("Description", editableText(v.description, "No description.", (description) =>
