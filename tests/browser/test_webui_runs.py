@@ -260,6 +260,13 @@ def test_the_page_size_is_chosen_and_kept_in_the_url(page, ui):
     assert real_errors(page.errors) == []
 
 
+def test_a_link_past_the_last_page_shows_the_first(page, ui):
+    open_runs(page, ui, "sweep", "?offset=5000")
+    assert page.locator(".nbt-pager-text").inner_text() == "1\u201341 of 41 runs"
+    assert "offset" not in page.evaluate("location.hash")
+    assert real_errors(page.errors) == []
+
+
 def test_several_experiments_in_one_table(page, ui):
     open_runs(page, ui, "sweep", f"?ids={IDS['empty']},{IDS['sweep']}")
     assert page.locator("h1").inner_text() == "sweep + empty"

@@ -7,7 +7,7 @@ import { ApiError } from "../../api";
 import { Selection } from "../../selection";
 import { h, ViewSpec } from "../../views/common";
 import { renderTable, TableController, TableState } from "../../views/table";
-import { catalogueOf } from "../../views/table-data";
+import { catalogueOf, pageRows } from "../../views/table-data";
 import { empty, errorBox, link, loading, PageContext, Route } from "../page";
 import { pathOf } from "../router";
 import { registerPage } from "../shell";
@@ -62,15 +62,17 @@ function stateQuery(s: TableState): Record<string, string | null> {
   };
 }
 
-async function firstPage(ctx: PageContext, body: Record<string, unknown>): Promise<{ frame: any; error: string | null }> {
+async function firstPage(ctx: PageContext, body: Record<string, unknown>): Promise<{ frame: any; error: string | null; reset?: boolean }> {
   try {
     const { frame } = await ctx.api.view("runs-page", body);
+    // a link past the last page (runs deleted since): its first page instead
+    if (Number(body.offset) > 0 && !pageRows(frame).length) return { ...(await firstPage(ctx, { ...body, offset: 0 })), reset: true };
     return { frame, error: null };
   } catch (e) {
     // a bad filter in the link: the rows of no filter, the error where the filter is
     if (!(e instanceof ApiError) || e.errorCode !== "INVALID_PARAMETER_VALUE" || !body.filter) throw e;
     const { frame } = await ctx.api.view("runs-page", { ...body, filter: "", offset: 0 });
-    return { frame, error: e.message };
+    return { frame, error: e.message, reset: true };
   }
 }
 
@@ -92,7 +94,7 @@ registerPage("runs", async (el, route, ctx) => {
   };
   const body = { experiment_ids: ids, filter: options.filter, sort: options.sort, descending: options.descending, offset: options.offset, limit: options.page_size, catalogue: true };
   let experiments: any[];
-  let page: { frame: any; error: string | null };
+  let page: { frame: any; error: string | null; reset?: boolean };
   try {
     [experiments, page] = await Promise.all([
       Promise.all(ids.map((id) => ctx.api.mlflow("GET", "experiments/get", { experiment_id: id }).then((r) => r.experiment))),
@@ -137,7 +139,7 @@ registerPage("runs", async (el, route, ctx) => {
   const spec: ViewSpec = {
     view: "runs_table",
     version: 1,
-    options: page.error ? { ...options, offset: 0 } : options,
+    options: page.reset ? { ...options, offset: 0 } : options,
     // the catalogue rides on the first row of a page asked with catalogue: true
     data: { page: page.frame, catalogue: catalogueOf(page.frame) ?? [], error: page.error ? { problem: page.error, position: null, text: options.filter } : null },
   };
@@ -149,6 +151,7 @@ registerPage("runs", async (el, route, ctx) => {
     openRun: (id) => ctx.navigate(`/runs/${encodeURIComponent(id)}`),
   });
   table.onState = (s) => ctx.setQuery(stateQuery(s));
+  if (page.reset) ctx.setQuery({ offset: null });
   if (!table.total() && !options.filter) {
     tableEl.prepend(empty("No runs in this experiment yet", "Log one from a notebook with ", h("code", {}, "%%track"), ", or from a script with ", h("code", {}, `MLFLOW_TRACKING_URI=${location.origin}`), " and ", h("code", {}, "mlflow.start_run()"), "."));
   }
