@@ -294,6 +294,12 @@ def test_dark_theme(browser, ui, shot):
     open_runs(page, ui, "sweep")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     background = page.evaluate("getComputedStyle(document.querySelector('.nbt-row td.nbt-pin')).backgroundColor")
+    box = page.locator(".nbt-filter-input")
+    box.fill("metrics.acc >>> 1")
+    box.press("Enter")
+    page.locator(".nbt-filter-error").wait_for()
+    error_background = page.evaluate("getComputedStyle(document.querySelector('.nbt-filter-error')).backgroundColor")
+    assert error_background == "rgb(22, 27, 34)"  # the dark theme's --jp-layout-color2, not JupyterLab's pink
     shot(page, "webui-runs-dark")
     context.close()
     assert background != "rgb(255, 255, 255)"
