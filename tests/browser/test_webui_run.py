@@ -260,9 +260,16 @@ def test_tags_are_set_and_deleted(ui: UI, page: Any) -> None:
     assert page.input_value(".nbt-rp-tag-key") == ""
     page.click(".nbt-rp-user-tags tr[data-key='stage'] .nbt-rp-tag-delete")
     page.wait_for_selector(".nbt-rp-user-tags tr[data-key='stage']", state="detached")
+    # ✎ puts a tag in the form: a new value replaces the old one
+    page.click(".nbt-rp-user-tags tr[data-key='team'] .nbt-rp-tag-edit")
+    assert page.input_value(".nbt-rp-tag-key") == "team" and page.input_value(".nbt-rp-tag-value-input") == "vision"
+    page.fill(".nbt-rp-tag-value-input", "vision-2")
+    page.press(".nbt-rp-tag-value-input", "Enter")
+    page.wait_for_function("document.querySelector(\".nbt-rp-user-tags tr[data-key='team'] .nbt-rp-wrap\").textContent === 'vision-2'")
     page.reload()
     page.wait_for_selector(".nbt-rp-user-tags tr[data-key='reviewed']")
     assert page.query_selector(".nbt-rp-user-tags tr[data-key='stage']") is None
+    assert page.inner_text(".nbt-rp-user-tags tr[data-key='team'] .nbt-rp-wrap") == "vision-2"
 
 
 def test_status_is_live_while_running(ui: UI, page: Any) -> None:
@@ -475,6 +482,23 @@ def test_many_metrics_draw_a_few_charts_and_the_filter_finds_the_rest(ui: UI, pa
     page.wait_for_selector(".nbt-chart-panel[data-key='grad_norm/layer_59'] .js-plotly-plot")
     assert page.eval_on_selector_all(".nbt-rp-chart-lines .nbt-chart-panel", "ps => ps.map(p => p.dataset.key)") == ["grad_norm/layer_59"]
     assert page.query_selector(".nbt-rp-chart-capped") is None
+
+
+def test_many_keys_get_a_filter_on_the_overview(ui: UI, page: Any) -> None:
+    open_run(page, ui, "wide")
+    page.fill(".nbt-rp-key-filter", "layer_07")
+    shown = page.eval_on_selector_all(".nbt-rp-metrics tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.key)")
+    assert shown == ["grad_norm/layer_07"]
+
+
+def test_a_deleted_run_says_so_and_can_be_restored(ui: UI, page: Any) -> None:
+    rest(ui, "runs/delete", {"run_id": IDS["empty"]})
+    open_run(page, ui, "empty")
+    assert page.is_visible(".nbt-rp-deleted") and "This run is deleted" in page.inner_text(".nbt-rp-deleted")
+    page.click(".nbt-rp-restore")
+    page.wait_for_selector(".nbt-rp-deleted", state="hidden")
+    with urllib.request.urlopen(f"{ui.url}/api/2.0/mlflow/runs/get?run_id={IDS['empty']}") as r:
+        assert json.loads(r.read())["run"]["info"]["lifecycle_stage"] == "active"
 
 
 def test_empty_run_says_what_to_do(ui: UI, page: Any) -> None:

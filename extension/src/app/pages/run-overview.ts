@@ -107,6 +107,16 @@ function tagsSection(state: RunState): HTMLElement {
     const keys = Object.keys(tags).sort();
     const user = keys.filter((k) => !isSystemTag(k));
     const system = keys.filter((k) => isSystemTag(k) && k !== NOTE);
+    const edit = (k: string, v: string): HTMLElement =>
+      h("button", {
+        type: "button", class: "nbt-rp-tag-edit", title: `Change the tag ${k}`, "aria-label": `Change the tag ${k}`,
+        onclick: () => {
+          key.value = k;
+          value.value = v;
+          value.focus();
+          value.select();
+        },
+      }, "\u270e");
     const del = (k: string): HTMLElement =>
       h("button", {
         type: "button", class: "nbt-rp-tag-delete", title: `Delete the tag ${k}`, "aria-label": `Delete the tag ${k}`,
@@ -123,7 +133,7 @@ function tagsSection(state: RunState): HTMLElement {
       }, "\u00d7");
     keepOpen(table, () => table.replaceChildren(
       user.length
-        ? kvTable("nbt-rp-user-tags", user.map((k) => [k, h("span", { class: "nbt-rp-tag-value" }, h("span", { class: "nbt-rp-wrap" }, tags[k]), del(k))]), "Tag", "Value")
+        ? kvTable("nbt-rp-user-tags", user.map((k) => [k, h("span", { class: "nbt-rp-tag-value" }, h("span", { class: "nbt-rp-wrap" }, tags[k]), h("span", { class: "nbt-rp-tag-actions" }, edit(k, tags[k]), del(k)))]), "Tag", "Value")
         : h("div", { class: "nbt-rp-muted" }, "No tags. Add one below."),
       system.length
         ? h("details", { class: "nbt-rp-system-tags" }, h("summary", {}, `System tags (${system.length})`), kvTable("nbt-rp-system-tags-table", system.map((k) => [k, h("span", { class: "nbt-rp-wrap" }, tags[k])]), "Tag", "Value"))
@@ -226,6 +236,15 @@ export const renderOverview: TabRenderer = (el, state) => {
   const aboutSlot = h("div", {}, about(state));
   const metricsSlot = h("div", {}, metricsTables(state, chartLink));
   const paramsSlot = h("div", {}, params(state));
+  const keyFilter = h("input", { type: "search", class: "nbt-rp-key-filter", placeholder: "Filter params and metrics", "aria-label": "Filter params and metrics by key" });
+  const filterKeys = (): void => {
+    const words = keyFilter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    for (const tr of el.querySelectorAll<HTMLElement>(".nbt-rp-params tbody tr, .nbt-rp-metrics tbody tr, .nbt-rp-system-metrics-table tbody tr")) {
+      tr.hidden = !words.every((w) => (tr.dataset.key ?? "").toLowerCase().includes(w));
+    }
+  };
+  keyFilter.addEventListener("input", filterKeys);
+  const many = (state.run.data?.params?.length ?? 0) + (state.run.data?.metrics?.length ?? 0) > 20;
   const modelsSlot = h("div", { hidden: true });
   const cellSlot = h("div", { hidden: true });
   const ds = datasets(state);
@@ -238,6 +257,7 @@ export const renderOverview: TabRenderer = (el, state) => {
         { class: "nbt-rp-col" },
         section("About", "nbt-rp-about-section", aboutSlot),
         section("Description", "nbt-rp-description-section", description(state)),
+        many ? h("div", { class: "nbt-app-toolbar" }, keyFilter) : null,
         section("Params", "nbt-rp-params-section", paramsSlot),
         section("Metrics", "nbt-rp-metrics-section", metricsSlot),
       ),
@@ -258,6 +278,7 @@ export const renderOverview: TabRenderer = (el, state) => {
     aboutSlot.replaceChildren(about(state));
     keepOpen(metricsSlot, () => metricsSlot.replaceChildren(metricsTables(state, chartLink)));
     paramsSlot.replaceChildren(params(state));
+    filterKeys();
   };
   state.listeners.add(redraw);
   return {

@@ -56,6 +56,24 @@ registerPage("run", async (el, route, ctx) => {
   const renameButton = h("button", { type: "button", class: "nbt-rp-rename", title: "Rename the run" }, "Rename");
   const head = h("div", { class: "nbt-rp-head" }, title, badge, renameButton);
   const headError = h("div", { class: "nbt-rp-head-error" });
+  const deleted = h("div", { class: "nbt-rp-deleted", role: "status", hidden: true });
+  const drawDeleted = (): void => {
+    const gone = state.run.info.lifecycle_stage === "deleted";
+    deleted.hidden = !gone;
+    if (!gone) return deleted.replaceChildren();
+    const restore = h("button", { type: "button", class: "nbt-rp-restore" }, "Restore");
+    restore.addEventListener("click", async () => {
+      restore.disabled = true;
+      try {
+        await ctx.api.mlflow("POST", "runs/restore", { run_id: runId });
+        await state.refresh();
+      } catch (e) {
+        deleted.append(errorBox(e));
+        restore.disabled = false;
+      }
+    });
+    deleted.replaceChildren(h("span", {}, "This run is deleted: searches and the run table leave it out until it is restored."), restore);
+  };
   const drawHead = (): void => {
     const r = state.run;
     const name = r.info.run_name || r.info.run_id;
@@ -103,7 +121,9 @@ registerPage("run", async (el, route, ctx) => {
     input.select();
   });
   state.listeners.add(drawHead);
+  state.listeners.add(drawDeleted);
   drawHead();
+  drawDeleted();
 
   // -- tabs -------------------------------------------------------------------------------------
   const tabBar = h("div", { class: "nbt-rp-tabs", role: "tablist", "aria-label": "Run sections" });
@@ -145,7 +165,7 @@ registerPage("run", async (el, route, ctx) => {
     current = r(tabEl, state, route.query, ctx);
   };
 
-  el.replaceChildren(crumbs, head, headError, tabBar, body);
+  el.replaceChildren(crumbs, head, headError, deleted, tabBar, body);
   show(tabOf(route.query), false);
 
   // -- live status: poll while the run is RUNNING -----------------------------------------------
