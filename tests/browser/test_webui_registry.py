@@ -8,8 +8,10 @@ descriptions, and a few more models for search and paging. Every page renders wi
 errors, and each interaction is checked on the screen and then in the server's state: stage
 change with archiving, alias moved from v1 to v2 and deleted, description kept over a reload,
 tags added and deleted, search narrowing the list, a bad filter's error in place with the list
-kept, paging, keyboard navigation, the history's date picker, a version page's deep link
-reloaded, a model created, renamed and deleted.
+kept, sorting, paging, keyboard navigation, the history's date picker, a version page's deep
+link reloaded, a transition the server refuses, ticked versions opening the compare page of
+their source runs, a version's files in its run's artifacts, a model created, renamed and
+deleted, a version deleted, a name that needs escaping everywhere, the dark theme.
 """
 
 from __future__ import annotations
