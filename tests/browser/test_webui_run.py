@@ -171,6 +171,7 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     page.wait_for_selector(".nbt-rp-children-list")
     page.wait_for_selector(".nbt-rp-models")
     shot(page, "webui-run-overview")
+    shot(page.locator(".nbt-app-main"), "webui-run-overview-full")
     assert page.inner_text(".nbt-rp-name") == "resnet-lr-0.01"
     assert page.get_attribute(".nbt-rp-head .nbt-rp-status", "data-status") == "FINISHED"
     assert page.inner_text(".nbt-rp-exp-link") == "run-page"
@@ -326,6 +327,7 @@ def test_charts(ui: UI, page: Any, shot: Any) -> None:
                               .data.find(t => t.meta[1] === 'line').x.length""")
     assert points == 30
     shot(page, "webui-run-charts")
+    shot(page.locator(".nbt-app-main"), "webui-run-charts-full")
     assert layout(page, "loss", "xaxis.title.text") == "step"
     page.click(".nbt-rp-chart-lines .nbt-chart-xbutton[data-axis='relative']")
     page.wait_for_function("""() => document.querySelector(".nbt-chart-panel[data-key='loss'] .js-plotly-plot")
@@ -410,6 +412,7 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     assert frame.locator("#t").inner_text() == "Report heading"  # drawn, and its script did not run
     assert page.get_attribute("iframe.nbt-rp-html", "sandbox") == ""
     assert frame.locator("#px").count() == 1 and not [u for u in asked if "pixel.png" in u]  # nothing fetched
+    shot(page, "webui-run-html-preview")
     expand(page, "model")
     select(page, "model/MLmodel")
     inputs = page.eval_on_selector_all(".nbt-rp-signature-inputs tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")
