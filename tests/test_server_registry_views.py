@@ -114,6 +114,8 @@ def test_errors_name_what_is_wrong(server):
     assert post(server, "registry-history", {}, status=400)["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "limit" in post(server, "registry-history", {"name": "iris", "limit": 0}, status=400)["message"]
     assert post(server, "registry-snapshot", {"name": "iris"}, status=400)["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "'until'" in post(server, "registry-history", {"name": "iris", "until": -1}, status=400)["message"]
+    assert "'at'" in post(server, "registry-snapshot", {"name": "iris", "at": 2**62}, status=400)["message"]
     assert post(server, "model-version-signature", {"name": "iris", "version": "9"}, status=404)["error_code"] == \
         "RESOURCE_DOES_NOT_EXIST"
     assert post(server, "registry-history", {"name": "empty"})["events"] == []

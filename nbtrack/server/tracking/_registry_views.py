@@ -21,6 +21,7 @@ from typing import Any
 
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.server.tracking._protocol import Endpoint, Field
+from nbtrack.tracking import validation
 
 __all__ = ["ENDPOINTS"]
 
@@ -37,13 +38,14 @@ def registry_history(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
     limit = a.get("limit", MAX_EVENTS)
     if not 1 <= limit <= MAX_EVENTS:
         raise InvalidParameter(f"'limit' must be between 1 and {MAX_EVENTS}, not {limit}.")
-    events = ctx.client.get_model_version_history(a["name"], a.get("version"), until=a.get("until"))
+    until = validation.time_ms(a.get("until"), "until")  # checked here: the client's message names 'at'
+    events = ctx.client.get_model_version_history(a["name"], a.get("version"), until=until)
     # the latest ones when there are more: the replay of an "as of" date wants the recent past
     return {"events": [event_json(e) for e in events[-limit:]], "total": len(events)}
 
 
 def registry_snapshot(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
-    snap = ctx.client.get_registry_snapshot(a["name"], a["at"])
+    snap = ctx.client.get_registry_snapshot(a["name"], validation.time_ms(a["at"], "at"))
     return {"name": snap.name, "timestamp": snap.timestamp,
             "stages": [{"version": v, "stage": s} for v, s in sorted(snap.stages.items())],
             "aliases": [{"alias": k, "version": v} for k, v in sorted(snap.aliases.items())]}
