@@ -88,7 +88,8 @@ def build(uri: str) -> None:
         nbtrack.log_input(nbtrack.data.from_pandas(frame, name="scores-train"), context="training")
         x = pd.DataFrame(np.random.default_rng(0).random((20, 3)), columns=["a", "b", "c"])
         y = (x["a"] > 0.5).astype(int)
-        nbtrack.sklearn.log_model(LogisticRegression().fit(x, y), name="model", input_example=x.head(2))
+        info = nbtrack.sklearn.log_model(LogisticRegression().fit(x, y), name="model", input_example=x.head(2))
+        nbtrack.register_model(info.model_uri, "run-page-clf")
         with nbtrack.start_run(run_name="fold-1", nested=True) as child:
             nbtrack.log_metric("loss", 0.5)
     IDS.update(run=run.info.run_id, child=child.info.run_id)
@@ -170,6 +171,7 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     page.wait_for_selector(".nbt-rp-cell-source")
     page.wait_for_selector(".nbt-rp-children-list")
     page.wait_for_selector(".nbt-rp-models")
+    page.wait_for_selector(".nbt-rp-registered a")
     shot(page, "webui-run-overview")
     shot(page.locator(".nbt-app-main"), "webui-run-overview-full")
     assert page.inner_text(".nbt-rp-name") == "resnet-lr-0.01"
@@ -196,6 +198,8 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     assert page.inner_text(".nbt-rp-cell-source").strip() == CELL.strip()
     assert "scores-train" in page.inner_text(".nbt-rp-datasets") and "training" in page.inner_text(".nbt-rp-datasets")
     assert "model" in page.inner_text(".nbt-rp-models") and "ready" in page.inner_text(".nbt-rp-models")
+    assert page.inner_text(".nbt-rp-registered") == "run-page-clf version 1"
+    assert page.get_attribute(".nbt-rp-registered a", "href") == "#/models/run-page-clf/versions/1"
     # the child links back to its parent
     page.click(".nbt-rp-children-list a")
     page.wait_for_selector(".nbt-rp-parent")

@@ -211,6 +211,21 @@ function loggedModels(state: RunState, slot: HTMLElement): void {
     .catch((e) => console.warn("nbtrack: no logged models", e)); // optional: the section stays hidden
 }
 
+function registered(state: RunState, slot: HTMLElement): void {
+  const runId = state.run.info.run_id;
+  state.api
+    .mlflow("GET", "model-versions/search", { filter: `run_id = '${runId}'`, max_results: 100 })
+    .then((res) => {
+      const versions: any[] = res.model_versions ?? [];
+      if (!versions.length) return;
+      slot.replaceWith(section("Registered as", "nbt-rp-registered-section", h("ul", { class: "nbt-rp-registered" }, ...versions.map((v) =>
+        h("li", {}, h("a", { href: link(pathOf("/models/:name/versions/:version", { name: v.name, version: String(v.version) })) }, `${v.name} version ${v.version}`),
+          v.current_stage && v.current_stage !== "None" ? h("span", { class: "nbt-rp-muted" }, ` ${v.current_stage}`) : null,
+          (v.aliases ?? []).length ? h("span", { class: "nbt-rp-muted" }, ` @${v.aliases.join(", @")}`) : null)))));
+    })
+    .catch((e) => console.warn("nbtrack: no model versions", e)); // optional: the section stays hidden
+}
+
 function cellSource(state: RunState, slot: HTMLElement): void {
   const runId = state.run.info.run_id;
   state.api
@@ -246,6 +261,7 @@ export const renderOverview: TabRenderer = (el, state) => {
   keyFilter.addEventListener("input", filterKeys);
   const many = (state.run.data?.params?.length ?? 0) + (state.run.data?.metrics?.length ?? 0) > 20;
   const modelsSlot = h("div", { hidden: true });
+  const registeredSlot = h("div", { hidden: true });
   const cellSlot = h("div", { hidden: true });
   const ds = datasets(state);
   el.append(
@@ -268,11 +284,13 @@ export const renderOverview: TabRenderer = (el, state) => {
         section("Child runs", "nbt-rp-children-section", children(state)),
         ds ? section("Dataset inputs", "nbt-rp-datasets-section", ds) : null,
         modelsSlot,
+        registeredSlot,
       ),
     ),
     cellSlot,
   );
   loggedModels(state, modelsSlot);
+  registered(state, registeredSlot);
   cellSource(state, cellSlot);
   const redraw = (): void => {
     aboutSlot.replaceChildren(about(state));
