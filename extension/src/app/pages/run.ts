@@ -174,7 +174,7 @@ registerPage("run", async (el, route, ctx) => {
   const poll = async (): Promise<void> => {
     timer = null;
     try {
-      await state.refresh();
+      if (!document.hidden) await state.refresh(); // a tab in the background asks nothing
     } catch (e) {
       console.warn("nbtrack: the run's status could not be refreshed", e);
     }
