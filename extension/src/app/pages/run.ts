@@ -148,7 +148,8 @@ registerPage("run", async (el, route, ctx) => {
   });
   const show = (tab: TabId, fromClick: boolean): void => {
     if (tab === shown) return;
-    if (fromClick) ctx.setQuery({ tab: tab === "overview" ? null : tab, path: null, filter: null });
+    // another tab's state leaves the URL with it
+    if (fromClick) ctx.setQuery({ tab: tab === "overview" ? null : tab, path: null, filter: null, x: null, logy: null, smoothing: null });
     current?.dispose();
     shown = tab;
     for (const b of buttons) {
