@@ -283,3 +283,24 @@ def test_ticked_experiments_open_in_one_run_table(page, ui):
     assert page.locator("h1").inner_text() == "vision + churn-model"
     assert page.locator(".nbt-row .nbt-run-name").all_inner_texts() == ["first"]
     assert real_errors(page.errors) == []
+
+
+def test_headers_sort_the_list_and_the_url_keeps_it(page, ui):
+    open_list(page, ui, "?q=churn")
+    page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 2")
+    assert names(page) == ["churn-baseline", "churn-model"]  # newest first
+    page.locator("th[data-sort='name'] button").click()
+    page.wait_for_function("() => location.hash.includes('sort=name-asc')")
+    page.wait_for_function("() => document.querySelector('th[data-sort=name]').getAttribute('aria-sort') === 'ascending'")
+    assert names(page) == ["churn-baseline", "churn-model"]
+    page.locator("th[data-sort='name'] button").click()
+    page.wait_for_function("() => document.querySelector('tr.nbt-app-exp-row .nbt-app-exp-name').textContent === 'churn-model'")
+    assert "sort=name-desc" in page.evaluate("location.hash")
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 2")
+    assert names(page) == ["churn-model", "churn-baseline"]
+    assert page.locator("th[data-sort='name']").inner_text() == "Name \u25bc"
+    page.locator("th[data-sort='creation_time'] button").click()
+    page.wait_for_function("() => !location.hash.includes('sort=')")  # back to the default, newest first
+    assert names(page) == ["churn-baseline", "churn-model"]
+    assert real_errors(page.errors) == []

@@ -14,6 +14,7 @@ const VIEWS: Record<string, { label: string; viewType: string }> = {
   all: { label: "All", viewType: "ALL" },
 };
 // a filter names an attribute or a tag first (name LIKE ..., tags.team = ...) or compares
+const SORTABLE: Record<string, string> = { name: "Name", creation_time: "Created", last_update_time: "Last update" };
 const FILTER_START = /^\s*(name|tags?\.|`?attributes?\.|creation_time|last_update_time|experiment_id)\b/i;
 
 /** The filter sent for what was typed: an MLflow filter as it is; a plain text, "name contains it". */
@@ -40,6 +41,10 @@ function time(ms: number | undefined): string {
 registerPage("experiments", async (el, route, ctx) => {
   ctx.setTitle("Experiments");
   const view = VIEWS[route.query.get("view") ?? ""] ? (route.query.get("view") as string) : "active";
+  // ?sort=name, ?sort=last_update_time-asc...: a header click sorts through MLflow's order_by
+  let [sortKey, sortDir] = (route.query.get("sort") ?? "creation_time").split("-");
+  if (!SORTABLE[sortKey]) sortKey = "creation_time";
+  let descending = sortKey === "name" ? sortDir === "desc" : sortDir !== "asc";
   const search = h("input", {
     type: "search",
     class: "nbt-app-exp-search",
@@ -77,7 +82,7 @@ registerPage("experiments", async (el, route, ctx) => {
     if (!append) list.replaceChildren(loading("Loading experiments…"));
     const body: Record<string, unknown> = {
       max_results: 200,
-      order_by: ["creation_time DESC"],
+      order_by: [`${sortKey} ${descending ? "DESC" : "ASC"}`, ...(sortKey === "name" ? [] : ["name ASC"])],
       view_type: VIEWS[lifecycle.value].viewType,
       filter: experimentFilter(search.value) || undefined,
       page_token: append ? more : undefined,
@@ -93,6 +98,32 @@ registerPage("experiments", async (el, route, ctx) => {
       // a bad filter: the message under the box, the search stays as typed
       list.replaceChildren(errorBox(e));
     }
+  }
+
+  /** A column title; the sortable ones sort on a click (again: the other way). */
+  function header(title: string): HTMLElement {
+    const key = Object.keys(SORTABLE).find((k) => SORTABLE[k] === title);
+    if (!key) return h("th", {}, title);
+    const on = key === sortKey;
+    return h(
+      "th",
+      { class: "nbt-app-sortable", "data-sort": key, "aria-sort": on ? (descending ? "descending" : "ascending") : "none" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "nbt-app-sort",
+          title: `sort by ${title.toLowerCase()}`,
+          onclick: () => {
+            if (on) descending = !descending;
+            else [sortKey, descending] = [key, key !== "name"];
+            keepQuery();
+            void load();
+          },
+        },
+        title + (on ? (descending ? " \u25bc" : " \u25b2") : ""),
+      ),
+    );
   }
 
   function firstRunHint(): HTMLElement {
@@ -124,7 +155,7 @@ registerPage("experiments", async (el, route, ctx) => {
     const table = h(
       "table",
       { class: "nbt-app-list nbt-app-exp-table" },
-      h("thead", {}, h("tr", {}, h("th", { class: "nbt-app-exp-tick" }), ...["Name", "Id", "Created", "Last update", "Tags", "Lifecycle", ""].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, h("th", { class: "nbt-app-exp-tick" }), ...["Name", "Id", "Created", "Last update", "Tags", "Lifecycle", ""].map((t) => header(t)))),
       h("tbody", {}, pairs.flat()),
     );
     if (rows[0]) rows[0].tabIndex = 0;
@@ -282,7 +313,11 @@ registerPage("experiments", async (el, route, ctx) => {
     }
   });
 
-  const keepQuery = (): void => ctx.setQuery({ q: search.value.trim() || null, view: lifecycle.value === "active" ? null : lifecycle.value });
+  const keepQuery = (): void => {
+    const defaultSort = sortKey === "creation_time" && descending;
+    const sort = defaultSort ? null : `${sortKey}-${descending ? "desc" : "asc"}`;
+    ctx.setQuery({ q: search.value.trim() || null, view: lifecycle.value === "active" ? null : lifecycle.value, sort });
+  };
   let typing: ReturnType<typeof setTimeout> | null = null;
   search.addEventListener("input", () => {
     if (typing) clearTimeout(typing);
