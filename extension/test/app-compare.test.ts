@@ -55,3 +55,17 @@ describe("the compare page's data", () => {
     expect(compareTable(data, true).querySelector('tr[data-key="same"]')).not.toBeNull(); // the notebook's view keeps metrics
   });
 });
+
+describe("the compare page's bars", () => {
+  it("draws as bars the keys of which no run has more than one point", async () => {
+    const { singleValueKeys } = await import("../src/app/pages/compare-plots");
+    const cols = ["run_id", "key", "bucket", "n", "x0", "v0", "x1", "v1", "xmean", "vmean", "vmin", "vmax", "x_at_min", "x_at_max", "last_step", "last_ts"];
+    const rows = [
+      ["a", "acc", 0, 1, 0, 0.8, 0, 0.8, 0, 0.8, 0.8, 0.8, 0, 0, 0, 1],
+      ["b", "acc", 0, 1, 0, 0.9, 0, 0.9, 0, 0.9, 0.9, 0.9, 0, 0, 0, 1],
+      ["a", "loss", 0, 5, 0, 1, 4, 0.2, 2, 0.5, 0.2, 1, 4, 0, 4, 5],
+    ];
+    const frame = { columns: cols, dtypes: cols.map(() => "object"), data: cols.map((_, j) => rows.map((r) => r[j])) };
+    expect(singleValueKeys(frame, ["acc", "loss", "absent"])).toEqual(["acc", "absent"]);
+  });
+});
