@@ -4,6 +4,8 @@ rename and delete, and ``models:/`` URIs that load and predict."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import nbtrack
@@ -173,3 +175,36 @@ def test_search_registered_models_and_versions(backend, logged):
     with pytest.raises(NbtrackError) as info:
         client.search_registered_models("nonsense >> 1")
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_stage_and_alias_history_and_what_held_a_stage_then(backend, logged):
+    """nbtrack's registry history (MLflow keeps none): on ``rest`` it comes from nbtrack server's
+    views/registry-history, so a remote client answers "what was in Production then" too."""
+    run_id, _, _ = logged
+    client = nbtrack.MlflowClient()
+    name = backend.name("history")
+    client.create_registered_model(name)
+    source = f"runs:/{run_id}/model"
+    client.create_model_version(name, source, run_id=run_id)
+    client.create_model_version(name, source, run_id=run_id)
+    client.transition_model_version_stage(name, 1, "Production")
+    client.set_registered_model_alias(name, "champion", 1)
+    between = max(e.timestamp for e in client.get_model_version_history(name))
+    time.sleep(0.005)  # the changes below are recorded in a later millisecond
+    client.transition_model_version_stage(name, 2, "Production", archive_existing_versions=True)
+    client.set_registered_model_alias(name, "champion", 2)
+
+    events = client.get_model_version_history(name)
+    kinds = [(e.kind, e.version, e.from_value, e.to_value, e.alias) for e in events]
+    assert kinds[:4] == [("created", 1, None, "None", None), ("created", 2, None, "None", None),
+                         ("stage", 1, "None", "Production", None), ("alias", 1, None, "1", "champion")]
+    # one transition archives version 1 as it promotes version 2 (recorded in either order)
+    assert sorted(kinds[4:6], key=str) == [("stage", 1, "Production", "Archived", None),
+                                           ("stage", 2, "None", "Production", None)]
+    assert kinds[6:] == [("alias", 2, "1", "2", "champion")]
+    assert all(e.name == name for e in events)
+    assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+    assert [e.kind for e in client.get_model_version_history(name, 2)] == ["created", "stage", "alias"]
+    assert len(client.get_model_version_history(name, until=between)) == 4
+    with pytest.raises(NotFound):
+        client.get_model_version_history(backend.name("no-such-model"))

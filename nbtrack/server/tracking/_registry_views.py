@@ -30,7 +30,7 @@ MAX_EVENTS = 10_000
 
 def event_json(e: Any) -> dict[str, Any]:
     """A :class:`RegistryEvent` as the extension's ``HistoryEvent`` (views/registry.ts)."""
-    return {"timestamp": e.timestamp, "kind": e.kind, "version": e.version, "from": e.from_value,
+    return {"name": e.name, "timestamp": e.timestamp, "kind": e.kind, "version": e.version, "from": e.from_value,
             "to": e.to_value, "alias": e.alias, "user": e.user_id}
 
 

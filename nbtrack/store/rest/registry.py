@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
 from nbtrack.errors import AliasNotFound, InvalidParameter, NbtrackError, NotFound
 from nbtrack.store.rest import entities as conv
+from nbtrack.store.rest.store import VIEWS_API
 
 if TYPE_CHECKING:
     from nbtrack.store.rest.store import RestStore
@@ -180,10 +181,30 @@ class RestRegistryStore:
         return conv.model_version_of(answer["model_version"])
 
     def get_history(self, name: str, version: int | None = None, until: int | None = None) -> list[RegistryEvent]:
-        raise NbtrackError(
-            "The stage and alias history (get_model_version_history, get_model_version_at) is recorded by "
-            f"nbtrack's embedded store; MLflow's REST API, which {self.http.base} speaks, has no endpoint for it. "
-            "Use it where the registry's store folder is local.", "NOT_IMPLEMENTED")
+        # MLflow's REST API has no history; nbtrack server's views/registry-history answers the latest
+        # HISTORY_LIMIT events of a model, oldest first
+        body = {k: v for k, v in {"name": name, "version": version, "until": until, "limit": HISTORY_LIMIT}.items()
+                if v is not None}
+        try:
+            answer = self.http.call("POST", f"{VIEWS_API}/views/registry-history", body)
+        except NbtrackError as e:
+            if e.error_code != "ENDPOINT_NOT_FOUND":
+                raise
+            raise NbtrackError(
+                "The stage and alias history (get_model_version_history, get_model_version_at) is recorded by "
+                f"nbtrack; the server at {self.http.base} is not an nbtrack server (or an older one) and MLflow's "
+                "REST API has no endpoint for it.", "NOT_IMPLEMENTED") from None
+        if answer.get("total", 0) > len(answer.get("events", [])):
+            raise NbtrackError(
+                f"Model '{name}' has {answer['total']} recorded changes; over HTTP at most {HISTORY_LIMIT} are read. "
+                "Ask for one version (version=...) or an earlier moment (until=...).", "RESOURCE_EXHAUSTED")
+        return [RegistryEvent(name=e.get("name", name), kind=e["kind"], version=e.get("version"),
+                              from_value=e.get("from"), to_value=e.get("to"), user_id=e.get("user"),
+                              timestamp=int(e["timestamp"]), alias=e.get("alias"))
+                for e in answer.get("events", [])]
+
+
+HISTORY_LIMIT = 10_000  # the server's views/registry-history answers at most this many events
 
 
 def _tags(tags: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
