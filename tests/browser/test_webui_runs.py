@@ -164,6 +164,12 @@ def test_keyboard_moves_ticks_and_opens(page, ui):
     page.keyboard.press("ArrowUp")
     page.keyboard.press(" ")
     assert page.locator(".nbt-app-compare").inner_text() == "Compare 2 runs"
+    page.keyboard.press("/")  # the filter box, from anywhere but a field
+    assert page.locator(".nbt-filter-input").evaluate("el => el === document.activeElement")
+    page.keyboard.press("/")  # typed in the box now
+    assert page.locator(".nbt-filter-input").input_value() == "/"
+    page.locator(".nbt-filter-input").fill("")
+    page.locator(".nbt-row").nth(1).focus()
     page.keyboard.press("End")
     last = page.locator(".nbt-row").last
     assert last.evaluate("el => el === document.activeElement")
@@ -183,6 +189,10 @@ def test_ticking_two_to_fifty_runs_enables_compare(page, ui):
     checks.nth(2).check()
     assert button.is_enabled() and button.inner_text() == "Compare 3 runs"
     ids = [page.locator(".nbt-row").nth(i).get_attribute("data-run-id") for i in range(3)]
+    page.locator(".nbt-app-clear-selection").click()
+    assert button.is_disabled() and checks.nth(0).is_checked() is False
+    for i in range(3):
+        checks.nth(i).check()
     button.click()
     page.wait_for_function("() => location.hash.startsWith('#/compare')")
     assert page.evaluate("decodeURIComponent(location.hash)") == "#/compare?runs=" + ",".join(ids)

@@ -50,3 +50,19 @@ export function errorBox(e: unknown): HTMLElement {
 export function link(path: string): string {
   return `#${path}`;
 }
+
+/** "/" focuses a page's search or filter box (as on GitHub), unless a field already has the keys;
+ *  returns the listener's removal for the page's dispose. */
+export function slashFocuses(box: () => HTMLElement | null): () => void {
+  const onKey = (e: KeyboardEvent): void => {
+    const t = e.target as HTMLElement | null;
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName))) return;
+    const el = box();
+    if (!el) return;
+    e.preventDefault();
+    el.focus();
+  };
+  document.addEventListener("keydown", onKey);
+  return () => document.removeEventListener("keydown", onKey);
+}

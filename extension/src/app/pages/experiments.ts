@@ -5,7 +5,7 @@
 
 import { h } from "../../views/common";
 import { cellText } from "../../views/table-data";
-import { empty, errorBox, link, loading, PageContext } from "../page";
+import { empty, errorBox, link, loading, PageContext, slashFocuses } from "../page";
 import { registerPage } from "../shell";
 
 const VIEWS: Record<string, { label: string; viewType: string }> = {
@@ -365,9 +365,11 @@ registerPage("experiments", async (el, route, ctx) => {
     name.focus();
   }
 
+  const unslash = slashFocuses(() => search);
   await load();
   return {
     dispose() {
+      unslash();
       request++;
       if (typing) clearTimeout(typing);
     },

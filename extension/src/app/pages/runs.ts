@@ -8,7 +8,7 @@ import { Selection } from "../../selection";
 import { h, ViewSpec } from "../../views/common";
 import { renderTable, TableController, TableState } from "../../views/table";
 import { catalogueOf, pageRows } from "../../views/table-data";
-import { empty, errorBox, link, loading, PageContext, Route } from "../page";
+import { empty, errorBox, link, loading, PageContext, Route, slashFocuses } from "../page";
 import { pathOf } from "../router";
 import { registerPage } from "../shell";
 
@@ -155,11 +155,13 @@ registerPage("runs", async (el, route, ctx) => {
   if (!table.total() && !options.filter) {
     tableEl.prepend(empty("No runs in this experiment yet", "Log one from a notebook with ", h("code", {}, "%%track"), ", or from a script with ", h("code", {}, `MLFLOW_TRACKING_URI=${location.origin}`), " and ", h("code", {}, "mlflow.start_run()"), "."));
   }
+  const unslash = slashFocuses(() => tableEl.querySelector(".nbt-filter-input"));
   el.dataset.readyMs = String(Math.round(performance.now() - started));
   el.dataset.ready = "1";
   return {
     dispose() {
       unsubscribe();
+      unslash();
       table.dispose();
     },
   };
