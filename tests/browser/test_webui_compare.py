@@ -286,6 +286,9 @@ def test_metric_key_picker_and_single_values_as_bars(browser: Any, ui: UI, runs:
         assert "keys=acc%2Cgrad_norm%2Closs" in page.url or "keys=acc,grad_norm,loss" in page.url
         page.locator(".nbt-cmp-key[value='acc']").uncheck()
         page.wait_for_function("document.querySelectorAll('.nbt-cmp-bars').length === 0")
+        assert page.locator(".nbt-cmp-keys").evaluate("d => d.open")
+        page.keyboard.press("Escape")  # the list closes as a menu does
+        assert not page.locator(".nbt-cmp-keys").evaluate("d => d.open")
         page.reload()
         page.wait_for_function(f"{lines} === 2")
         keys = page.locator(".nbt-cmp-charts .nbt-chart-panel").evaluate_all("ps => ps.map(p => p.dataset.key)")

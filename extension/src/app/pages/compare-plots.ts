@@ -111,17 +111,28 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
       if (single.length) {
         const grid = h("div", { class: "nbt-cmp-bars-grid" });
         out.append(grid);
-        bars = await drawBars(grid, runs, single);
-        if (disposed || mine !== generation) purgeBars();
+        const drawn = await drawBars(grid, runs, single);
+        if (disposed || mine !== generation) purge(drawn);
+        else bars = drawn;
       }
     } catch (e) {
       if (!disposed && mine === generation) out.replaceChildren(errorBox(e));
     }
   };
+  function purge(plots: HTMLElement[]): void {
+    if (plots.length) void plotly().then((P) => plots.forEach((b) => P.purge(b)));
+  }
   function purgeBars(): void {
-    if (bars.length) void plotly().then((P) => bars.forEach((b) => P.purge(b)));
+    purge(bars);
     bars = [];
   }
+  // the list closes on Escape and on a click outside it, as a menu does
+  const close = (e: Event): void => {
+    if (!picker.open) return;
+    if (e instanceof KeyboardEvent ? e.key === "Escape" : !picker.contains(e.target as Node)) picker.open = false;
+  };
+  document.addEventListener("click", close);
+  document.addEventListener("keydown", close);
   for (const b of boxes) {
     b.input.addEventListener("change", () => {
       keys = boxes.filter((x) => x.input.checked).map((x) => x.k);
@@ -135,6 +146,8 @@ export function metricCharts(api: Api, runs: LoadedRun[], allKeys: string[], cho
     ready,
     dispose: () => {
       disposed = true;
+      document.removeEventListener("click", close);
+      document.removeEventListener("keydown", close);
       charts?.dispose();
       purgeBars();
     },
