@@ -142,7 +142,7 @@ def test_every_part_renders_with_no_console_error(browser: Any, ui: UI, runs: di
         shot(page, "webui-compare")
         docs = REPO / "docs" / "images"
         docs.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(docs / "webui-compare.png"))
+        page.screenshot(path=str(docs / "webui-compare.png"), full_page=True)
         assert real_errors(page.errors) == []
     finally:
         context.close()
