@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { Api } from "../src/api";
-import { flavorsOf, kindOf, yamlField } from "../src/app/pages/run-artifacts";
+import { flavorsOf, inertHtml, kindOf, yamlField } from "../src/app/pages/run-artifacts";
 import { artifactUrl, formatDuration } from "../src/app/pages/run-common";
 import { markdown } from "../src/app/pages/run-markdown";
 
@@ -42,6 +42,16 @@ describe("the run page's artifacts", () => {
   it("downloads through the server's /get-artifact, beside its api/ (under any path prefix)", () => {
     expect(artifactUrl(new Api({ base: "/prefix/api/" }), "abc", "dir/a b#.txt")).toBe("/prefix/get-artifact?run_id=abc&path=dir%2Fa%20b%23.txt");
     expect(artifactUrl(new Api({ base: "/api" }), "abc", "x&y=1")).toBe("/get-artifact?run_id=abc&path=x%26y%3D1");
+  });
+
+  it("makes HTML inert: no scripts, frames or external resources, a CSP first", () => {
+    const out = inertHtml(`<html><head><link rel="stylesheet" href="http://x/a.css"><meta http-equiv="refresh" content="0;url=http://x"></head><body><h1 style="color:red">T</h1><img src="http://x/p.png"><img src="data:image/png;base64,AA"><script>alert(1)</script><iframe src="http://x"></iframe><video poster="http://x/v.png"></video></body></html>`);
+    const doc = new DOMParser().parseFromString(out, "text/html");
+    expect(doc.head.firstElementChild!.getAttribute("http-equiv")).toBe("Content-Security-Policy");
+    expect(doc.querySelectorAll("script, iframe, link, meta[http-equiv='refresh']").length).toBe(0);
+    expect([...doc.querySelectorAll("img")].map((i) => i.getAttribute("src"))).toEqual([null, "data:image/png;base64,AA"]);
+    expect(doc.querySelector("video")!.hasAttribute("poster")).toBe(false);
+    expect(doc.querySelector("h1")!.outerHTML).toBe('<h1 style="color:red">T</h1>');
   });
 
   it("formats durations", () => {

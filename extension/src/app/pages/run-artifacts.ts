@@ -143,6 +143,27 @@ function tableView(res: any): HTMLElement {
 }
 
 
+const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:";
+
+/** An HTML artifact made inert before the sandbox (sandbox="" already stops scripts, forms and
+ *  same-origin): parsed where nothing loads (DOMParser), scripts, frames and external resources
+ *  dropped (a preload scanner may fetch before a <meta> CSP applies), then a CSP on top. */
+export function inertHtml(text: string): string {
+  const doc = new DOMParser().parseFromString(text, "text/html");
+  doc.querySelectorAll("script, iframe, frame, object, embed, base, link, meta[http-equiv]").forEach((e) => e.remove());
+  for (const el of doc.querySelectorAll("[src], [srcset], [poster], [background], [data]")) {
+    for (const attr of ["src", "srcset", "poster", "background", "data"]) {
+      const v = el.getAttribute(attr);
+      if (v !== null && !/^data:/i.test(v.trim())) el.removeAttribute(attr);
+    }
+  }
+  const meta = doc.createElement("meta");
+  meta.httpEquiv = "Content-Security-Policy";
+  meta.content = CSP;
+  doc.head.prepend(meta);
+  return `<!doctype html>${doc.documentElement.outerHTML}`;
+}
+
 async function preview(state: RunState, file: FileInfo, url: string, revoke: (() => void)[]): Promise<HTMLElement> {
   const kind = kindOf(file.path);
   const size = file.file_size ?? 0;
@@ -163,9 +184,7 @@ async function preview(state: RunState, file: FileInfo, url: string, revoke: (()
   const text = await (await fetchArtifact(state.api, url)).text();
   if (kind === "mlmodel") return mlmodelView(text);
   if (kind === "html") {
-    // no scripts, forms or same-origin (sandbox=""), and nothing fetched from the network (CSP)
-    const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:">`;
-    return h("div", {}, h("iframe", { class: "nbt-rp-html", sandbox: "", srcdoc: csp + text, title: `${file.path} (HTML, scripts off)` }), h("div", { class: "nbt-rp-muted" }, "Scripts and network requests are off in this preview; download the file to open it in full."));
+    return h("div", {}, h("iframe", { class: "nbt-rp-html", sandbox: "", srcdoc: inertHtml(text), title: `${file.path} (HTML, scripts off)` }), h("div", { class: "nbt-rp-muted" }, "Scripts and network requests are off in this preview; download the file to open it in full."));
   }
   if (kind === "yaml") return yamlView(text);
   if (kind === "json") {

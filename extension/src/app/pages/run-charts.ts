@@ -44,12 +44,9 @@ function onlyKeys(frame: WireFrame | null, keys: string[]): WireFrame | null {
 export const renderCharts: TabRenderer = (el, state, query, ctx) => {
   const run = state.run;
   const runId: string = run.info.run_id;
-  const latest = new Map<string, any>((run.data?.metrics ?? []).map((m: any) => [m.key, m]));
-  const keys = [...latest.keys()].sort();
-  if (!keys.length) {
-    el.append(empty("No metrics to chart", "Log one from the run with ", h("code", {}, "nbtrack.log_metric(\"loss\", value, step=i)"), "."));
-    return { dispose() {} };
-  }
+  const latestOf = (): Map<string, any> => new Map<string, any>((state.run.data?.metrics ?? []).map((m: any) => [m.key, m]));
+  let latest = latestOf();
+  let keys = [...latest.keys()].sort();
   // what the URL says, kept here as it changes (the route's query object is replaced by setQuery)
   const view = {
     x: (["step", "relative", "wall"].includes(query.get("x") ?? "") ? query.get("x") : "step") as XAxis,
@@ -60,7 +57,7 @@ export const renderCharts: TabRenderer = (el, state, query, ctx) => {
   const viewCtx: ViewContext = { api: state.api, selection: new Selection(), live: true, note: (t) => (note.textContent = t) };
   const filter = h("input", { type: "search", class: "nbt-rp-chart-filter", placeholder: "Filter metrics (words in the key)", "aria-label": "Filter metrics by key", value: query.get("filter") ?? "" });
   const count = h("span", { class: "nbt-rp-muted nbt-rp-chart-count" });
-  const toolbar = h("div", { class: "nbt-app-toolbar" }, keys.length >= FILTER_FROM ? filter : null, count);
+  const toolbar = h("div", { class: "nbt-app-toolbar" }, filter, count);
   const groups = h("div", { class: "nbt-rp-chart-groups" }, loading("Reading the metric histories…"));
   el.append(toolbar, note, groups);
   let disposers: (() => void)[] = [];
@@ -132,6 +129,12 @@ export const renderCharts: TabRenderer = (el, state, query, ctx) => {
   /** Draw the groups of the keys the filter matches (at most MAX_PANELS charts a group). */
   const draw = async (): Promise<void> => {
     const mine = ++generation;
+    filter.hidden = keys.length < FILTER_FROM;
+    if (!keys.length) {
+      count.textContent = "";
+      groups.replaceChildren(empty("No metrics to chart", "Log one from the run with ", h("code", {}, "nbtrack.log_metric(\"loss\", value, step=i)"), state.run.info.status === "RUNNING" ? "; this tab draws it as it arrives." : "."));
+      return;
+    }
     if (points === null) {
       // one bucket a key: how many points each has, to tell single values from histories
       const series = seriesFromBuckets(await buckets(keys, 1));
@@ -186,9 +189,20 @@ export const renderCharts: TabRenderer = (el, state, query, ctx) => {
       redraw();
     }, 250);
   });
+  // a running run may log new keys: draw them as they arrive (the charts append the points of known ones)
+  const onRefresh = (): void => {
+    const now = latestOf();
+    if (![...now.keys()].some((k) => !latest.has(k))) return;
+    latest = now;
+    keys = [...now.keys()].sort();
+    points = null;
+    redraw();
+  };
+  state.listeners.add(onRefresh);
   redraw();
   return {
     dispose() {
+      state.listeners.delete(onRefresh);
       disposed = true;
       clearTimeout(typing);
       clear();
