@@ -107,7 +107,7 @@ def test_token_mode_asks_for_the_token_and_keeps_it_for_the_tab(browser, token_u
     shot(page, "webui-sign-in")
     page.locator(".nbt-app-token").fill("not-the-token-at-all")
     page.locator(".nbt-app-login button[type=submit]").click()
-    page.wait_for_function("() => document.querySelector('.nbt-app-login-error').textContent === 'The server refused this token.'")
+    page.wait_for_function("() => document.querySelector('.nbt-app-login-error')?.textContent === 'The server refused this token.'")
     page.locator(".nbt-app-token").fill(TOKEN)
     page.locator(".nbt-app-token").press("Enter")
     page.locator(".nbt-app-exp-name", has_text="guarded").wait_for()

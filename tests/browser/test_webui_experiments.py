@@ -293,10 +293,10 @@ def test_headers_sort_the_list_and_the_url_keeps_it(page, ui):
     assert names(page) == ["churn-baseline", "churn-model"]  # newest first
     page.locator("th[data-sort='name'] button").click()
     page.wait_for_function("() => location.hash.includes('sort=name-asc')")
-    page.wait_for_function("() => document.querySelector('th[data-sort=name]').getAttribute('aria-sort') === 'ascending'")
+    page.wait_for_function("() => document.querySelector('th[data-sort=name]')?.getAttribute('aria-sort') === 'ascending'")
     assert names(page) == ["churn-baseline", "churn-model"]
     page.locator("th[data-sort='name'] button").click()
-    page.wait_for_function("() => document.querySelector('tr.nbt-app-exp-row .nbt-app-exp-name').textContent === 'churn-model'")
+    page.wait_for_function("() => document.querySelector('tr.nbt-app-exp-row .nbt-app-exp-name')?.textContent === 'churn-model'")
     assert "sort=name-desc" in page.evaluate("location.hash")
     page.reload()
     page.wait_for_function("() => document.querySelectorAll('tr.nbt-app-exp-row').length === 2")

@@ -115,7 +115,7 @@ def test_filter_sort_page_and_columns_are_in_the_url_and_survive_a_reload(page, 
     box = page.locator(".nbt-filter-input")
     box.fill("params.model = 'rf' OR metrics.acc < 0.45")
     box.press("Enter")
-    page.wait_for_function("() => document.querySelector('.nbt-table-info').textContent.startsWith('23 runs')")
+    page.wait_for_function("() => document.querySelector('.nbt-table-info')?.textContent.startsWith('23 runs')")
     page.locator(".nbt-th[data-col='metric:acc']").click()  # sort by acc, best first
     page.wait_for_function("() => location.hash.includes('sort=metric')")
     page.locator(".nbt-columns-btn").click()
@@ -206,7 +206,7 @@ def test_the_status_is_live(page, ui):
     body = json.dumps({"run_id": IDS["running"], "status": "FINISHED", "end_time": int(time.time() * 1000)}).encode()
     request = urllib.request.Request(ui.url + "/api/2.0/mlflow/runs/update", data=body, headers={"Content-Type": "application/json"})
     urllib.request.urlopen(request, timeout=10).close()
-    page.wait_for_function("() => document.querySelector('.nbt-row .nbt-status').textContent === 'FINISHED'", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('.nbt-row .nbt-status')?.textContent === 'FINISHED'", timeout=15_000)
     assert real_errors(page.errors) == []
 
 
@@ -241,19 +241,19 @@ def test_paging_shows_the_total_and_moves_server_side(page, ui):
     assert page.locator(".nbt-pager-pages").inner_text() == "page 1 of 200"
     first = rows(page)
     page.locator(".nbt-pager button", has_text="next").click()
-    page.wait_for_function("() => document.querySelector('.nbt-pager-text').textContent.startsWith('51\u2013100 of 10,000')")
+    page.wait_for_function("() => document.querySelector('.nbt-pager-text')?.textContent.startsWith('51\u2013100 of 10,000')")
     assert page.locator(".nbt-pager-pages").inner_text() == "page 2 of 200"
     assert set(rows(page)).isdisjoint(first)
     assert "offset=50" in page.evaluate("location.hash")
     page.locator(".nbt-pager-last").click()
-    page.wait_for_function("() => document.querySelector('.nbt-pager-pages').textContent === 'page 200 of 200'")
+    page.wait_for_function("() => document.querySelector('.nbt-pager-pages')?.textContent === 'page 200 of 200'")
     assert page.locator(".nbt-pager-text").inner_text() == "9,951\u201310,000 of 10,000 runs"
     assert page.locator(".nbt-pager button", has_text="next").is_disabled()
     page.reload()
     page.wait_for_selector(".nbt-app-page-runs[data-ready='1']")
     assert page.locator(".nbt-pager-pages").inner_text() == "page 200 of 200"
     page.locator(".nbt-pager button", has_text="prev").click()
-    page.wait_for_function("() => document.querySelector('.nbt-pager-pages').textContent === 'page 199 of 200'")
+    page.wait_for_function("() => document.querySelector('.nbt-pager-pages')?.textContent === 'page 199 of 200'")
     assert real_errors(page.errors) == []
 
 
@@ -352,7 +352,7 @@ def test_paging_holds_at_100000_runs(page, huge_ui):
                                 ("prev", ".nbt-pager button:has-text('prev')", "page 1,999 of 2,000")]:
         t0 = time.perf_counter()
         page.locator(button).click()
-        page.wait_for_function(f"() => document.querySelector('.nbt-pager-pages').textContent === '{want}'")
+        page.wait_for_function(f"() => document.querySelector('.nbt-pager-pages')?.textContent === '{want}'")
         times[f"{label}_s"] = time.perf_counter() - t0
     assert page.locator(".nbt-pager-text").inner_text() == "99,901\u201399,950 of 100,000 runs"
     # newest first: the last pages hold the first runs created (runs made in one millisecond tie)
@@ -360,8 +360,8 @@ def test_paging_holds_at_100000_runs(page, huge_ui):
     box = page.locator(".nbt-filter-input")
     box.fill("metrics.acc > 0.5 OR attributes.run_name = 'huge-000007'")
     box.press("Enter")
-    page.wait_for_function("() => document.querySelector('.nbt-pager-pages').textContent === 'page 1 of ' + "
-                           "Math.ceil(parseInt(document.querySelector('.nbt-table-info').textContent.replace(/,/g, '')) / 50).toLocaleString()")
+    page.wait_for_function("() => document.querySelector('.nbt-pager-pages')?.textContent === 'page 1 of ' + "
+                           "Math.ceil(parseInt(document.querySelector('.nbt-table-info')?.textContent.replace(/,/g, '')) / 50).toLocaleString()")
     RESULTS.with_name("webui-runs-100k-timing.json").write_text(json.dumps(times, indent=1))
     print("100,000 runs:", {k: round(v, 3) for k, v in times.items()})
     assert real_errors(page.errors) == []
