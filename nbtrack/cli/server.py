@@ -108,7 +108,7 @@ def server(backend_store_uri: str | None, **kw: Any) -> None:
 @_options
 def ui(backend_store_uri: str | None, browser: bool, **kw: Any) -> None:
     """Browse the store in the web UI: the tracking server on the default store (127.0.0.1:5000),
-    opened in the browser. Same options as ``nbtrack server``."""
+    opened in the browser. Same options as nbtrack server."""
     import nbtrack
 
     _run(backend_store_uri or nbtrack.get_tracking_uri(), open_browser=browser, **kw)
