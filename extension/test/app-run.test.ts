@@ -52,6 +52,9 @@ describe("the run page's artifacts", () => {
     expect([...doc.querySelectorAll("img")].map((i) => i.getAttribute("src"))).toEqual([null, "data:image/png;base64,AA"]);
     expect(doc.querySelector("video")!.hasAttribute("poster")).toBe(false);
     expect(doc.querySelector("h1")!.outerHTML).toBe('<h1 style="color:red">T</h1>');
+    const css = inertHtml(`<style>@import "http://x/a.css"; b { background: url(http://x/b.png) } i { background: url('data:image/png;base64,AA') }</style><p style="background-image: url(http://x/c.png)">p</p>`);
+    expect(css).not.toContain("http://x");
+    expect(css).toContain("url('data:image/png;base64,AA')");
   });
 
   it("formats durations", () => {

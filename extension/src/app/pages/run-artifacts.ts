@@ -157,6 +157,9 @@ export function inertHtml(text: string): string {
       if (v !== null && !/^data:/i.test(v.trim())) el.removeAttribute(attr);
     }
   }
+  const inert = (css: string): string => css.replace(/@import[^;]*;?/gi, "").replace(/url\(\s*(?!['"]?\s*data:)[^)]*\)/gi, "none");
+  for (const st of doc.querySelectorAll("style")) st.textContent = inert(st.textContent ?? "");
+  for (const el of doc.querySelectorAll<HTMLElement>("[style]")) el.setAttribute("style", inert(el.getAttribute("style") ?? ""));
   const meta = doc.createElement("meta");
   meta.httpEquiv = "Content-Security-Policy";
   meta.content = CSP;
