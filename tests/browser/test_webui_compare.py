@@ -166,15 +166,19 @@ def test_differences_highlighted_toggle_hides_equal_rows_and_best_marked(browser
         # val_loss: 0.3 + 0.01 * ((7 i) % 11): i=1 -> 0.37, i=2 -> 0.33, i=5 -> 0.32
         assert row(page, "val_loss").locator("td.nbt-best").get_attribute("data-run") == ids[2]
         assert row(page, "seed").count() == 1 and row(page, "team").count() == 1
+        before = page.locator(".nbt-compare-table tr.nbt-compare-row").count()
         page.locator(".nbt-cmp-only").check()
         assert row(page, "seed").count() == 0 and row(page, "team").count() == 0
+        after = page.locator(".nbt-compare-table tr.nbt-compare-row").count()
+        assert page.locator(".nbt-cmp-hidden-count").inner_text() == f"{before - after} equal rows hidden"
         assert row(page, "lr").count() == 1 and row(page, "loss").count() == 1
         assert "only=1" in page.url
         page.reload()
         page.wait_for_selector(".nbt-compare-table")
         assert page.locator(".nbt-cmp-only").is_checked() and row(page, "seed").count() == 0
+        assert page.locator(".nbt-cmp-hidden-count").inner_text() == f"{before - after} equal rows hidden"
         page.locator(".nbt-cmp-only").uncheck()
-        assert row(page, "seed").count() == 1
+        assert row(page, "seed").count() == 1 and page.locator(".nbt-cmp-hidden-count").inner_text() == ""
         assert real_errors(page.errors) == []
     finally:
         context.close()

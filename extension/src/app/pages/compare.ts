@@ -9,7 +9,7 @@ import "../../../style/app-compare.css";
 import { plotly } from "../../plotly";
 import { Selection } from "../../selection";
 import { h } from "../../views/common";
-import { compareTable } from "../../views/compare";
+import { CompareData, compareTable } from "../../views/compare";
 import { empty, errorBox, link, loading, Page, PageContext, Route } from "../page";
 import { registerPage } from "../shell";
 import { commonMetrics, compareData, Loaded, loadRuns, MAX_RUNS, runIdsOf } from "./compare-data";
@@ -23,14 +23,18 @@ function section(id: string, title: string, ...body: (Node | string)[]): HTMLEle
 }
 
 /** The diff table with its toggle, and the brushed runs (the page's selection) marked in it. */
-function diffSection(loaded: Loaded, route: Route, ctx: PageContext, selection: Selection): Part {
-  const data = compareData(loaded.runs);
+function diffSection(data: CompareData, route: Route, ctx: PageContext, selection: Selection): Part {
   const only = h("input", { type: "checkbox", class: "nbt-cmp-only" });
   only.checked = route.query.get("only") === "1";
   const brushNote = h("div", { class: "nbt-cmp-brushed", hidden: true });
   const wrap = h("div", { class: "nbt-compare-scroll nbt-cmp-table-wrap" });
+  const hiddenNote = h("span", { class: "nbt-cmp-note nbt-cmp-hidden-count" });
+  let rows = -1;
   const draw = (): void => {
     const table = compareTable(data, { onlyDiffering: only.checked, metricsToo: true, runHref: (id) => link(`/runs/${id}`) });
+    const shown = table.querySelectorAll("tr.nbt-compare-row").length;
+    if (rows < 0) rows = only.checked ? compareTable(data).querySelectorAll("tr.nbt-compare-row").length : shown;
+    hiddenNote.textContent = only.checked ? `${rows - shown} equal row${rows - shown === 1 ? "" : "s"} hidden` : "";
     // long values (commits, paths) are cut by the stylesheet: the whole value on hover
     for (const td of table.querySelectorAll<HTMLElement>("tbody td[data-run]")) if ((td.textContent ?? "").length > 32) td.title = td.textContent ?? "";
     wrap.replaceChildren(table);
@@ -55,7 +59,7 @@ function diffSection(loaded: Loaded, route: Route, ctx: PageContext, selection: 
   });
   const unsubscribe = selection.subscribe(mark);
   draw();
-  const root = section("diff", "Params, metrics and tags", h("div", { class: "nbt-cmp-toolbar" }, h("label", { class: "nbt-chart-check" }, only, "only differences"), h("span", { class: "nbt-cmp-legend" }, h("span", { class: "nbt-cmp-legend-differs" }, "differs"), " \u2605 best (\u2191 higher is better, \u2193 lower)")), brushNote, wrap);
+  const root = section("diff", "Params, metrics and tags", h("div", { class: "nbt-cmp-toolbar" }, h("label", { class: "nbt-chart-check" }, only, "only differences"), hiddenNote, h("span", { class: "nbt-cmp-legend" }, h("span", { class: "nbt-cmp-legend-differs" }, "differs"), " \u2605 best (\u2191 higher is better, \u2193 lower)")), brushNote, wrap);
   return { root, dispose: unsubscribe };
 }
 
@@ -113,7 +117,7 @@ async function render(el: HTMLElement, route: Route, ctx: PageContext): Promise<
   const selection = new Selection();
   const data = compareData(runs);
   const common = commonMetrics(runs);
-  const diff = diffSection(loaded, route, ctx, selection);
+  const diff = diffSection(data, route, ctx, selection);
   parts.push(diff);
   const keys = route.query.has("keys") ? list(route.query.get("keys")) : common.filter((k) => !k.startsWith("system/")).slice(0, DEFAULT_CHART_KEYS);
   const viewCtx = { api: ctx.api, selection, live: true };
