@@ -405,6 +405,9 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     top = page.eval_on_selector_all(".nbt-rp-tree > li > .nbt-rp-tree-item", "bs => bs.map(b => b.dataset.path)")
     assert top == ["cell", "config", "logs", "model", "notes", "plots", "tables", "report.html"]
     assert page.query_selector(".nbt-rp-tree-item[data-path='config/params.json']") is None  # lazily listed
+    page.dblclick(".nbt-rp-tree-item[data-path='cell']")  # two quick clicks list the folder once
+    page.wait_for_selector(".nbt-rp-tree-item[data-path='cell/source.py']")
+    assert page.eval_on_selector_all(".nbt-rp-tree-item[data-path='cell/source.py']", "bs => bs.length") == 1
     expand(page, "config")
     select(page, "config/params.json")
     assert json.loads(page.inner_text(".nbt-rp-json")) == {"lr": 0.01, "layers": [64, 128]}

@@ -215,7 +215,7 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
   const freeBlobs = (): void => {
     for (const r of revoke.splice(0)) r();
   };
-  const nodes = new Map<string, { li: HTMLElement; button: HTMLButtonElement; children?: HTMLElement; loaded: boolean }>();
+  const nodes = new Map<string, { li: HTMLElement; button: HTMLButtonElement; children?: HTMLElement; loaded: boolean; pending?: Promise<void> }>();
 
   const list = async (path: string): Promise<FileInfo[]> => {
     const res = await state.api.mlflow("GET", "artifacts/list", { run_id: runId, path: path || undefined });
@@ -235,7 +235,7 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
       f.is_dir ? null : h("span", { class: "nbt-rp-tree-size" }, formatBytes(f.file_size)),
     );
     const li = h("li", { role: "treeitem", "aria-expanded": f.is_dir ? "false" : null, "aria-selected": "false" }, button);
-    const node = { li, button, loaded: false, children: undefined as HTMLElement | undefined };
+    const node = { li, button, loaded: false, children: undefined as HTMLElement | undefined, pending: undefined as Promise<void> | undefined };
     nodes.set(f.path, node);
     button.addEventListener("click", () => (f.is_dir ? void toggle(f.path) : select(f.path, true)));
     return li;
@@ -251,15 +251,20 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
     const node = nodes.get(path);
     if (!node) return;
     if (open && !node.loaded) {
+      if (node.pending) return node.pending; // a second click while the folder is listed
+      node.children?.remove(); // a listing that failed before: try again
       const ul = h("ul", { role: "group" }, h("li", { class: "nbt-rp-muted", role: "none" }, "…"));
       node.children = ul;
       node.li.append(ul);
-      try {
-        fill(ul, await list(path), path.split("/").length);
-        node.loaded = true;
-      } catch (e) {
-        ul.replaceChildren(h("li", { role: "none" }, errorBox(e)));
-      }
+      node.pending = list(path).then(
+        (fs) => {
+          fill(ul, fs, path.split("/").length);
+          node.loaded = true;
+        },
+        (e) => void ul.replaceChildren(h("li", { role: "none" }, errorBox(e))),
+      );
+      await node.pending;
+      node.pending = undefined;
     }
     if (node.children) node.children.hidden = !open;
     node.li.setAttribute("aria-expanded", String(open));
