@@ -21,7 +21,7 @@ the figure is the median time from ``goto`` to the page usable:
 MLflow's runs table is opened at ``#/experiments/<id>/runs`` (its default page of an experiment
 is the GenAI overview, which the qualitative list records). The qualitative points of the issue
 are then checked by script on both UIs. Prints a markdown table; writes
-benchmarks/results/bench_webui.json.
+benchmarks/results/bench_webui.json (``-quick`` with --quick).
 """
 
 from __future__ import annotations
@@ -509,9 +509,12 @@ def main() -> None:
     report = markdown(rows, points, load, args.repeat)
     print(report)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "bench_webui.json"), "w") as f:
-        json.dump({"rows": rows, "points": points, "load": load, "repeat": args.repeat, "big_runs": BIG,
-                   "versions": versions()}, f, indent=2)
+    path = os.path.join(HERE, "results", "bench_webui-quick.json" if args.quick else "bench_webui.json")
+    with open(path, "w") as f:
+        json.dump({"benchmark": "bench_webui", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": rows,
+                   "points": points, "load": load, "repeat": args.repeat, "big_runs": BIG, "versions": versions()},
+                  f, indent=2)
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
