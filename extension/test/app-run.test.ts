@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { Api } from "../src/api";
 import { flavorsOf, inertHtml, kindOf, yamlField } from "../src/app/pages/run-artifacts";
-import { artifactUrl, formatDuration } from "../src/app/pages/run-common";
+import { artifactUrl, commitUrl, formatDuration } from "../src/app/pages/run-common";
 import { markdown } from "../src/app/pages/run-markdown";
 
 const MLMODEL = `artifact_path: model
@@ -55,6 +55,16 @@ describe("the run page's artifacts", () => {
     const css = inertHtml(`<style>@import "http://x/a.css"; b { background: url(http://x/b.png) } i { background: url('data:image/png;base64,AA') }</style><p style="background-image: url(http://x/c.png)">p</p>`);
     expect(css).not.toContain("http://x");
     expect(css).toContain("url('data:image/png;base64,AA')");
+  });
+
+  it("links a commit to its forge's page", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    expect(commitUrl("git@github.com:org/repo.git", sha)).toBe(`https://github.com/org/repo/commit/${sha}`);
+    expect(commitUrl("https://github.com/org/repo", sha)).toBe(`https://github.com/org/repo/commit/${sha}`);
+    expect(commitUrl("https://token@gitlab.com/g/p.git", sha)).toBe(`https://gitlab.com/g/p/-/commit/${sha}`);
+    expect(commitUrl("ssh://git@bitbucket.org/t/r.git", sha)).toBe(`https://bitbucket.org/t/r/commits/${sha}`);
+    expect(commitUrl("https://git.example.com/x/y.git", sha)).toBeNull();
+    expect(commitUrl("git@github.com:org/repo.git", "not a sha")).toBeNull();
   });
 
   it("formats durations", () => {

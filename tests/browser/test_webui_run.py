@@ -69,7 +69,8 @@ def build(uri: str) -> None:
         nbtrack.log_metric("test_auc", 0.93)
         nbtrack.set_tags({"team": "vision", "stage": "dev", "mlflow.note.content": NOTE,
                           "mlflow.source.name": "notebooks/train.ipynb", "mlflow.source.type": "NOTEBOOK",
-                          "mlflow.source.git.commit": COMMIT, "mlflow.source.git.branch": "main"})
+                          "mlflow.source.git.commit": COMMIT, "mlflow.source.git.branch": "main",
+                          "mlflow.source.git.repoURL": "git@github.com:acme/vision.git"})
         nbtrack.log_text(CELL, "cell/source.py")
         nbtrack.log_text("hello from the run\nsecond line\n", "notes/readme.txt")
         nbtrack.log_dict({"lr": 0.01, "layers": [64, 128]}, "config/params.json")
@@ -181,6 +182,7 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
     about = page.inner_text(".nbt-rp-about")
     assert IDS["run"] in about and "notebooks/train.ipynb" in about and COMMIT[:12] in about and "on main" in about
     assert re.search(r"Duration\s+[\d.]+ (ms|s)", about), about
+    assert page.get_attribute(".nbt-rp-commit-link", "href") == f"https://github.com/acme/vision/commit/{COMMIT}"
     params = page.inner_text(".nbt-rp-params")
     assert "lr" in params and "0.01" in params and "optimizer" in params
     metrics = page.inner_text(".nbt-rp-metrics")

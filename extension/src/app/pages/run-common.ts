@@ -90,6 +90,14 @@ export function downloadLink(api: Api, url: string, name: string): HTMLAnchorEle
   return a;
 }
 
+/** The web page of a commit on GitHub, GitLab or Bitbucket, from the run's repoURL tag; null elsewhere. */
+export function commitUrl(repoUrl: string | undefined, commit: string): string | null {
+  if (!repoUrl || !/^[0-9a-f]{7,40}$/i.test(commit)) return null;
+  const m = /^(?:https?:\/\/(?:[^@/]+@)?|ssh:\/\/git@|git@)(github\.com|gitlab\.com|bitbucket\.org)[:/]([\w.-]+\/[\w.-]+?)(?:\.git)?\/?$/.exec(repoUrl.trim());
+  if (!m) return null;
+  return `https://${m[1]}/${m[2]}/${m[1] === "bitbucket.org" ? "commits" : m[1] === "gitlab.com" ? "-/commit" : "commit"}/${commit}`;
+}
+
 /** A section of a tab: a heading and its content. */
 export function section(title: string, cls: string, ...content: (Node | string | null)[]): HTMLElement {
   return h("section", { class: `nbt-rp-section ${cls}` }, h("h2", {}, title), ...content);

@@ -7,7 +7,7 @@ import { formatValue, h, MISSING } from "../../views/common";
 import { errorBox, link } from "../page";
 import { pathOf } from "../router";
 import { markdown } from "./run-markdown";
-import { artifactUrl, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
+import { artifactUrl, commitUrl, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
 
 const NOTE = "mlflow.note.content";
 const CELL_SOURCE = "cell/source.py"; // nbtrack/notebook/_extension.py SOURCE_ARTIFACT
@@ -20,6 +20,13 @@ function kvTable(cls: string, rows: [string, Node | string][], keyHead = "Key", 
     h("thead", {}, h("tr", {}, h("th", {}, keyHead), h("th", {}, valueHead))),
     h("tbody", {}, ...rows.map(([k, v]) => h("tr", { "data-key": k }, h("td", { class: "nbt-rp-key" }, k), h("td", { class: "nbt-rp-value" }, v)))),
   );
+}
+
+function gitCommit(tags: Record<string, string>): HTMLElement {
+  const sha = tags["mlflow.source.git.commit"];
+  const code = h("code", { title: sha }, sha.slice(0, 12));
+  const url = commitUrl(tags["mlflow.source.git.repoURL"], sha);
+  return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "nbt-rp-commit-link" }, code) : code;
 }
 
 function about(state: RunState): HTMLElement {
@@ -35,7 +42,7 @@ function about(state: RunState): HTMLElement {
     ["Ended", info.end_time ? formatTime(info.end_time) : info.status === "RUNNING" ? "still running" : MISSING],
     ["Duration", end && info.start_time ? formatDuration(end - Number(info.start_time)) + (info.status === "RUNNING" ? " so far" : "") : MISSING],
     ["Source", tags["mlflow.source.name"] ? h("span", { class: "nbt-rp-source" }, h("code", {}, tags["mlflow.source.name"]), tags["mlflow.source.type"] ? ` (${tags["mlflow.source.type"].toLowerCase()})` : "", tags["nbtrack.execution_count"] ? `, cell [${tags["nbtrack.execution_count"]}]` : "") : null],
-    ["Git commit", tags["mlflow.source.git.commit"] ? h("span", { class: "nbt-rp-git" }, h("code", { title: tags["mlflow.source.git.commit"] }, tags["mlflow.source.git.commit"].slice(0, 12)), tags["mlflow.source.git.branch"] ? ` on ${tags["mlflow.source.git.branch"]}` : "", tags["nbtrack.git.dirty"] === "true" ? " (uncommitted changes)" : "") : null],
+    ["Git commit", tags["mlflow.source.git.commit"] ? h("span", { class: "nbt-rp-git" }, gitCommit(tags), tags["mlflow.source.git.branch"] ? ` on ${tags["mlflow.source.git.branch"]}` : "", tags["nbtrack.git.dirty"] === "true" ? " (uncommitted changes)" : "") : null],
     ["Parent run", tags["mlflow.parentRunId"] ? h("a", { href: link(`/runs/${encodeURIComponent(tags["mlflow.parentRunId"])}`), class: "nbt-rp-parent" }, tags["mlflow.parentRunId"]) : null],
     ["Lifecycle", info.lifecycle_stage === "deleted" ? "deleted" : null],
   ];
