@@ -264,6 +264,12 @@ def test_cell_source_diff_marks_added_and_removed_lines(browser: Any, ui: UI, ru
         page.locator(".nbt-cmp-source-pick").nth(1).select_option(ids[1])
         page.locator(".nbt-cmp-source .nbt-cmp-swap").click()
         page.wait_for_function("document.querySelector('.nbt-cmp-source-count')?.textContent === '5 lines removed, 4 added'")
+        # listed after runs made outside a cell, the two runs made by cells are still the pair shown first
+        page.goto(compare_url(ui, [runs["trial-00"], runs["trial-01"], ids[0], ids[1]]))
+        page.wait_for_selector(".nbt-cmp-source-diff")
+        assert page.locator(".nbt-cmp-source-pick").nth(0).input_value() == ids[0]
+        assert page.locator(".nbt-cmp-source-pick").nth(1).input_value() == ids[1]
+        assert "4 lines removed, 5 added" in page.locator(".nbt-cmp-source-count").inner_text()
         assert real_errors(page.errors) == []
     finally:
         context.close()

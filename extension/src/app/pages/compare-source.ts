@@ -7,13 +7,16 @@ import { h, runColor } from "../../views/common";
 import { errorBox, loading } from "../page";
 import { cellSource, lineDiff, LoadedRun, SOURCE_ARTIFACT } from "./compare-data";
 
+/** the tag of a run made in a notebook cell (nbtrack/notebook/_context.py), whose source nbtrack logs */
+const CELL_TAG = "nbtrack.cell_execution";
+
 export interface SourceDiff {
   root: HTMLElement;
   dispose(): void;
 }
 
 function runPicker(label: string, runs: LoadedRun[], chosen: string, onChange: (id: string) => void): HTMLElement {
-  const select = h("select", { class: `nbt-cmp-source-pick`, "aria-label": label }, ...runs.map((r) => h("option", { value: r.run_id, selected: r.run_id === chosen }, `${r.name} (${r.run_id.slice(0, 8)})`)));
+  const select = h("select", { class: `nbt-cmp-source-pick`, "aria-label": label }, ...runs.map((r) => h("option", { value: r.run_id, selected: r.run_id === chosen }, `${r.name} (${r.run_id.slice(0, 8)})${CELL_TAG in r.tags ? " \u00b7 from a cell" : ""}`)));
   select.addEventListener("change", () => onChange(select.value));
   return h("label", { class: "nbt-cmp-pick" }, label, " ", select);
 }
@@ -43,8 +46,10 @@ function diffTable(a: LoadedRun, b: LoadedRun, sa: string, sb: string): HTMLElem
 /** The section; `pair` is the URL's (a, b), `onPair` writes a new one back. */
 export function sourceDiff(api: Api, runs: LoadedRun[], pair: [string | null, string | null], onPair: (a: string, b: string) => void, after: Promise<unknown> = Promise.resolve()): SourceDiff {
   const byId = new Map(runs.map((r) => [r.run_id, r]));
-  let a = pair[0] && byId.has(pair[0]) ? pair[0] : runs[0].run_id;
-  let b = pair[1] && byId.has(pair[1]) ? pair[1] : (runs.find((r) => r.run_id !== a) ?? runs[0]).run_id;
+  // by default the first two runs made in a notebook cell (their cell source is logged)
+  const fromCells = [...runs.filter((r) => CELL_TAG in r.tags), ...runs.filter((r) => !(CELL_TAG in r.tags))];
+  let a = pair[0] && byId.has(pair[0]) ? pair[0] : fromCells[0].run_id;
+  let b = pair[1] && byId.has(pair[1]) ? pair[1] : (fromCells.find((r) => r.run_id !== a) ?? runs[0]).run_id;
   const cache = new Map<string, Promise<string | null>>();
   const read = (id: string): Promise<string | null> => {
     let p = cache.get(id);
