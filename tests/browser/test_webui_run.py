@@ -212,8 +212,12 @@ def test_overview_shows_the_run(ui: UI, page: Any, shot: Any) -> None:
 
 
 def test_a_tracked_cell_shows_its_notebook_and_source(ui: UI, page: Any) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_run(page, ui, "tracked")
     page.wait_for_selector(".nbt-rp-cell-source")
+    page.click(".nbt-rp-code-box .nbt-rp-copy")
+    page.wait_for_function("document.querySelector('.nbt-rp-code-box .nbt-rp-copy').textContent === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()").strip() == TRACKED.strip()
     assert page.inner_text(".nbt-rp-name") == "tracked-cell"
     assert "/work/notebooks/train.ipynb (notebook), cell [1]" in page.inner_text(".nbt-rp-about")
     assert page.inner_text(".nbt-rp-cell-source").strip() == TRACKED.strip()  # what the cell held, magic line too

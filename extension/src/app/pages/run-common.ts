@@ -98,6 +98,21 @@ export function commitUrl(repoUrl: string | undefined, commit: string): string |
   return `https://${m[1]}/${m[2]}/${m[1] === "bitbucket.org" ? "commits" : m[1] === "gitlab.com" ? "-/commit" : "commit"}/${commit}`;
 }
 
+/** A small button that copies `text` and says so. */
+export function copyButton(text: () => string, what: string): HTMLButtonElement {
+  const b = h("button", { type: "button", class: "nbt-rp-copy", title: `Copy ${what}`, "aria-label": `Copy ${what}` }, "Copy");
+  b.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text());
+      b.textContent = "Copied";
+    } catch {
+      b.textContent = "Copy failed"; // no clipboard (an http:// page other than localhost)
+    }
+    setTimeout(() => (b.textContent = "Copy"), 1500);
+  });
+  return b;
+}
+
 /** A section of a tab: a heading and its content. */
 export function section(title: string, cls: string, ...content: (Node | string | null)[]): HTMLElement {
   return h("section", { class: `nbt-rp-section ${cls}` }, h("h2", {}, title), ...content);

@@ -7,7 +7,7 @@ import { formatValue, h, MISSING } from "../../views/common";
 import { errorBox, link } from "../page";
 import { pathOf } from "../router";
 import { markdown } from "./run-markdown";
-import { artifactUrl, commitUrl, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
+import { artifactUrl, commitUrl, copyButton, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
 
 const NOTE = "mlflow.note.content";
 const CELL_SOURCE = "cell/source.py"; // nbtrack/notebook/_extension.py SOURCE_ARTIFACT
@@ -35,7 +35,7 @@ function about(state: RunState): HTMLElement {
   const end = info.end_time ? Number(info.end_time) : info.status === "RUNNING" ? Date.now() : null;
   const rows: [string, Node | string | null][] = [
     ["Status", statusBadge(info.status)],
-    ["Run id", h("code", {}, info.run_id)],
+    ["Run id", h("span", { class: "nbt-rp-id" }, h("code", {}, info.run_id), copyButton(() => info.run_id, "the run id"))],
     ["Experiment", h("a", { href: link(`/experiments/${encodeURIComponent(info.experiment_id)}`) }, state.experiment?.name ?? info.experiment_id)],
     ["User", info.user_id || tags["mlflow.user"] || MISSING],
     ["Started", formatTime(info.start_time)],
@@ -240,7 +240,7 @@ function cellSource(state: RunState, slot: HTMLElement): void {
     .then(async (res) => {
       if (!(res.files ?? []).some((f: any) => f.path === CELL_SOURCE)) return;
       const text = await (await fetchArtifact(state.api, artifactUrl(state.api, runId, CELL_SOURCE))).text();
-      slot.replaceWith(section("Cell source", "nbt-rp-cell-section", h("div", { class: "nbt-rp-muted" }, "The notebook cell that ran this run (", h("code", {}, "%%track"), "), saved as the artifact ", h("code", {}, CELL_SOURCE), "."), h("pre", { class: "nbt-rp-code nbt-rp-cell-source" }, h("code", {}, text))));
+      slot.replaceWith(section("Cell source", "nbt-rp-cell-section", h("div", { class: "nbt-rp-muted" }, "The notebook cell that ran this run (", h("code", {}, "%%track"), "), saved as the artifact ", h("code", {}, CELL_SOURCE), "."), h("div", { class: "nbt-rp-code-box" }, copyButton(() => text, "the cell source"), h("pre", { class: "nbt-rp-code nbt-rp-cell-source" }, h("code", {}, text)))));
     })
     .catch((e) => slot.replaceWith(section("Cell source", "nbt-rp-cell-section", errorBox(e))));
 }
