@@ -4,7 +4,8 @@ One throwaway cluster from the Debian ``postgresql`` package (durable settings: 
 synchronous commit on, as a team's server runs), two databases on it: ``nbtrack`` for
 ``nbtrack server --backend-store-uri postgresql://...`` and ``mlflow`` for
 ``mlflow server --backend-store-uri postgresql+psycopg://...`` (SQLAlchemy over the same psycopg 3).
-The same REST requests as ``bench_server.py`` go to each, one worker each:
+The same REST requests as ``bench_server.py`` go to each, one worker each, each measure on both
+servers back to back (``--sequential``: all of one, then all of the other):
 
 - log-batch: 4 concurrent clients x 25,000 points (1,000 a request), every point counted back;
 - 1,000 runs created over REST;
@@ -33,7 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_server import free_port, run_all, start, stop  # noqa: E402
+from bench_server import (  # noqa: E402
+    Conn,
+    bench_create_runs,
+    bench_history,
+    bench_log_batch,
+    bench_search,
+    fill_runs,
+    free_port,
+    run_all,
+    start,
+    stop,
+)
 
 from tests.pg_fixtures import PgCluster, pg_bindir  # noqa: E402
 
@@ -57,6 +69,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--only", choices=["search"], help="run one part (its figures alone, as JSON)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="all of nbtrack's measures, then all of MLflow's (default: each measure on both "
+                             "servers back to back, so that both see the same machine load)")
     args = parser.parse_args()
     sizes = ({"points": 5000, "create": 200, "search": 1000, "history": 10000} if args.quick else
              {"points": 25000, "create": 1000, "search": 10000, "history": 100000})
@@ -79,16 +94,19 @@ def main() -> None:
                                     "--artifacts-destination", str(work / "mlart"),
                                     "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         }
-        for name, cmd in servers.items():
-            port = free_port()
-            proc = start(cmd(port), port, work / f"{name}.log")
-            try:
-                # ANALYZE once the runs are in, for both: a live server's autovacuum does it within a
-                # minute, and the planner needs row estimates of a just-filled table
-                results[name] = run_all(port, sizes, name, args.only,
-                                        after_fill=lambda db=name: pg.execute("ANALYZE", db))
-            finally:
-                stop(proc)
+        if args.sequential:
+            for name, cmd in servers.items():
+                port = free_port()
+                proc = start(cmd(port), port, work / f"{name}.log")
+                try:
+                    # ANALYZE once the runs are in, for both: a live server's autovacuum does it within
+                    # a minute, and the planner needs row estimates of a just-filled table
+                    results[name] = run_all(port, sizes, name, args.only,
+                                            after_fill=lambda db=name: pg.execute("ANALYZE", db))
+                finally:
+                    stop(proc)
+        else:
+            results = interleaved(servers, sizes, work, pg)
     finally:
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -96,6 +114,37 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     report(results, sizes)
+
+
+def interleaved(servers: dict[str, Any], sizes: dict[str, int], work: Path, pg: PgCluster) -> dict[str, Any]:
+    """Both servers up; each measure runs on nbtrack then at once on MLflow. On a shared machine the
+    load moves by 2-3x within minutes, and measuring one server for 5 minutes, then the other, made
+    a ratio swing from 1.5x to 13.7x between two runs of the same code."""
+    procs, ports = [], {}
+    try:
+        for name, cmd in servers.items():
+            ports[name] = free_port()
+            procs.append(start(cmd(ports[name]), ports[name], work / f"{name}.log"))
+        exps = {name: {e: Conn(port).call("POST", "experiments/create", {"name": f"bench-{e}"})[1]["experiment_id"]
+                       for e in ("batch", "create", "search", "history")} for name, port in ports.items()}
+        out: dict[str, dict[str, Any]] = {name: {} for name in ports}
+        steps = [
+            ("log_batch", lambda n: bench_log_batch(ports[n], exps[n]["batch"], 4, sizes["points"], 1000)),
+            ("create_runs", lambda n: bench_create_runs(ports[n], exps[n]["create"], sizes["create"])),
+            ("fill", lambda n: (fill_runs(ports[n], exps[n]["search"], sizes["search"]), pg.execute("ANALYZE", n))),
+            ("search", lambda n: bench_search(ports[n], exps[n]["search"], 3)),
+            ("history", lambda n: bench_history(ports[n], exps[n]["history"], sizes["history"], 3)),
+        ]
+        for step, fn in steps:
+            for name in ports:
+                print(f"[{name}] {step} ...", flush=True)
+                result = fn(name)
+                if step != "fill":
+                    out[name][step] = result
+        return out
+    finally:
+        for proc in procs:
+            stop(proc)
 
 
 def report(results: dict[str, Any], sizes: dict[str, int]) -> None:
