@@ -462,6 +462,12 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     assert page.evaluate("document.activeElement.dataset.path") == "logs/deep"
     page.keyboard.press("ArrowLeft")
     page.wait_for_selector("li[aria-expanded='false'] > .nbt-rp-tree-item[data-path='logs/deep']")
+    page.keyboard.press("ArrowLeft")  # a closed folder's left goes to its parent
+    assert page.evaluate("document.activeElement.dataset.path") == "logs"
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.dataset.path") == "report.html"
+    page.keyboard.press("Home")
+    assert page.evaluate("document.activeElement.dataset.path") == "cell"
 
 
 def test_download_links_return_the_bytes(ui: UI, page: Any) -> None:

@@ -303,18 +303,23 @@ export const renderArtifacts: TabRenderer = (el, state, query, ctx) => {
       .catch((e) => mine === generation && !disposed && body.replaceChildren(errorBox(e)));
   };
 
-  // arrow keys through the visible items: up/down move, right opens a folder, left closes it
+  // the tree's keys: up/down/Home/End move, right opens a folder, left closes it or goes to the parent
   tree.addEventListener("keydown", (e) => {
     const items = [...tree.querySelectorAll<HTMLButtonElement>(".nbt-rp-tree-item")].filter((b) => b.offsetParent !== null);
     const i = items.indexOf(document.activeElement as HTMLButtonElement);
     if (i < 0) return;
     const path = items[i].dataset.path!;
     const isDir = files.get(path)?.is_dir;
+    const open = nodes.get(path)?.li.getAttribute("aria-expanded") === "true";
+    const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : null;
     let next: number | null = null;
     if (e.key === "ArrowDown") next = Math.min(items.length - 1, i + 1);
     else if (e.key === "ArrowUp") next = Math.max(0, i - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = items.length - 1;
     else if (e.key === "ArrowRight" && isDir) void expand(path, true);
-    else if (e.key === "ArrowLeft" && isDir) void expand(path, false);
+    else if (e.key === "ArrowLeft" && isDir && open) void expand(path, false);
+    else if (e.key === "ArrowLeft" && parent !== null) next = items.findIndex((b) => b.dataset.path === parent); // to the folder
     else return;
     e.preventDefault();
     if (next !== null) items[next].focus();
