@@ -9,6 +9,7 @@ REST). Every test checks what is on the screen, and that the page logged no cons
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -47,6 +48,17 @@ def png(width: int, height: int) -> bytes:
 
 
 PNG = png(40, 20)
+NOTEBOOK = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"display_name": "Python 3", "name": "python3"}},
+            "cells": [
+                {"cell_type": "markdown", "metadata": {}, "source": ["# Training\n", "The **first** try."]},
+                {"cell_type": "code", "execution_count": 3, "metadata": {}, "source": ["print('hi')\n", "1 + 1"],
+                 "outputs": [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]},
+                             {"output_type": "execute_result", "execution_count": 3, "metadata": {},
+                              "data": {"text/plain": ["2"], "text/html": ["<b onclick='x()'>2</b>"]}}]},
+                {"cell_type": "code", "execution_count": 4, "metadata": {}, "source": "plot()",
+                 "outputs": [{"output_type": "display_data", "metadata": {},
+                              "data": {"image/png": base64.b64encode(PNG).decode(), "text/plain": ["<Figure>"]}},
+                             {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": []}]}]}
 
 
 def build(uri: str) -> None:
@@ -76,6 +88,7 @@ def build(uri: str) -> None:
         nbtrack.log_dict({"lr": 0.01, "layers": [64, 128]}, "config/params.json")
         nbtrack.log_text("model:\n  depth: 50\n  # the width\n  width: 2\n", "config/model.yaml")
         nbtrack.log_text(HTML, "report.html")
+        nbtrack.log_text(json.dumps(NOTEBOOK), "notebooks/train.ipynb")
         nbtrack.log_text(BIG_TEXT, "logs/big.log")
         nbtrack.log_dict({"shape": [2]}, "logs/deep/inner.json")
         client = nbtrack.MlflowClient()
@@ -409,7 +422,7 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     open_run(page, ui, query="?tab=artifacts")
     page.wait_for_selector(".nbt-rp-tree-item")
     top = page.eval_on_selector_all(".nbt-rp-tree > li > .nbt-rp-tree-item", "bs => bs.map(b => b.dataset.path)")
-    assert top == ["cell", "config", "logs", "model", "notes", "plots", "tables", "report.html"]
+    assert top == ["cell", "config", "logs", "model", "notebooks", "notes", "plots", "tables", "report.html"]
     assert page.query_selector(".nbt-rp-tree-item[data-path='config/params.json']") is None  # lazily listed
     page.dblclick(".nbt-rp-tree-item[data-path='cell']")  # two quick clicks list the folder once
     page.wait_for_selector(".nbt-rp-tree-item[data-path='cell/source.py']")
@@ -442,6 +455,14 @@ def test_artifact_tree_and_previews(ui: UI, page: Any, shot: Any) -> None:
     assert page.get_attribute("iframe.nbt-rp-html", "sandbox") == ""
     assert frame.locator("#px").count() == 1 and not [u for u in asked if "pixel.png" in u]  # nothing fetched
     shot(page, "webui-run-html-preview")
+    expand(page, "notebooks")
+    select(page, "notebooks/train.ipynb")
+    assert "Notebook · 3 cells · Python 3" in page.inner_text(".nbt-rp-notebook")
+    assert page.inner_text(".nbt-rp-nb-markdown h3") == "Training" and page.inner_text(".nbt-rp-nb-markdown strong") == "first"
+    assert page.eval_on_selector_all(".nbt-rp-nb-prompt", "ps => ps.map(p => p.textContent)") == ["[3]", "[4]"]
+    assert page.eval_on_selector_all(".nbt-rp-nb-output", "os => os.map(o => o.textContent)") == ["hi\n", "2", "ValueError: bad"]
+    page.wait_for_function("document.querySelector('.nbt-rp-nb-image').naturalWidth === 40")
+    assert page.query_selector(".nbt-rp-notebook b") is None  # an HTML output shows its text form
     expand(page, "model")
     select(page, "model/MLmodel")
     inputs = page.eval_on_selector_all(".nbt-rp-signature-inputs tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")

@@ -2,21 +2,24 @@
 // lazily, arrow keys move through it) and a preview of the selected file (&path= in the URL):
 // text, JSON and YAML, images, CSV/TSV/Parquet tables (read on the server by nbtrack's
 // artifacts/table, first rows only), HTML in a sandbox without scripts, the MLmodel file with its
-// signature as tables, and a download link for every file (the server's mlflow-artifacts proxy).
+// signature as tables, notebooks as cells, and a download link for every file (the server's /get-artifact).
 
 import { formatValue, h, MISSING } from "../../views/common";
 import { columns, WireFrame } from "../../wire";
 import { empty, errorBox, loading } from "../page";
+import { markdown } from "./run-markdown";
 import { artifactUrl, downloadLink, fetchArtifact, formatBytes, RunState, TabRenderer } from "./run-common";
 
 export const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown as text, JSON, YAML or HTML
 export const IMAGE_LIMIT = 20 * 1024 * 1024;
 const TABLE_ROWS = 100;
+const NOTEBOOK_LIMIT = 10 * 1024 * 1024; // notebooks carry their images
+const MAX_CELLS = 300;
 const MAX_LISTED = 500; // entries of one folder in the tree
 const IMAGES = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico"]);
 const TABLES = new Set(["csv", "tsv", "parquet", "pq"]);
 
-type Kind = "mlmodel" | "image" | "json" | "yaml" | "html" | "table" | "text";
+type Kind = "mlmodel" | "image" | "json" | "yaml" | "html" | "table" | "notebook" | "text";
 
 export function kindOf(path: string): Kind {
   const name = path.split("/").pop() ?? "";
@@ -25,6 +28,7 @@ export function kindOf(path: string): Kind {
   if (IMAGES.has(ext)) return "image";
   if (TABLES.has(ext)) return "table";
   if (ext === "json") return "json";
+  if (ext === "ipynb") return "notebook";
   if (ext === "yaml" || ext === "yml") return "yaml";
   if (ext === "html" || ext === "htm") return "html";
   return "text";
@@ -113,6 +117,40 @@ function mlmodelView(text: string): HTMLElement {
   );
 }
 
+// -- notebooks ---------------------------------------------------------------------------------------
+const joined = (v: unknown): string => (Array.isArray(v) ? v.join("") : typeof v === "string" ? v : "");
+
+/** A notebook drawn as cells: markdown (the description renderer), code with its execution count,
+ *  and its outputs as text or PNG/JPEG images. HTML outputs show their text form (no markup runs). */
+export function notebookView(nb: any): HTMLElement {
+  const cells: any[] = Array.isArray(nb?.cells) ? nb.cells : [];
+  const kernel = nb?.metadata?.kernelspec?.display_name ?? nb?.metadata?.language_info?.name ?? "";
+  const out = h("div", { class: "nbt-rp-notebook" }, h("div", { class: "nbt-rp-muted nbt-rp-table-note" }, `Notebook · ${cells.length} cell${cells.length === 1 ? "" : "s"}${kernel ? ` · ${kernel}` : ""}${cells.length > MAX_CELLS ? ` (first ${MAX_CELLS} shown)` : ""}`));
+  for (const cell of cells.slice(0, MAX_CELLS)) {
+    const source = joined(cell.source);
+    if (cell.cell_type === "markdown") {
+      out.append(h("div", { class: "nbt-rp-nb-cell nbt-rp-nb-markdown" }, markdown(source)));
+      continue;
+    }
+    const box = h("div", { class: `nbt-rp-nb-cell nbt-rp-nb-${cell.cell_type === "code" ? "code" : "raw"}` });
+    const count = cell.cell_type === "code" ? `[${cell.execution_count ?? " "}]` : "";
+    box.append(h("div", { class: "nbt-rp-nb-prompt" }, count), h("pre", { class: "nbt-rp-code" }, h("code", {}, source)));
+    for (const o of Array.isArray(cell.outputs) ? cell.outputs : []) {
+      const data = o.data ?? {};
+      let node: Node | null = null;
+      if (o.output_type === "stream") node = h("pre", { class: `nbt-rp-nb-output${o.name === "stderr" ? " nbt-rp-nb-stderr" : ""}` }, joined(o.text));
+      else if (o.output_type === "error") node = h("pre", { class: "nbt-rp-nb-output nbt-rp-nb-stderr" }, `${o.ename}: ${o.evalue}`);
+      else if (typeof data["image/png"] === "string" || typeof data["image/jpeg"] === "string") {
+        const type = typeof data["image/png"] === "string" ? "image/png" : "image/jpeg";
+        node = h("img", { class: "nbt-rp-nb-image", alt: "cell output", src: `data:${type};base64,${String(data[type]).replace(/\s/g, "")}` });
+      } else if (data["text/plain"] !== undefined) node = h("pre", { class: "nbt-rp-nb-output" }, joined(data["text/plain"]));
+      if (node) box.append(node);
+    }
+    out.append(box);
+  }
+  return out;
+}
+
 // -- previews ----------------------------------------------------------------------------------------
 function yamlView(text: string): HTMLElement {
   const pre = h("pre", { class: "nbt-rp-code nbt-rp-yaml" });
@@ -174,7 +212,7 @@ async function preview(state: RunState, file: FileInfo, url: string, revoke: (()
     const res = await state.api.request<any>("POST", "2.0/nbtrack/artifacts/table", { run_id: state.run.info.run_id, path: file.path, limit: TABLE_ROWS });
     return tableView(res);
   }
-  const limit = kind === "image" ? IMAGE_LIMIT : TEXT_LIMIT;
+  const limit = kind === "image" ? IMAGE_LIMIT : kind === "notebook" ? NOTEBOOK_LIMIT : TEXT_LIMIT;
   if (size > limit) return empty("Too large to preview", `${formatBytes(size)} is over the preview limit of ${formatBytes(limit)}: download the file instead.`);
   if (kind === "image") {
     // the bytes through the API's fetch (its token, if any), shown from a blob: URL freed with the preview
@@ -186,6 +224,13 @@ async function preview(state: RunState, file: FileInfo, url: string, revoke: (()
   }
   const text = await (await fetchArtifact(state.api, url)).text();
   if (kind === "mlmodel") return mlmodelView(text);
+  if (kind === "notebook") {
+    try {
+      return notebookView(JSON.parse(text));
+    } catch {
+      return h("div", {}, h("div", { class: "nbt-rp-muted" }, "Not a notebook nbtrack can read; shown as text."), h("pre", { class: "nbt-rp-code" }, text));
+    }
+  }
   if (kind === "html") {
     return h("div", {}, h("iframe", { class: "nbt-rp-html", sandbox: "", srcdoc: inertHtml(text), title: `${file.path} (HTML, scripts off)` }), h("div", { class: "nbt-rp-muted" }, "Scripts and network requests are off in this preview; download the file to open it in full."));
   }
