@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { Api } from "../src/api";
-import { flavorsOf, inertHtml, kindOf, yamlField } from "../src/app/pages/run-artifacts";
+import { flavorsOf, inertHtml, kindOf, notebookView, yamlField } from "../src/app/pages/run-artifacts";
 import { artifactUrl, commitUrl, formatDuration } from "../src/app/pages/run-common";
 import { markdown } from "../src/app/pages/run-markdown";
 
@@ -65,6 +65,12 @@ describe("the run page's artifacts", () => {
     expect(commitUrl("ssh://git@bitbucket.org/t/r.git", sha)).toBe(`https://bitbucket.org/t/r/commits/${sha}`);
     expect(commitUrl("https://git.example.com/x/y.git", sha)).toBeNull();
     expect(commitUrl("git@github.com:org/repo.git", "not a sha")).toBeNull();
+  });
+
+  it("draws any JSON as a notebook without throwing", () => {
+    expect(notebookView({}).textContent).toContain("0 cells");
+    expect(notebookView({ cells: [{ cell_type: "code", source: null, outputs: "x" }, { cell_type: "raw", source: ["a", "b"] }] }).querySelectorAll(".nbt-rp-nb-cell").length).toBe(2);
+    expect(notebookView(null).textContent).toContain("0 cells");
   });
 
   it("formats durations", () => {
