@@ -52,7 +52,11 @@ def new_run(http, exp_id, **extra):
 def test_health_version_root_and_openapi(http):
     assert http.get("/health").text == "OK"
     assert http.get("/version").status_code == 200
-    assert "/api/2.0/mlflow/" in http.get("/").text
+    root = http.get("/")  # the web UI (built by the set-up); its page says where the API is when not built
+    assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+    assert '<div id="nbt-app"' in root.text and 'src="static/main.js"' in root.text
+    assert http.get("/static/main.js").headers["content-type"].startswith("text/javascript")
+    assert http.get("/static/../_app.py").status_code == 404
     doc = http.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.") and API + "runs/log-batch" in doc["paths"]
     assert "/api/2.0/mlflow-artifacts/artifacts/{artifact_path}" in doc["paths"]
