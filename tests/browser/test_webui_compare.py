@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import REPO, new_page
-from tests.browser.webui import UI, real_errors, serve_ui
+from tests.browser.lab import new_page
+from tests.browser.webui import UI, readme_shot, real_errors, serve_ui
 
 pytestmark = pytest.mark.browser
 
@@ -140,9 +140,7 @@ def test_every_part_renders_with_no_console_error(browser: Any, ui: UI, runs: di
             assert page.locator(f"section[data-section='{section}']").is_visible()
         page.locator("section[data-section='diff']").scroll_into_view_if_needed()
         shot(page, "webui-compare")
-        docs = REPO / "docs" / "images"
-        docs.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(docs / "webui-compare.png"), full_page=True)
+        readme_shot(page, "webui-compare", full_page=True)
         assert real_errors(page.errors) == []
     finally:
         context.close()

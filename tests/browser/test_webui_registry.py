@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.browser.lab import REPO, new_page
-from tests.browser.webui import UI, real_errors, serve_ui
+from tests.browser.webui import UI, readme_shot, real_errors, serve_ui
 
 pytestmark = pytest.mark.browser
 
@@ -128,9 +128,7 @@ def shown_models(page: Any) -> list[str]:
 
 
 def save_doc_shot(page: Any, name: str) -> None:
-    docs = REPO / "docs" / "images"
-    docs.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(docs / f"{name}.png"))
+    readme_shot(page, name)
 
 
 # -- the models list --------------------------------------------------------------------------

@@ -63,3 +63,16 @@ def real_errors(errors: list[str], allowed: tuple[str, ...] = ()) -> list[str]:
     """A page's errors (``page.errors`` of ``new_page``) less the GPU driver's noise and any that
     contain one of ``allowed``."""
     return [e for e in errors if "GL Driver" not in e and not any(a in e for a in allowed)]
+
+
+def readme_shot(page: Any, name: str, **screenshot: Any) -> Path:
+    """A screenshot for the README: ``docs/images/<name>.png`` when ``NBTRACK_README_SHOTS=1`` (run
+    the browser tests that way to refresh the README's pictures), else under test-artifacts/browser/
+    (so an ordinary test run leaves the working tree as it was)."""
+    import os
+
+    folder = REPO / ("docs/images" if os.environ.get("NBTRACK_README_SHOTS") == "1" else "test-artifacts/browser")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), **screenshot)
+    return path
