@@ -584,6 +584,13 @@ def test_dark_theme_follows_the_system(ui: UI, page: Any, shot: Any) -> None:
     text = page.evaluate("getComputedStyle(document.querySelector('.nbt-rp-preview-table td')).color")
     assert page.evaluate(f"({luminance})('{background}')") < 60 and page.evaluate(f"({luminance})('{text}')") > 180
     shot(page, "webui-run-artifacts-dark")
+    # the line charts (views/chart.ts, shared with JupyterLab) take the theme's text and grid colours too
+    open_run(page, ui, query="?tab=charts")
+    page.wait_for_selector(".nbt-rp-chart-lines .nbt-chart-panel[data-key='loss'] .js-plotly-plot")
+    var = "v => getComputedStyle(document.documentElement).getPropertyValue(v).trim()"
+    dark = (page.evaluate(var, "--jp-ui-font-color1"), page.evaluate(var, "--jp-border-color2"))
+    assert dark == ("#e6edf3", "#30363d")  # style/app.css's dark theme
+    assert (layout(page, "loss", "font.color"), layout(page, "loss", "yaxis.gridcolor")) == dark
 
 
 def test_load_times(ui: UI, page: Any) -> None:

@@ -5,7 +5,7 @@
 // appended (metric-points-after) until every run has ended or the view is disposed.
 // compare.ts draws its charts with MetricCharts too.
 
-import { baseLayout, CONFIG, plotly } from "../plotly";
+import { baseLayout, CONFIG, plotly, themeColors } from "../plotly";
 import { WireFrame } from "../wire";
 import {
   appendPoints,
@@ -194,14 +194,15 @@ export class MetricCharts implements RenderedView {
 
   private layout(): Record<string, any> {
     const s = this.settings;
+    const grid = themeColors().grid;
     return baseLayout({
       height: PANEL_HEIGHT,
       margin: { l: 56, r: 12, t: 6, b: 40 },
       showlegend: false,
       hovermode: "x unified",
       uirevision: `r${this.revision}`,
-      xaxis: { type: s.x === "wall" ? "date" : "linear", title: { text: X_LABELS[s.x], standoff: 6 }, automargin: true, gridcolor: "#ebebeb", zeroline: false },
-      yaxis: { type: s.log_y ? "log" : "linear", automargin: true, gridcolor: "#ebebeb", zeroline: false },
+      xaxis: { type: s.x === "wall" ? "date" : "linear", title: { text: X_LABELS[s.x], standoff: 6 }, automargin: true, gridcolor: grid, zeroline: false },
+      yaxis: { type: s.log_y ? "log" : "linear", automargin: true, gridcolor: grid, zeroline: false },
     });
   }
 

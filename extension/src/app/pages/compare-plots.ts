@@ -3,7 +3,7 @@
 // table and the scatter show) and a scatter of any two columns (plotly, loaded on first use).
 
 import { Api } from "../../api";
-import { baseLayout, CONFIG, plotly } from "../../plotly";
+import { baseLayout, CONFIG, plotly, themeColors } from "../../plotly";
 import { Selection } from "../../selection";
 import { ChartData, seriesFromBuckets } from "../../views/chart-data";
 import { drawMetricCharts, MetricCharts, settingsFrom } from "../../views/chart";
@@ -23,11 +23,8 @@ export interface Part {
 
 /** The page's colours for plotly (which takes no CSS variables): the theme's text and grid. */
 function themed(extra: Record<string, any>): Record<string, any> {
-  const css = getComputedStyle(document.documentElement);
-  const text = css.getPropertyValue("--jp-ui-font-color1").trim() || "#1f2328";
-  const grid = css.getPropertyValue("--jp-border-color2").trim() || "#dde3e9";
+  const { grid } = themeColors();
   const layout = baseLayout(extra);
-  layout.font = { ...layout.font, color: text };
   for (const axis of ["xaxis", "yaxis"]) layout[axis] = { gridcolor: grid, zeroline: false, automargin: true, ...(layout[axis] ?? {}) };
   return layout;
 }
