@@ -15,6 +15,7 @@ from typing import Any
 
 from nbtrack.entities import Dataset, DatasetInput, InputTag, Run, RunData, RunInfo, RunInputs
 from nbtrack.errors import NotFound
+from nbtrack.store.run_frames import runs_frame
 
 __all__ = ["IDS", "history_rows", "ordered_ids", "runs_frame", "runs_of"]
 
@@ -90,29 +91,3 @@ def history_rows(con: Any, run_id: str, key: str) -> list[tuple[float, int, int]
     if not rows:
         raise NotFound(f"Run with id={run_id} not found. Check the id, or search with nbtrack.search_runs().")
     return [] if rows[0][2] is None else rows
-
-
-def runs_frame(runs: Sequence[Run]) -> Any:
-    """MLflow's ``search_runs`` DataFrame: run columns, then metrics., params., tags. columns (keys in
-    the order the runs first have them, as the embedded store builds it)."""
-    import pandas as pd
-
-    base = pd.DataFrame({
-        "run_id": [r.info.run_id for r in runs],
-        "experiment_id": [r.info.experiment_id for r in runs],
-        "status": [r.info.status for r in runs],
-        "artifact_uri": [r.info.artifact_uri for r in runs],
-        "start_time": pd.to_datetime([r.info.start_time for r in runs], unit="ms", utc=True),
-        "end_time": pd.to_datetime([r.info.end_time for r in runs], unit="ms", utc=True),
-    })
-    frames = [base]
-    for prefix, attr, numeric in (("metrics.", "metrics", True), ("params.", "params", False),
-                                  ("tags.", "tags", False)):
-        order: dict[str, None] = {}
-        for run in runs:
-            for key in sorted(getattr(run.data, attr)):
-                order.setdefault(key, None)
-        missing = float("nan") if numeric else None
-        columns = {prefix + k: [getattr(r.data, attr).get(k, missing) for r in runs] for k in order}
-        frames.append(pd.DataFrame(columns, index=range(len(runs)), dtype="float64" if numeric else None))
-    return pd.concat(frames, axis=1)
