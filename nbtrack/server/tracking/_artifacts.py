@@ -21,7 +21,7 @@ from nbtrack.server.tracking import _convert as conv
 from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations, confined
 from nbtrack.store.artifacts import LocalArtifactRepository
 
-__all__ = ["MULTIPART_PREFIX", "TooLarge", "delete", "list_files", "open_download", "save_upload"]
+__all__ = ["MULTIPART_PREFIX", "TooLarge", "delete", "list_files", "open_download", "receive", "save_upload"]
 
 CHUNK = 1024 * 1024
 MULTIPART_PREFIX = ".nbtrack-multipart"  # on S3: the uploads in progress, under the served prefix
@@ -107,6 +107,20 @@ def read_chunks(fd: int) -> Iterator[bytes]:
             yield chunk
 
 
+async def receive(body: AsyncIterator[bytes], f: Any, limit: int, too_large: str, digest: Any = None) -> int:
+    """Write a request body to ``f`` (and ``digest``), refusing it past ``limit`` bytes
+    (``TooLarge`` with the text ``too_large``, which names the remedy); the size written."""
+    size = 0
+    async for chunk in body:
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The {too_large}")
+        if digest is not None:
+            digest.update(chunk)
+        f.write(chunk)
+    return size
+
+
 async def save_upload(loc: Locations, path: str, body: AsyncIterator[bytes], limit: int) -> None:
     """Stream ``body`` to a temporary file, then copy it into place through the repository."""
     import asyncio
@@ -117,14 +131,9 @@ async def save_upload(loc: Locations, path: str, body: AsyncIterator[bytes], lim
     head, tail = posixpath.split(rel)
     with tempfile.TemporaryDirectory(prefix="nbtrack-upload-") as tmp:
         local = os.path.join(tmp, tail)
-        size = 0
         with open(local, "wb") as f:
-            async for chunk in body:
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"The upload is larger than the server's limit of {limit} bytes. Start the "
-                                   "server with a larger --max-upload-size.")
-                f.write(chunk)
+            await receive(body, f, limit, f"upload is larger than the server's limit of {limit} bytes. Start the "
+                                          "server with a larger --max-upload-size.")
         await asyncio.to_thread(repo.log_artifact, local, head or None)
 
 

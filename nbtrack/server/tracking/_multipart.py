@@ -35,8 +35,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from nbtrack.errors import ArtifactPathError, InvalidParameter, NotFound
-from nbtrack.server.tracking._artifacts import MULTIPART_PREFIX, TooLarge, _repo
+from nbtrack.server.tracking._artifacts import MULTIPART_PREFIX, _repo, receive
 from nbtrack.server.tracking._convert import Locations, confined
+
+_PART_TOO_LARGE = ("part is larger than the server's limit of {limit} bytes. Use smaller parts "
+                   "(MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE).")
 
 __all__ = ["abort", "complete", "create", "save_part"]
 
@@ -144,17 +147,10 @@ async def save_part(loc: Locations, upload_id: str, part_number: str, body: Asyn
     meta = _meta(folder)
     _check_number(part_number, meta)
     digest = hashlib.md5(usedforsecurity=False)
-    size = 0
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
     try:
         with os.fdopen(fd, "wb") as f:
-            async for chunk in body:
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"The part is larger than the server's limit of {limit} bytes. Use smaller "
-                                   "parts (MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE).")
-                digest.update(chunk)
-                f.write(chunk)
+            await receive(body, f, limit, _PART_TOO_LARGE.format(limit=limit), digest)
         etag = digest.hexdigest()
         os.replace(tmp, os.path.join(folder, f"part-{int(part_number):05d}-{etag}"))
     except BaseException:
@@ -177,14 +173,8 @@ async def _s3_part(loc: Locations, upload_id: str, part_number: str, body: Async
     meta = await asyncio.to_thread(_s3_meta, loc, upload_id)
     _check_number(part_number, meta)
     repo, rel = _repo(loc, meta["path"], writing=True)
-    size = 0
     with tempfile.SpooledTemporaryFile(8 * 1024 * 1024) as f:
-        async for chunk in body:
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"The part is larger than the server's limit of {limit} bytes. Use smaller "
-                               "parts (MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE).")
-            f.write(chunk)
+        size = await receive(body, f, limit, _PART_TOO_LARGE.format(limit=limit))
         f.seek(0)
         etag: str = await asyncio.to_thread(repo.upload_part, rel, meta["s3_upload_id"], int(part_number), f, size)
     return etag
