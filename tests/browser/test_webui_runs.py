@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -87,7 +88,7 @@ def open_runs(page: Any, ui: UI, experiment: str, query: str = "") -> None:
 def test_runs_page_shows_the_experiment_and_the_notebooks_table(page, ui, shot):
     open_runs(page, ui, "sweep")
     assert page.locator("h1").inner_text() == "sweep"
-    assert "A 40-run sweep" in page.locator(".nbt-app-description").inner_text()
+    assert "A 40-run sweep" in page.locator(".nbt-app-exp-description-text").inner_text()
     assert page.locator(".nbt-app-exp-meta .nbt-app-tag").inner_text() == "team: vision"
     heads = page.locator(".nbt-th").all_inner_texts()
     # params and metrics are columns from the start (MLflow's UI shows none until added)
@@ -280,7 +281,34 @@ def test_a_link_past_the_last_page_shows_the_first(page, ui):
 def test_several_experiments_in_one_table(page, ui):
     open_runs(page, ui, "sweep", f"?ids={IDS['empty']},{IDS['sweep']}")
     assert page.locator("h1").inner_text() == "sweep + empty"
+    # shown; edited on the experiment's own page
+    assert page.locator(".nbt-app-description", has_text="A 40-run sweep").count() == 1
+    assert page.locator(".nbt-app-exp-description-edit").count() == 0
     assert page.locator(".nbt-table-info").inner_text().startswith("41 runs")
+
+
+def test_the_experiments_description_is_edited_in_place(page, ui):
+    open_runs(page, ui, "empty")
+    box = page.locator(".nbt-app-exp-description")
+    assert "No description yet" in box.inner_text()
+    page.click(".nbt-app-exp-description-edit")
+    page.fill(".nbt-app-exp-description-input", "Holds **nothing** yet.\n\n- a list <i>item</i>")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".nbt-app-exp-description-text")
+    assert page.inner_text(".nbt-app-exp-description-text strong") == "nothing"  # markdown, drawn as nodes
+    assert page.inner_text(".nbt-app-exp-description-text li") == "a list <i>item</i>"  # not as HTML
+    with urllib.request.urlopen(ui.url + "/api/2.0/mlflow/experiments/get?" + urllib.parse.urlencode(
+            {"experiment_id": IDS["empty"]}), timeout=10) as r:
+        tags = {t["key"]: t["value"] for t in json.load(r)["experiment"]["tags"]}
+    assert tags["mlflow.note.content"] == "Holds **nothing** yet.\n\n- a list <i>item</i>"
+    page.reload()
+    page.wait_for_selector(".nbt-app-exp-description-text")
+    assert page.inner_text(".nbt-app-exp-description-text strong") == "nothing"
+    page.click(".nbt-app-exp-description-edit")  # Escape leaves it as it was
+    page.fill(".nbt-app-exp-description-input", "changed my mind")
+    page.keyboard.press("Escape")
+    assert page.inner_text(".nbt-app-exp-description-text strong") == "nothing"
+    assert real_errors(page.errors) == []
 
 
 def test_an_empty_experiment_says_how_to_log_a_run(page, ui, shot):

@@ -5,8 +5,8 @@
 
 import { formatValue, h, MISSING } from "../../views/common";
 import { errorBox, link } from "../page";
+import { noteEditor } from "../note";
 import { pathOf } from "../router";
-import { markdown } from "./run-markdown";
 import { artifactUrl, commitUrl, copyButton, fetchArtifact, formatDuration, formatTime, RunState, section, statusBadge, tagsOf, TabRenderer } from "./run-common";
 
 const NOTE = "mlflow.note.content";
@@ -50,40 +50,15 @@ function about(state: RunState): HTMLElement {
 }
 
 function description(state: RunState): HTMLElement {
-  const box = h("div", { class: "nbt-rp-description" });
-  const draw = (): void => {
-    const text = tagsOf(state.run)[NOTE] ?? "";
-    const edit = h("button", { type: "button", class: "nbt-rp-description-edit" }, text ? "Edit" : "Add a description");
-    box.replaceChildren(text ? markdown(text, "nbt-rp-description-text") : h("div", { class: "nbt-rp-muted" }, "No description yet. Markdown works: **bold**, `code`, lists, links."), edit);
-    edit.addEventListener("click", () => {
-      const area = h("textarea", { class: "nbt-rp-description-input", rows: "6", "aria-label": "Description" });
-      area.value = text;
-      const save = h("button", { type: "button", class: "nbt-app-primary nbt-rp-description-save" }, "Save");
-      const cancel = h("button", { type: "button" }, "Cancel");
-      const err = h("div");
-      box.replaceChildren(area, h("div", { class: "nbt-app-toolbar" }, save, cancel, h("span", { class: "nbt-rp-muted" }, "Ctrl+Enter saves")), err);
-      area.focus();
-      cancel.addEventListener("click", draw);
-      const submit = async (): Promise<void> => {
-        save.disabled = true;
-        try {
-          await state.api.mlflow("POST", "runs/set-tag", { run_id: state.run.info.run_id, key: NOTE, value: area.value });
-          await state.refresh();
-          draw();
-        } catch (e) {
-          err.replaceChildren(errorBox(e));
-          save.disabled = false;
-        }
-      };
-      save.addEventListener("click", () => void submit());
-      area.addEventListener("keydown", (e) => {
-        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void submit();
-        if (e.key === "Escape") draw();
-      });
-    });
-  };
-  draw();
-  return box;
+  return noteEditor({
+    cls: "nbt-rp-description",
+    text: () => tagsOf(state.run)[NOTE] ?? "",
+    save: async (text) => {
+      await state.api.mlflow("POST", "runs/set-tag", { run_id: state.run.info.run_id, key: NOTE, value: text });
+      await state.refresh();
+    },
+    empty: "No description yet. Markdown works: **bold**, `code`, lists, links.",
+  });
 }
 
 function metricsTables(state: RunState, chartLink: (key: string) => string): HTMLElement {

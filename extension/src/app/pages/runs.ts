@@ -9,6 +9,7 @@ import { h, ViewSpec } from "../../views/common";
 import { renderTable, TableController, TableState } from "../../views/table";
 import { catalogueOf, pageRows } from "../../views/table-data";
 import { empty, errorBox, link, loading, PageContext, Route, slashFocuses } from "../page";
+import { noteEditor } from "../note";
 import { pathOf } from "../router";
 import { registerPage } from "../shell";
 
@@ -29,7 +30,7 @@ export function experimentIds(route: Route): string[] {
   return [...new Set(ids)];
 }
 
-function header(experiments: any[], ids: string[]): HTMLElement {
+function header(experiments: any[], ids: string[], ctx: PageContext): HTMLElement {
   const tagsOf = (e: any): { key: string; value: string }[] => e.tags ?? [];
   const names = experiments.map((e) => e.name);
   const box = h("div", { class: "nbt-app-runs-header" });
@@ -47,7 +48,19 @@ function header(experiments: any[], ids: string[]): HTMLElement {
       ...tags.map((t) => h("span", { class: "nbt-app-tag", title: `tags.${t.key}` }, `${t.key}: ${t.value}`)),
     );
     box.append(meta);
-    if (note) box.append(h("p", { class: "nbt-app-description" }, note));
+    if (experiments.length === 1) {
+      // one experiment: its description (markdown) edited in place, as a run's
+      let text = note ?? "";
+      box.append(noteEditor({
+        cls: "nbt-app-exp-description",
+        text: () => text,
+        save: async (value) => {
+          await ctx.api.mlflow("POST", "experiments/set-experiment-tag", { experiment_id: e.experiment_id, key: NOTE_TAG, value });
+          text = value;
+        },
+        empty: "No description yet: say what this experiment is for (markdown works).",
+      }));
+    } else if (note) box.append(h("p", { class: "nbt-app-description" }, note));
   }
   return box;
 }
@@ -135,7 +148,7 @@ registerPage("runs", async (el, route, ctx) => {
     ctx.navigate(`${route.path.split("?")[0]}?${q}`);
   });
   const tableEl = h("div", { class: "nbt-app-runs-table" });
-  el.replaceChildren(header(experiments, ids), h("div", { class: "nbt-app-toolbar" }, compare, clear, hint, h("span", { class: "nbt-app-spacer" }), size), tableEl);
+  el.replaceChildren(header(experiments, ids, ctx), h("div", { class: "nbt-app-toolbar" }, compare, clear, hint, h("span", { class: "nbt-app-spacer" }), size), tableEl);
   const spec: ViewSpec = {
     view: "runs_table",
     version: 1,
