@@ -61,6 +61,12 @@ def names(page: Any) -> list[str]:
     return page.locator("tr.nbt-app-exp-row .nbt-app-exp-name").all_inner_texts()
 
 
+def wait_for_names(page: Any, expected: list[str]) -> None:
+    """Until the list shows exactly ``expected`` (a sort or search reloads it: rows go, then come back)."""
+    page.wait_for_function("want => JSON.stringify([...document.querySelectorAll('tr.nbt-app-exp-row .nbt-app-exp-name')]"
+                           ".map(e => e.textContent)) === JSON.stringify(want)", arg=expected)
+
+
 def open_list(page: Any, ui: UI, query: str = "") -> None:
     page.goto(ui.page_url("/experiments" + query))
     page.locator("tr.nbt-app-exp-row, .nbt-app-empty, .nbt-app-error").first.wait_for()
@@ -294,7 +300,7 @@ def test_headers_sort_the_list_and_the_url_keeps_it(page, ui):
     page.locator("th[data-sort='name'] button").click()
     page.wait_for_function("() => location.hash.includes('sort=name-asc')")
     page.wait_for_function("() => document.querySelector('th[data-sort=name]')?.getAttribute('aria-sort') === 'ascending'")
-    assert names(page) == ["churn-baseline", "churn-model"]
+    wait_for_names(page, ["churn-baseline", "churn-model"])
     page.locator("th[data-sort='name'] button").click()
     page.wait_for_function("() => document.querySelector('tr.nbt-app-exp-row .nbt-app-exp-name')?.textContent === 'churn-model'")
     assert "sort=name-desc" in page.evaluate("location.hash")
@@ -304,5 +310,5 @@ def test_headers_sort_the_list_and_the_url_keeps_it(page, ui):
     assert page.locator("th[data-sort='name']").inner_text() == "Name \u25bc"
     page.locator("th[data-sort='creation_time'] button").click()
     page.wait_for_function("() => !location.hash.includes('sort=')")  # back to the default, newest first
-    assert names(page) == ["churn-baseline", "churn-model"]
+    wait_for_names(page, ["churn-baseline", "churn-model"])
     assert real_errors(page.errors) == []
