@@ -207,6 +207,8 @@ def test_quickstart_says_how_to_reach_this_environment(monkeypatch):
     assert "runs list --store /out/.nbtrack" in lines
     lab = next(line for line in lines.splitlines() if "JupyterLab" in line)
     assert os.path.dirname(sys.executable) in lab  # this interpreter's JupyterLab, never a bare pip
+    web = next(line for line in lines.splitlines() if "web UI" in line)
+    assert web.endswith(" ui --backend-store-uri /out/.nbtrack") and os.path.dirname(sys.executable) in web
     if sys.prefix != sys.base_prefix:
         assert f"source {os.path.join(sys.prefix, 'bin', 'activate')}" in lines
 

@@ -93,6 +93,7 @@ def _next_steps(out_dir: str, store: str) -> list[str]:
         lines.append("  (or type the full paths below, which work without activating)")
     lines.append(f"List the runs:             {_nbtrack_command()} runs list --store {store}")
     lines.append(f"Open it in JupyterLab:     cd {out_dir} && {_jupyter_lab()} quickstart.ipynb")
+    lines.append(f"Or in the web UI:          {_nbtrack_command()} ui --backend-store-uri {store}")
     return lines
 
 
