@@ -46,6 +46,7 @@ def served(tmp_path_factory):
         nbtrack.set_tracking_uri(before)
     folder = folder.removeprefix("file://")
     os.symlink(base / "secret.csv", os.path.join(folder, "data", "leak.csv"))
+    os.mkfifo(os.path.join(folder, "data", "pipe.csv"))  # opening it for reading would wait for a writer
     # the proxy serves another folder: the run's own files are reachable through /get-artifact only
     with nbtrack_server(store, artifacts_destination=str(base / "elsewhere")) as url, \
             httpx.Client(base_url=url, timeout=30) as http:
@@ -93,6 +94,7 @@ def test_traversal_links_and_bad_requests_are_refused(served):
     assert "could not be read" in post(http, {"run_id": run_id, "path": "data/broken.parquet"}, status=400)["message"]
     assert "folder" in post(http, {"run_id": run_id, "path": "data", "format": "csv"}, status=400)["message"]
     assert "limit" in post(http, {"run_id": run_id, "path": "data/small.csv", "limit": 5000}, status=400)["message"]
+    assert "not a regular file" in post(http, {"run_id": run_id, "path": "data/pipe.csv"}, status=400)["message"]
 
 
 def test_documented_in_openapi(served):
@@ -130,5 +132,7 @@ def test_get_artifact_refuses_traversal_links_and_bad_queries(served):
     assert http.get("/get-artifact", params={"run_id": run_id, "path": "data/missing.csv"}).status_code == 404
     assert http.get("/get-artifact", params={"run_id": "0" * 32, "path": "data/small.csv"}).status_code == 404
     assert http.get("/get-artifact", params={"run_id": run_id, "path": "data"}).status_code == 400  # a folder
+    fifo = http.get("/get-artifact", params={"run_id": run_id, "path": "data/pipe.csv"})  # answered, not hung
+    assert fifo.status_code == 400 and "not a regular file" in fifo.json()["message"]
     assert http.get("/get-artifact", params={"path": "data/small.csv"}).status_code == 400
     assert "get" in http.get("/api/openapi.json").json()["paths"]["/get-artifact"]

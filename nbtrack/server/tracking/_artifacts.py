@@ -21,7 +21,8 @@ from nbtrack.server.tracking import _convert as conv
 from nbtrack.server.tracking._convert import REGISTRY_PREFIX, Locations, confined
 from nbtrack.store.artifacts import LocalArtifactRepository
 
-__all__ = ["MULTIPART_PREFIX", "TooLarge", "delete", "list_files", "open_download", "receive", "save_upload"]
+__all__ = ["MULTIPART_PREFIX", "TooLarge", "delete", "list_files", "open_download", "open_regular", "read_chunks",
+           "receive", "save_upload"]
 
 CHUNK = 1024 * 1024
 MULTIPART_PREFIX = ".nbtrack-multipart"  # on S3: the uploads in progress, under the served prefix
@@ -84,19 +85,25 @@ def open_download(loc: Locations, path: str) -> tuple[int, int]:
     if not isinstance(repo, LocalArtifactRepository):  # S3: a downloaded copy, already unlinked
         return repo.open_download(rel)
     local = repo.download_artifacts(rel)  # checks every link on the way
-    if os.path.isdir(local):
-        raise InvalidParameter(f"Artifact {path!r} is a folder; list it with "
-                               f"GET /api/2.0/mlflow-artifacts/artifacts?path={path}.")
+    return open_regular(local, repr(path), f"list it with GET /api/2.0/mlflow-artifacts/artifacts?path={path}.")
+
+
+def open_regular(local: str, shown: str, folder_hint: str) -> tuple[int, int]:
+    """(a read-only descriptor of the regular file ``local``, its size): no link followed at its
+    end, and never blocked on a FIFO planted in its place. ``shown`` names the artifact in errors (quoted);
+    ``folder_hint`` says what to do when it is a folder."""
     try:
         fd = os.open(local, os.O_RDONLY | _NOFOLLOW)
     except FileNotFoundError:
-        raise NotFound(f"No artifact {path!r}.") from None
+        raise NotFound(f"No artifact {shown}.") from None
     except OSError as e:
-        raise ArtifactPathError(f"Artifact {path!r} cannot be read ({e.strerror}).") from None
+        raise ArtifactPathError(f"Artifact {shown} cannot be read ({e.strerror}).") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise ArtifactPathError(f"Artifact {path!r} is not a regular file.")
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidParameter(f"Artifact {shown} is a folder; {folder_hint}")
+        raise ArtifactPathError(f"Artifact {shown} is not a regular file.")
     os.set_blocking(fd, True)
     return fd, st.st_size
 

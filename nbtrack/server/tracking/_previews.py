@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import os
 import posixpath
-import stat
 import tempfile
 from typing import Any
 from urllib.parse import quote
 
-from nbtrack.errors import ArtifactPathError, InvalidParameter, NbtrackError, NotFound
+from nbtrack.errors import InvalidParameter, NbtrackError
+from nbtrack.server.tracking._artifacts import open_regular, read_chunks
 from nbtrack.server.tracking._convert import confined
 from nbtrack.server.tracking._protocol import Endpoint, Field
 from nbtrack.store.artifacts import LocalArtifactRepository
@@ -36,7 +36,6 @@ PREFIXES = ("/api/2.0/nbtrack/", "/ajax-api/2.0/nbtrack/")
 MAX_ROWS = 1000
 MAX_COLUMNS = 200
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp", ".bmp": "image/bmp", ".svg": "image/svg+xml"}
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'; "
@@ -55,20 +54,12 @@ def _format(rel: str, asked: str | None) -> str:
     return fmt
 
 
-def _open(ctx: Any, run_id: str, rel: str, tmp: str) -> Any:
-    """The artifact as a binary file, checked by the run's repository (a remote one copies it to ``tmp``)."""
+def _open(ctx: Any, run_id: str, rel: str, tmp: str) -> tuple[int, int]:
+    """(a descriptor of the artifact file, its size), checked by the run's repository (a remote one
+    copies it to ``tmp``)."""
     repo = ctx.client.artifact_repository(run_id)
     local = repo.download_artifacts(rel, None if isinstance(repo, LocalArtifactRepository) else tmp)
-    try:
-        fd = os.open(local, os.O_RDONLY | _NOFOLLOW)
-    except FileNotFoundError:
-        raise NotFound(f"No artifact {rel!r} in run {run_id}.") from None
-    except OSError as e:
-        raise ArtifactPathError(f"Artifact {rel!r} cannot be read ({e.strerror}).") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InvalidParameter(f"Artifact {rel!r} is a folder, not a table; list it with artifacts/list.")
-    return os.fdopen(fd, "rb")
+    return open_regular(local, f"{rel!r} in run {run_id}", "list it with artifacts/list.")
 
 
 def _read(f: Any, fmt: str, limit: int) -> tuple[Any, int | None, bool]:
@@ -138,7 +129,7 @@ def artifact_table(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
     ctx.client.get_run(run_id)  # NotFound for a run id that is no run
     import pyarrow as pa
 
-    with tempfile.TemporaryDirectory(prefix="nbtrack-preview-") as tmp, _open(ctx, run_id, rel, tmp) as f:
+    with tempfile.TemporaryDirectory(prefix="nbtrack-preview-") as tmp, os.fdopen(_open(ctx, run_id, rel, tmp)[0], "rb") as f:
         try:
             table, total, more = _read(f, fmt, limit)
         except (OSError, ValueError, pa.ArrowException) as e:  # a file that is not what its name says
@@ -150,8 +141,8 @@ def artifact_table(ctx: Any, a: dict[str, Any]) -> dict[str, Any]:
             "total_rows": total, "truncated": more, "columns": columns}
 
 
-def _checked(ctx: Any, a: dict[str, Any], tmp: str) -> tuple[Any, int]:
-    """(the open artifact file, its size) for get-artifact's query."""
+def _checked(ctx: Any, a: dict[str, Any], tmp: str) -> tuple[int, int]:
+    """(a descriptor of the artifact file, its size) for get-artifact's query."""
     run_id = a.get("run_id") or a.get("run_uuid") or ""
     if not run_id:
         raise InvalidParameter("'run_id' is required: GET /get-artifact?run_id=<run>&path=<file>.")
@@ -159,8 +150,7 @@ def _checked(ctx: Any, a: dict[str, Any], tmp: str) -> tuple[Any, int]:
     if not rel:
         raise InvalidParameter("Give the path of a file: GET /get-artifact?run_id=<run>&path=<file>.")
     ctx.client.get_run(run_id)
-    f = _open(ctx, run_id, rel, tmp)
-    return f, os.fstat(f.fileno()).st_size
+    return _open(ctx, run_id, rel, tmp)
 
 
 class _TrackingOff(NbtrackError):
@@ -187,18 +177,13 @@ def routes(state: Any, guard: Any) -> list[Any]:
         args = parse_query(request.query_params, fields)
         tmp = tempfile.mkdtemp(prefix="nbtrack-get-")  # a remote repository's copy; gone once opened
         try:
-            f, size = await state.run(_checked, state.ctx, args, tmp)
+            fd, size = await state.run(_checked, state.ctx, args, tmp)
         finally:
             await asyncio.to_thread(_remove, tmp)
         name = posixpath.basename(args["path"])
         media = IMAGE_TYPES.get(posixpath.splitext(name)[1].lower(), "application/octet-stream")
 
-        def chunks() -> Any:
-            with f:
-                while chunk := f.read(1024 * 1024):
-                    yield chunk
-
-        return StreamingResponse(chunks(), media_type=media, headers={
+        return StreamingResponse(read_chunks(fd), media_type=media, headers={
             "Content-Length": str(size), **SAFE_HEADERS,
             "Content-Disposition": f"{'inline' if media != 'application/octet-stream' else 'attachment'}; "
                                    f"filename*=UTF-8''{quote(name)}"})
